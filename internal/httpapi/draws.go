@@ -1,0 +1,108 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/draw"
+)
+
+// handleDraw serves GET /api/participants/{giveaway_id}/draw: the
+// commitment before the draw, the full verifiable record after it.
+func (s *Server) handleDraw(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.svc.DrawRecord(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeDraw(w, http.StatusOK, d)
+}
+
+// handleCommitDraw serves POST /api/participants/{giveaway_id}/draw/commit,
+// which publishes the commitment before anyone registers.
+func (s *Server) handleCommitDraw(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.svc.CommitDraw(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeDraw(w, http.StatusOK, d)
+}
+
+func writeDraw(w http.ResponseWriter, status int, d participant.Draw) {
+	writeJSON(w, status, struct {
+		Success bool        `json:"success"`
+		Draw    draw.Record `json:"draw"`
+	}{true, d.PublicRecord()})
+}
+
+// handleProof serves GET /api/participants/{giveaway_id}/draw/proof/{user_id}.
+func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	userID, err := pathID(r, "user_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	p, err := s.svc.Proof(r.Context(), giveawayID, userID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success bool       `json:"success"`
+		Proof   draw.Proof `json:"proof"`
+	}{true, p})
+}
+
+// handleRedraw serves POST /api/participants/{giveaway_id}/redraw.
+func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := decodeBody(r, false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := participant.RedrawRequest{
+		DisqualifiedUserIDs: b.ids("disqualified_user_ids", "MISSING_DISQUALIFIED_USER_IDS"),
+		Reason:              b.str("reason"),
+	}
+	if err := b.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.Redraw(r.Context(), giveawayID, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success             bool               `json:"success"`
+		GiveawayID          int64              `json:"giveaway_id"`
+		DisqualifiedUserIDs []int64            `json:"disqualified_user_ids"`
+		Reason              string             `json:"reason"`
+		Replacements        []draw.Replacement `json:"replacements"`
+		Winners             []winnerJSON       `json:"winners"`
+		AlreadyApplied      bool               `json:"already_applied"`
+		Draw                draw.Record        `json:"draw"`
+	}{true, giveawayID, res.Round.DisqualifiedUserIDs, res.Round.Reason, res.Round.Replacements,
+		toWinnersJSON(res.Winners), res.AlreadyApplied, res.Record})
+}

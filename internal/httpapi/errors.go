@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/telegive/participant-service/internal/participant"
+)
+
+// HTTP-only error codes, for failures that happen before the domain sees a
+// request.
+const (
+	codePayloadTooLarge  participant.Code = "PAYLOAD_TOO_LARGE"
+	codeRouteNotFound    participant.Code = "NOT_FOUND"
+	codeMethodNotAllowed participant.Code = "METHOD_NOT_ALLOWED"
+)
+
+// statusOf is the one table from error code to HTTP status. Validation
+// failures (errors with field errors) are 400 whatever their code.
+var statusOf = map[participant.Code]int{
+	participant.CodeInvalidJSON:         http.StatusBadRequest,
+	participant.CodeValidation:          http.StatusBadRequest,
+	participant.CodeInvalidAnswerFormat: http.StatusBadRequest,
+	participant.CodeGiveawayNotFound:    http.StatusNotFound,
+	participant.CodeGiveawayNotActive:   http.StatusConflict,
+	participant.CodeDuplicate:           http.StatusConflict,
+	participant.CodeNotSubscribed:       http.StatusForbidden,
+	participant.CodeCaptchaNotFound:     http.StatusNotFound,
+	participant.CodeCaptchaExpired:      http.StatusGone,
+	participant.CodeCaptchaMismatch:     http.StatusConflict,
+	participant.CodeTooManyAttempts:     http.StatusTooManyRequests,
+	participant.CodeParticipantNotFound: http.StatusNotFound,
+	participant.CodeUserNotFound:        http.StatusNotFound,
+	participant.CodeDrawNotFound:        http.StatusNotFound,
+	participant.CodeDrawNotCompleted:    http.StatusConflict,
+	participant.CodeNotAWinner:          http.StatusConflict,
+	participant.CodeChannelNotFound:     http.StatusBadGateway,
+	participant.CodeBotTokenMissing:     http.StatusBadGateway,
+	participant.CodeTelegramAPI:         http.StatusBadGateway,
+	participant.CodeServiceUnavailable:  http.StatusServiceUnavailable,
+	participant.CodeInternal:            http.StatusInternalServerError,
+	codePayloadTooLarge:                 http.StatusRequestEntityTooLarge,
+	codeRouteNotFound:                   http.StatusNotFound,
+	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
+}
+
+// errorBody is the JSON of every failed request.
+type errorBody struct {
+	Success          bool                     `json:"success"`
+	Error            string                   `json:"error"`
+	ErrorCode        participant.Code         `json:"error_code"`
+	ValidationErrors []participant.FieldError `json:"validation_errors,omitempty"`
+	ParticipantID    int64                    `json:"participant_id,omitempty"`
+	RetryAfter       int                      `json:"retry_after,omitempty"`
+	ChannelInfo      *participant.Channel     `json:"channel_info,omitempty"`
+}
+
+// writeError answers a failed request. Domain errors keep their code and
+// safe message; anything else is logged in full and answered with a
+// generic 500 that reveals nothing.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *participant.Error
+	if !errors.As(err, &e) {
+		s.log.ErrorContext(r.Context(), "request failed", "error", err, "method", r.Method, "route", routeName(r))
+		e = &participant.Error{Code: participant.CodeInternal, Message: "An internal error occurred. Please try again later."}
+	}
+	status, ok := statusOf[e.Code]
+	if len(e.Fields) > 0 {
+		status, ok = http.StatusBadRequest, true
+	}
+	if !ok {
+		s.log.ErrorContext(r.Context(), "error code without an HTTP status", "code", e.Code)
+		status = http.StatusInternalServerError
+	}
+	if e.Err != nil {
+		s.log.WarnContext(r.Context(), "request refused", "code", e.Code, "cause", e.Err)
+	}
+	body := errorBody{
+		Error:            e.Message,
+		ErrorCode:        e.Code,
+		ValidationErrors: e.Fields,
+		ParticipantID:    e.ParticipantID,
+		ChannelInfo:      e.Channel,
+	}
+	if e.RetryAfter > 0 {
+		secs := int(e.RetryAfter.Seconds() + 0.999)
+		body.RetryAfter = secs
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	writeJSON(w, status, body)
+}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"runtime"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/telegive/participant-service/internal/participant"
+)
+
+// recoverPanics turns a panic into a 500 with a safe body. The panic value
+// and the location are logged; the client learns nothing about either.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			p := recover()
+			if p == nil {
+				return
+			}
+			if p == http.ErrAbortHandler {
+				panic(p) // the handler chose to abort the response
+			}
+			_, file, line, _ := runtime.Caller(3)
+			s.log.ErrorContext(r.Context(), "panic serving request",
+				"panic", fmt.Sprint(p), "at", fmt.Sprintf("%s:%d", file, line), "method", r.Method, "route", routeName(r))
+			s.writeError(w, r, fmt.Errorf("panic: %v", p))
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBodies refuses bodies over the limit: at once when Content-Length
+// says so, and while reading otherwise.
+func (s *Server) limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.opts.MaxBodyBytes {
+			s.writeError(w, r, errPayloadTooLarge)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// logRequests writes one structured line per request and carries an
+// X-Request-ID through, making one up when the caller sent none or an
+// unsafe one.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !requestIDRE.MatchString(id) {
+			b := make([]byte, 8)
+			_, _ = rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-ID", id)
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		var route string
+		next.ServeHTTP(rec, r.WithContext(withRoute(r.Context(), &route)))
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		s.log.Log(r.Context(), level, "request",
+			"method", r.Method,
+			"route", route,
+			"status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"bytes", rec.bytes,
+			"request_id", id,
+			"caller", r.Header.Get("X-Service-Name"),
+		)
+	})
+}
+
+// statusRecorder remembers the status and size of a response.
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	bytes       int64
+	wroteHeader bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wroteHeader {
+		r.status, r.wroteHeader = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wroteHeader = true
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the connection (flushes and
+// write deadlines in exports).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// notFound and methodNotAllowed answer unmatched requests in the API's
+// error format.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "No such endpoint."))
+}
+
+func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, participant.Errorf(codeMethodNotAllowed, "This method is not allowed on this endpoint."))
+}
+
+// nameRoute records the matched route's name for the request log.
+func nameRoute(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := routeSlot(r.Context()); p != nil {
+			if rt := mux.CurrentRoute(r); rt != nil {
+				*p = rt.GetName()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}

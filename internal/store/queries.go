@@ -1,0 +1,539 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/draw"
+)
+
+// queries implements participant.Queries on a bun.IDB, so the same code
+// runs inside a transaction or directly on the pool.
+type queries struct {
+	db bun.IDB
+	// conn is the transaction's connection, used for COPY on Postgres.
+	conn     *bun.Conn
+	postgres bool
+}
+
+// lockClause is the row lock for mode. SQLite has none: its single
+// connection already serializes transactions.
+func (q queries) lockClause(mode participant.LockMode) string {
+	if !q.postgres {
+		return ""
+	}
+	switch mode {
+	case participant.LockShared:
+		// KEY SHARE is the weakest lock that still conflicts with the
+		// draw's FOR UPDATE, so concurrent registrations do not block each
+		// other.
+		return " FOR KEY SHARE"
+	case participant.LockExclusive:
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return participant.ErrNotFound
+	}
+	return err
+}
+
+func (q queries) RegistrationState(ctx context.Context, giveawayID, userID int64) (participant.RegistrationState, error) {
+	var (
+		pid       sql.NullInt64
+		completed sql.NullBool
+		status    sql.NullString
+	)
+	err := q.db.QueryRowContext(ctx, `SELECT
+		(SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?),
+		(SELECT captcha_completed FROM users WHERE user_id = ?),
+		(SELECT status FROM draws WHERE giveaway_id = ?)`,
+		giveawayID, userID, userID, giveawayID).Scan(&pid, &completed, &status)
+	if err != nil {
+		return participant.RegistrationState{}, fmt.Errorf("store: registration state: %w", err)
+	}
+	return participant.RegistrationState{
+		ParticipantID:    pid.Int64,
+		CaptchaCompleted: completed.Bool,
+		Drawn:            status.String == string(participant.DrawDrawn),
+	}, nil
+}
+
+func (q queries) selectDraw(ctx context.Context, giveawayID int64, lock string) (participant.Draw, error) {
+	var row drawRow
+	err := q.db.NewRaw("SELECT * FROM draws WHERE giveaway_id = ?"+lock, giveawayID).Scan(ctx, &row)
+	if err != nil {
+		return participant.Draw{}, notFound(err)
+	}
+	return drawFromRow(row)
+}
+
+func drawFromRow(row drawRow) (participant.Draw, error) {
+	d := participant.Draw{
+		GiveawayID:          row.GiveawayID,
+		Status:              participant.DrawStatus(row.Status),
+		ServerSeed:          row.ServerSeed,
+		CommittedAt:         row.CommittedAt.UTC(),
+		RequireSubscription: row.RequireSubscription,
+	}
+	copy(d.Commitment[:], row.Commitment)
+	if row.Record != "" {
+		if err := json.Unmarshal([]byte(row.Record), &d.Record); err != nil {
+			return participant.Draw{}, fmt.Errorf("store: draw record of giveaway %d: %w", row.GiveawayID, err)
+		}
+	}
+	return d, nil
+}
+
+func (q queries) Draw(ctx context.Context, giveawayID int64) (participant.Draw, error) {
+	return q.selectDraw(ctx, giveawayID, "")
+}
+
+func (q queries) EnsureDraw(ctx context.Context, giveawayID int64, fresh participant.Draw, mode participant.LockMode) (participant.Draw, error) {
+	lock := q.lockClause(mode)
+	d, err := q.selectDraw(ctx, giveawayID, lock)
+	if !errors.Is(err, participant.ErrNotFound) || fresh.ServerSeed == nil {
+		return d, err
+	}
+	_, err = q.db.ExecContext(ctx, `INSERT INTO draws (giveaway_id, status, server_seed, commitment, committed_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT (giveaway_id) DO NOTHING`,
+		giveawayID, string(participant.DrawCommitted), fresh.ServerSeed, fresh.Commitment[:], fresh.CommittedAt)
+	if err != nil {
+		return participant.Draw{}, fmt.Errorf("store: create draw commitment: %w", err)
+	}
+	return q.selectDraw(ctx, giveawayID, lock)
+}
+
+func (q queries) SaveDraw(ctx context.Context, d participant.Draw) error {
+	rec, err := json.Marshal(d.Record)
+	if err != nil {
+		return fmt.Errorf("store: encode draw record: %w", err)
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?
+		WHERE giveaway_id = ?`,
+		string(d.Status), d.RequireSubscription, d.Record.DrawnAt, string(rec), d.GiveawayID)
+	if err != nil {
+		return fmt.Errorf("store: save draw: %w", err)
+	}
+	return expectRows(res, 1, "save draw")
+}
+
+func expectRows(res sql.Result, want int64, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("store: %s: %w", what, err)
+	}
+	if n != want {
+		return fmt.Errorf("store: %s: %d rows changed, want %d", what, n, want)
+	}
+	return nil
+}
+
+func (q queries) InsertParticipant(ctx context.Context, p participant.NewParticipant) (int64, bool, error) {
+	row := participantRow{
+		GiveawayID:           p.GiveawayID,
+		UserID:               p.UserID,
+		Username:             p.Username,
+		FirstName:            p.FirstName,
+		LastName:             p.LastName,
+		ParticipatedAt:       p.At,
+		CaptchaCompleted:     true,
+		SubscriptionVerified: p.SubscriptionVerified,
+	}
+	var ids []int64
+	err := q.db.NewRaw(`INSERT INTO participants
+		(giveaway_id, user_id, username, first_name, last_name, participated_at, captcha_completed, subscription_verified)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (giveaway_id, user_id) DO NOTHING RETURNING id`,
+		row.GiveawayID, row.UserID, nullable(row.Username), nullable(row.FirstName), nullable(row.LastName),
+		row.ParticipatedAt, row.CaptchaCompleted, row.SubscriptionVerified).Scan(ctx, &ids)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: insert participant: %w", err)
+	}
+	if len(ids) == 1 {
+		return ids[0], true, nil
+	}
+	// Another registration of the same user won; report its id.
+	var id int64
+	if err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
+		p.GiveawayID, p.UserID).Scan(&id); err != nil {
+		return 0, false, fmt.Errorf("store: read existing participant: %w", err)
+	}
+	return id, false, nil
+}
+
+// nullable stores an empty optional text as NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (q queries) AddParticipation(ctx context.Context, userID int64, at time.Time) error {
+	_, err := q.db.ExecContext(ctx, `INSERT INTO users (user_id, total_participations, first_participation) VALUES (?, 1, ?)
+		ON CONFLICT (user_id) DO UPDATE SET
+			total_participations = users.total_participations + 1,
+			first_participation = COALESCE(users.first_participation, excluded.first_participation)`,
+		userID, at)
+	if err != nil {
+		return fmt.Errorf("store: count participation: %w", err)
+	}
+	return nil
+}
+
+func (q queries) Participant(ctx context.Context, giveawayID, userID int64) (participant.Participant, error) {
+	var row participantRow
+	err := q.db.NewSelect().Model(&row).Where("giveaway_id = ? AND user_id = ?", giveawayID, userID).Scan(ctx)
+	if err != nil {
+		return participant.Participant{}, notFound(err)
+	}
+	return row.domain(), nil
+}
+
+func (q queries) User(ctx context.Context, userID int64) (participant.User, error) {
+	var row userRow
+	if err := q.db.NewSelect().Model(&row).Where("user_id = ?", userID).Scan(ctx); err != nil {
+		return participant.User{}, notFound(err)
+	}
+	return row.domain(), nil
+}
+
+func (q queries) CompleteCaptcha(ctx context.Context, userID int64, at time.Time) error {
+	// The WHERE keeps the first completion time when two answers race.
+	_, err := q.db.ExecContext(ctx, `INSERT INTO users (user_id, captcha_completed, captcha_completed_at) VALUES (?, TRUE, ?)
+		ON CONFLICT (user_id) DO UPDATE SET captcha_completed = TRUE, captcha_completed_at = excluded.captcha_completed_at
+		WHERE NOT users.captcha_completed`,
+		userID, at)
+	if err != nil {
+		return fmt.Errorf("store: complete captcha: %w", err)
+	}
+	return nil
+}
+
+func (q queries) ChallengeForUpdate(ctx context.Context, userID int64) (participant.Challenge, error) {
+	var row challengeRow
+	err := q.db.NewRaw("SELECT * FROM captcha_challenges WHERE user_id = ?"+q.lockClause(participant.LockExclusive), userID).
+		Scan(ctx, &row)
+	if err != nil {
+		return participant.Challenge{}, notFound(err)
+	}
+	return row.domain(), nil
+}
+
+func (q queries) InsertChallenge(ctx context.Context, c participant.Challenge) (bool, error) {
+	row := challengeFrom(c)
+	res, err := q.db.NewInsert().Model(&row).On("CONFLICT (user_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: insert captcha challenge: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: insert captcha challenge: %w", err)
+	}
+	return n == 1, nil
+}
+
+func (q queries) UpdateChallenge(ctx context.Context, c participant.Challenge) error {
+	row := challengeFrom(c)
+	res, err := q.db.NewUpdate().Model(&row).WherePK().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("store: update captcha challenge: %w", err)
+	}
+	return expectRows(res, 1, "update captcha challenge")
+}
+
+func (q queries) eligibleQuery(giveawayID int64, requireSubscription bool) string {
+	cond := "captcha_completed"
+	if requireSubscription {
+		cond += " AND subscription_verified"
+	}
+	return fmt.Sprintf("SELECT user_id FROM participants WHERE giveaway_id = %d AND %s ORDER BY user_id", giveawayID, cond)
+}
+
+func (q queries) EligibleEntrants(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, error) {
+	query := q.eligibleQuery(giveawayID, requireSubscription)
+	if q.postgres {
+		return q.copyIDs(ctx, query)
+	}
+	rows, err := q.db.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: read entrants: %w", err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: read entrants: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read entrants: %w", err)
+	}
+	return ids, nil
+}
+
+// copyIDs reads one bigint column with COPY, which for millions of rows is
+// several times faster than scanning them one by one, and holds nothing but
+// the ids. Inside a transaction it runs on the transaction's own session.
+func (q queries) copyIDs(ctx context.Context, query string) ([]int64, error) {
+	conn := q.conn
+	if conn == nil {
+		db, ok := q.db.(*bun.DB)
+		if !ok {
+			return nil, errors.New("store: COPY needs a connection")
+		}
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("store: acquire a connection: %w", err)
+		}
+		defer c.Close()
+		conn = &c
+	}
+	p := &idParser{ids: []int64{}}
+	if _, err := pgdriver.CopyTo(ctx, *conn, p, "COPY ("+query+") TO STDOUT"); err != nil {
+		return nil, fmt.Errorf("store: copy entrants: %w", err)
+	}
+	if err := p.flush(); err != nil {
+		return nil, err
+	}
+	return p.ids, nil
+}
+
+// idParser parses COPY's text output, one decimal id per line, as it
+// streams in.
+type idParser struct {
+	ids     []int64
+	partial []byte
+}
+
+func (p *idParser) Write(b []byte) (int, error) {
+	n := len(b)
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.partial = append(p.partial, b...)
+			break
+		}
+		line := b[:i]
+		if len(p.partial) > 0 {
+			line = append(p.partial, line...)
+			p.partial = p.partial[:0]
+		}
+		id, err := parseID(line)
+		if err != nil {
+			return 0, err
+		}
+		p.ids = append(p.ids, id)
+		b = b[i+1:]
+	}
+	return n, nil
+}
+
+func (p *idParser) flush() error {
+	if len(p.partial) == 0 {
+		return nil
+	}
+	id, err := parseID(p.partial)
+	if err != nil {
+		return err
+	}
+	p.ids = append(p.ids, id)
+	p.partial = nil
+	return nil
+}
+
+func parseID(b []byte) (int64, error) {
+	var n int64
+	if len(b) == 0 || len(b) > 19 {
+		return 0, fmt.Errorf("store: bad id %q in COPY output", b)
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("store: bad id %q in COPY output", b)
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+func (q queries) MarkWinners(ctx context.Context, giveawayID int64, picks []draw.Pick, at time.Time) error {
+	if len(picks) == 0 {
+		return nil
+	}
+	// One statement for every winner: CASE maps each user to a position,
+	// which both dialects understand.
+	var b strings.Builder
+	b.WriteString("CASE user_id")
+	users := make([]int64, len(picks))
+	for i, p := range picks {
+		users[i] = p.UserID
+		b.WriteString(" WHEN ")
+		b.WriteString(strconv.FormatInt(p.UserID, 10))
+		b.WriteString(" THEN ")
+		b.WriteString(strconv.Itoa(p.Position))
+	}
+	b.WriteString(" END")
+	res, err := q.db.ExecContext(ctx, `UPDATE participants SET is_winner = TRUE, winner_selected_at = ?, disqualified_at = NULL,
+		winner_position = `+b.String()+` WHERE giveaway_id = ? AND user_id IN (?)`,
+		at, giveawayID, bun.In(users))
+	if err != nil {
+		return fmt.Errorf("store: mark winners: %w", err)
+	}
+	return expectRows(res, int64(len(picks)), "mark winners")
+}
+
+func (q queries) Disqualify(ctx context.Context, giveawayID int64, userIDs []int64, at time.Time) error {
+	res, err := q.db.ExecContext(ctx, `UPDATE participants SET is_winner = FALSE, winner_position = NULL,
+		winner_selected_at = NULL, disqualified_at = ? WHERE giveaway_id = ? AND user_id IN (?) AND is_winner`,
+		at, giveawayID, bun.In(userIDs))
+	if err != nil {
+		return fmt.Errorf("store: disqualify winners: %w", err)
+	}
+	return expectRows(res, int64(len(userIDs)), "disqualify winners")
+}
+
+func (q queries) AddWins(ctx context.Context, userIDs []int64, delta int) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	ids := slices.Clone(userIDs)
+	slices.Sort(ids)
+	if q.postgres {
+		// Lock the rows in id order first: two draws sharing winners would
+		// otherwise lock them in different orders and deadlock.
+		if _, err := q.db.ExecContext(ctx, "SELECT 1 FROM users WHERE user_id IN (?) ORDER BY user_id FOR UPDATE", bun.In(ids)); err != nil {
+			return fmt.Errorf("store: lock users: %w", err)
+		}
+	}
+	_, err := q.db.ExecContext(ctx, "UPDATE users SET total_wins = total_wins + ? WHERE user_id IN (?)", delta, bun.In(ids))
+	if err != nil {
+		return fmt.Errorf("store: count wins: %w", err)
+	}
+	return nil
+}
+
+func (q queries) Winners(ctx context.Context, giveawayID int64) ([]participant.Winner, error) {
+	var rows []participantRow
+	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ? AND is_winner", giveawayID).
+		Order("winner_position").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: read winners: %w", err)
+	}
+	out := make([]participant.Winner, len(rows))
+	for i, r := range rows {
+		out[i] = participant.Winner{Participant: r.domain(), Position: r.WinnerPosition}
+	}
+	return out, nil
+}
+
+func (q queries) WinnerCount(ctx context.Context, giveawayID int64) (int64, error) {
+	var n int64
+	err := q.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM participants WHERE giveaway_id = ? AND is_winner", giveawayID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count winners: %w", err)
+	}
+	return n, nil
+}
+
+func (q queries) ListParticipants(ctx context.Context, giveawayID int64, offset, limit int) ([]participant.Participant, error) {
+	var rows []participantRow
+	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ?", giveawayID).
+		Order("id").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: list participants: %w", err)
+	}
+	return domainAll(rows), nil
+}
+
+func (q queries) ParticipantsAfter(ctx context.Context, giveawayID, afterID int64, limit int) ([]participant.Participant, error) {
+	var rows []participantRow
+	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ? AND id > ?", giveawayID, afterID).
+		Order("id").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: page participants: %w", err)
+	}
+	return domainAll(rows), nil
+}
+
+func domainAll(rows []participantRow) []participant.Participant {
+	out := make([]participant.Participant, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out
+}
+
+func (q queries) Stats(ctx context.Context, giveawayID int64) (participant.Stats, error) {
+	var s participant.Stats
+	err := q.db.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN captcha_completed THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN subscription_verified THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN is_winner THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN message_delivered THEN 1 ELSE 0 END), 0)
+		FROM participants WHERE giveaway_id = ?`, giveawayID).
+		Scan(&s.Total, &s.CaptchaCompleted, &s.SubscriptionVerified, &s.Winners, &s.MessagesDelivered)
+	if err != nil {
+		return participant.Stats{}, fmt.Errorf("store: participant stats: %w", err)
+	}
+	return s, nil
+}
+
+func (q queries) Count(ctx context.Context, giveawayID int64) (int64, error) {
+	var n int64
+	err := q.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM participants WHERE giveaway_id = ?", giveawayID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count participants: %w", err)
+	}
+	return n, nil
+}
+
+func (q queries) History(ctx context.Context, userID int64, limit int) ([]participant.HistoryEntry, error) {
+	var rows []participantRow
+	err := q.db.NewSelect().Model(&rows).Column("giveaway_id", "participated_at", "is_winner", "winner_selected_at").
+		Where("user_id = ?", userID).OrderExpr("participated_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: history: %w", err)
+	}
+	out := make([]participant.HistoryEntry, len(rows))
+	for i, r := range rows {
+		out[i] = participant.HistoryEntry{
+			GiveawayID:       r.GiveawayID,
+			ParticipatedAt:   r.ParticipatedAt.UTC(),
+			IsWinner:         r.IsWinner,
+			WinnerSelectedAt: optTime(r.WinnerSelectedAt),
+		}
+	}
+	return out, nil
+}
+
+func (q queries) UpdateDelivery(ctx context.Context, ids []int64, delivered bool, at time.Time) ([]int64, error) {
+	var updated []int64
+	err := q.db.NewRaw(`UPDATE participants SET
+			delivery_attempts = delivery_attempts + 1,
+			message_delivered = message_delivered OR ?,
+			delivery_timestamp = CASE WHEN ? THEN ? ELSE delivery_timestamp END
+		WHERE id IN (?) RETURNING id`,
+		delivered, delivered, at, bun.In(ids)).Scan(ctx, &updated)
+	if err != nil {
+		return nil, fmt.Errorf("store: update delivery: %w", err)
+	}
+	return updated, nil
+}

@@ -1,0 +1,190 @@
+// Package store keeps the participant service's data with bun, on
+// PostgreSQL (pgdriver) or on an embedded SQLite file (a pure-Go driver).
+// It implements participant.Store and translates driver errors into domain
+// errors, so nothing above it sees SQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
+
+	"github.com/telegive/participant-service/internal/participant"
+)
+
+// Options configure the connection pool.
+type Options struct {
+	// PostgresURL selects PostgreSQL; empty selects SQLite at SQLitePath.
+	PostgresURL string
+	SQLitePath  string
+	PoolSize    int
+	// PoolTimeout bounds connecting to the database.
+	PoolTimeout time.Duration
+	// PoolRecycle is the longest a connection is reused.
+	PoolRecycle time.Duration
+	// ApplicationName is shown in pg_stat_activity.
+	ApplicationName string
+}
+
+// Store is the bun-backed participant.Store.
+type Store struct {
+	queries
+	db       *bun.DB
+	postgres bool
+	// connector opens connections outside the pool, for the migration
+	// lock.
+	connector *pgdriver.Connector
+}
+
+var _ participant.Store = (*Store)(nil)
+
+// Open connects to the database the options select. It does not migrate.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	s, err := open(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	return s, nil
+}
+
+func open(o Options) (*Store, error) {
+	if o.PoolSize <= 0 {
+		o.PoolSize = 10
+	}
+	if o.PostgresURL != "" {
+		opts := []pgdriver.Option{pgdriver.WithDSN(o.PostgresURL)}
+		if o.PoolTimeout > 0 {
+			opts = append(opts, pgdriver.WithDialTimeout(o.PoolTimeout))
+		}
+		if o.ApplicationName != "" {
+			opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))
+		}
+		connector := pgdriver.NewConnector(opts...)
+		sqldb := sql.OpenDB(connector)
+		sqldb.SetMaxOpenConns(o.PoolSize)
+		sqldb.SetMaxIdleConns(o.PoolSize)
+		sqldb.SetConnMaxLifetime(o.PoolRecycle)
+		db := bun.NewDB(sqldb, pgdialect.New())
+		return &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector}, nil
+	}
+	if dir := filepath.Dir(o.SQLitePath); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("store: create the SQLite directory: %w", err)
+		}
+	}
+	// One connection serializes every transaction, which is what makes the
+	// embedded database as safe under concurrency as Postgres with its row
+	// locks; WAL and a busy timeout let other processes (the migrate
+	// command) share the file.
+	dsn := fmt.Sprintf("file:%s?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate",
+		filepath.ToSlash(o.SQLitePath))
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open SQLite: %w", err)
+	}
+	sqldb.SetMaxOpenConns(1)
+	sqldb.SetMaxIdleConns(1)
+	sqldb.SetConnMaxLifetime(0)
+	db := bun.NewDB(sqldb, sqlitedialect.New())
+	return &Store{queries: queries{db: db}, db: db}, nil
+}
+
+// DB returns the bun handle, for instrumentation and tests.
+func (s *Store) DB() *bun.DB { return s.db }
+
+// Dialect names the database in use: "postgres" or "sqlite".
+func (s *Store) Dialect() string {
+	if s.postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// Close closes every connection.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+		return err
+	}
+	return nil
+}
+
+// PoolStats reports the connection pool's state.
+func (s *Store) PoolStats() sql.DBStats { return s.db.Stats() }
+
+// maxTxAttempts bounds the retries of a transaction that lost a
+// serialization race or a deadlock.
+const maxTxAttempts = 4
+
+// InTx runs fn in a transaction and retries it on serialization failures and
+// deadlocks, which Postgres resolves by aborting one of the parties.
+func (s *Store) InTx(ctx context.Context, fn func(participant.Queries) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.inTx(ctx, fn)
+		if !retryable(err) || attempt == maxTxAttempts {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (err error) {
+	// The transaction runs on a dedicated connection so that COPY can use
+	// the same session (see EligibleEntrants).
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: acquire a connection: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(queries{db: tx, conn: &conn, postgres: s.postgres}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+func retryable(err error) bool {
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		switch pgErr.Field('C') {
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return true
+		}
+	}
+	return false
+}

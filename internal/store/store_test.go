@@ -1,0 +1,227 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/store"
+	"github.com/telegive/participant-service/internal/testenv"
+	"github.com/telegive/participant-service/pkg/draw"
+)
+
+// eachBackend runs fn against a freshly migrated store on SQLite and on
+// Postgres.
+func eachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
+	t.Helper()
+	for _, backend := range testenv.Backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			fn(t, testenv.OpenStore(t, backend))
+		})
+	}
+}
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 123456000, time.UTC)
+
+func TestMigrateIsIdempotentAndSchemaCurrent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		applied, err := s.Migrate(ctx)
+		if err != nil || len(applied) != 0 {
+			t.Fatalf("second migrate = %v, %v; want nothing applied", applied, err)
+		}
+		st, err := s.Schema(ctx)
+		if err != nil || !st.Current || len(st.Pending) != 0 {
+			t.Fatalf("schema = %+v, %v; want current", st, err)
+		}
+	})
+}
+
+func TestConcurrentMigrationsOnPostgres(t *testing.T) {
+	t.Parallel()
+	url := testenv.PostgresSchema(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(ctx, store.Options{PostgresURL: url, PoolSize: 2})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer s.Close()
+			_, err = s.Migrate(ctx)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+}
+
+func TestParticipantRoundTrip(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		np := participant.NewParticipant{GiveawayID: 7, UserID: 42, Username: "alice_1", FirstName: "Alice", At: t0}
+		var id int64
+		err := s.InTx(ctx, func(q participant.Queries) error {
+			var created bool
+			var err error
+			id, created, err = q.InsertParticipant(ctx, np)
+			if !created {
+				t.Errorf("first insert not created")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id2, created, err := s.InsertParticipant(ctx, np)
+		if err != nil || created || id2 != id {
+			t.Fatalf("second insert = %d, %v, %v; want %d, false, nil", id2, created, err, id)
+		}
+		p, err := s.Participant(ctx, 7, 42)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := participant.Participant{ID: id, GiveawayID: 7, UserID: 42, Username: "alice_1", FirstName: "Alice",
+			ParticipatedAt: t0, CaptchaCompleted: true}
+		if p != want {
+			t.Fatalf("participant = %+v\nwant %+v", p, want)
+		}
+		if _, err := s.Participant(ctx, 7, 43); !errors.Is(err, participant.ErrNotFound) {
+			t.Fatalf("missing participant err = %v", err)
+		}
+	})
+}
+
+func TestEligibleEntrantsSortedAndFiltered(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		users := []int64{900, 5, 1 << 62, 77, 3}
+		for i, u := range users {
+			_, _, err := s.InsertParticipant(ctx, participant.NewParticipant{GiveawayID: 1, UserID: u, At: t0, SubscriptionVerified: i%2 == 0})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, _, _ = s.InsertParticipant(ctx, participant.NewParticipant{GiveawayID: 2, UserID: 1, At: t0})
+		got, err := s.EligibleEntrants(ctx, 1, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{3, 5, 77, 900, 1 << 62}; !slices.Equal(got, want) {
+			t.Fatalf("entrants = %v, want %v", got, want)
+		}
+		err = s.InTx(ctx, func(q participant.Queries) error {
+			got, err = q.EligibleEntrants(ctx, 1, true)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []int64{3, 900, 1 << 62}; !slices.Equal(got, want) {
+			t.Fatalf("subscribed entrants = %v, want %v", got, want)
+		}
+		none, err := s.EligibleEntrants(ctx, 99, false)
+		if err != nil || len(none) != 0 || none == nil {
+			t.Fatalf("empty giveaway entrants = %#v, %v", none, err)
+		}
+	})
+}
+
+func TestDrawRowLifecycle(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		seed := make([]byte, 32)
+		seed[0] = 9
+		fresh := participant.Draw{GiveawayID: 5, Status: participant.DrawCommitted, ServerSeed: seed,
+			Commitment: draw.Commitment(seed), CommittedAt: t0}
+		var d participant.Draw
+		err := s.InTx(ctx, func(q participant.Queries) error {
+			var err error
+			d, err = q.EnsureDraw(ctx, 5, fresh, participant.LockExclusive)
+			if err != nil {
+				return err
+			}
+			other := fresh
+			other.ServerSeed = make([]byte, 32)
+			again, err := q.EnsureDraw(ctx, 5, other, participant.LockShared)
+			if err == nil && !slices.Equal(again.ServerSeed, seed) {
+				t.Errorf("second EnsureDraw replaced the seed")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Status != participant.DrawCommitted || d.Commitment != draw.Commitment(seed) || !d.CommittedAt.Equal(t0) {
+			t.Fatalf("draw = %+v", d)
+		}
+		rec, err := draw.Draw(draw.Input{GiveawayID: 5, ServerSeed: seed, CommittedAt: t0, DrawnAt: t0.Add(time.Hour),
+			Entrants: []int64{1, 2, 3}, WinnerCount: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.Status, d.Record = participant.DrawDrawn, rec
+		if err := s.SaveDraw(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Draw(ctx, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != participant.DrawDrawn || got.Record.DrawSeed != rec.DrawSeed || len(got.Record.Winners) != 2 ||
+			!got.Record.DrawnAt.Equal(rec.DrawnAt) {
+			t.Fatalf("saved draw = %+v", got)
+		}
+		if err := draw.Verify(got.Record, draw.VerifyOptions{Entrants: []int64{1, 2, 3}}); err != nil {
+			t.Fatalf("stored record does not verify: %v", err)
+		}
+	})
+}
+
+func TestUpdateDeliveryOneStatement(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var ids []int64
+		for u := int64(1); u <= 3; u++ {
+			id, _, err := s.InsertParticipant(ctx, participant.NewParticipant{GiveawayID: 1, UserID: u, At: t0})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		updated, err := s.UpdateDelivery(ctx, []int64{ids[0], ids[2], 999999}, true, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(updated)
+		if !slices.Equal(updated, []int64{ids[0], ids[2]}) {
+			t.Fatalf("updated = %v", updated)
+		}
+		if _, err := s.UpdateDelivery(ctx, []int64{ids[0]}, false, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.Participant(ctx, 1, 1)
+		if !p.MessageDelivered || p.DeliveryAttempts != 2 || p.DeliveryTimestamp == nil || !p.DeliveryTimestamp.Equal(t0) {
+			t.Fatalf("after a failed retry = %+v; want still delivered at t0 with 2 attempts", p)
+		}
+		st, err := s.Stats(ctx, 1)
+		if err != nil || st != (participant.Stats{Total: 3, CaptchaCompleted: 3, MessagesDelivered: 2}) {
+			t.Fatalf("stats = %+v, %v", st, err)
+		}
+	})
+}

@@ -1,0 +1,4 @@
+DROP TABLE IF EXISTS draws;
+DROP TABLE IF EXISTS captcha_challenges;
+DROP TABLE IF EXISTS users;
+DROP TABLE IF EXISTS participants;
