@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -157,9 +158,9 @@ func (h *harness) do(method, path string, body any) reply {
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
-	if len(raw) > 0 && raw[0] == '{' {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {
-			h.t.Fatalf("%s %s: undecodable body %q: %v", method, path, raw, err)
+			h.t.Fatalf("%s %s: undecodable body %.300q: %v", method, path, raw, err)
 		}
 	}
 	return r

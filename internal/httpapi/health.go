@@ -8,6 +8,7 @@ import (
 )
 
 type healthJSON struct {
+	Success   bool                     `json:"success"`
 	Status    health.Status            `json:"status"`
 	Service   string                   `json:"service"`
 	Version   string                   `json:"version"`
@@ -18,14 +19,14 @@ type healthJSON struct {
 // handleLive serves GET /health/live: the process serves requests. It
 // touches no dependency, so a database outage never restarts pods.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"status": "alive", "service": s.opts.ServiceName})
+	writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "alive", "service": s.opts.ServiceName})
 }
 
 // handleReady serves GET /health/ready: 200 only when the critical
 // dependencies answer and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "shutting_down", "service": s.opts.ServiceName})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false, "status": "shutting_down", "service": s.opts.ServiceName})
 		return
 	}
 	rep := s.health.RunCritical(r.Context())
@@ -35,7 +36,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if !rep.Ready {
 		status, state = http.StatusServiceUnavailable, "not_ready"
 	}
-	writeJSON(w, status, map[string]any{"status": state, "service": s.opts.ServiceName, "checks": rep.Checks})
+	writeJSON(w, status, map[string]any{"success": rep.Ready, "status": state, "service": s.opts.ServiceName, "checks": rep.Checks})
 }
 
 // handleHealth serves GET /health: every check, with the overall state.
@@ -52,6 +53,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 		rep.Status = health.Degraded
 	}
 	writeJSON(w, status, healthJSON{
+		Success:   rep.Status != health.Unhealthy,
 		Status:    rep.Status,
 		Service:   s.opts.ServiceName,
 		Version:   s.opts.Version,

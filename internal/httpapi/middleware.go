@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -112,14 +113,27 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 // write deadlines in exports).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// notFound and methodNotAllowed answer unmatched requests in the API's
-// error format.
+// notFound answers unmatched requests in the API's error format: 405 with
+// Allow when the path exists under other methods, 404 otherwise.
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if s.router.Match(probe, &match) && match.MatchErr == nil && match.Route != nil {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, r, participant.Errorf(codeMethodNotAllowed, "This method is not allowed on this endpoint."))
+		return
+	}
 	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "No such endpoint."))
-}
-
-func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	s.writeError(w, r, participant.Errorf(codeMethodNotAllowed, "This method is not allowed on this endpoint."))
 }
 
 // nameRoute records the matched route's name for the request log.

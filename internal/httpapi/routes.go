@@ -28,8 +28,10 @@ func notReserved(r *http.Request, _ *mux.RouteMatch) bool {
 
 func (s *Server) routes() {
 	r := s.router
+	// mux reports a wrong method inside subrouters as not found, so the
+	// not-found handler tells the two apart itself.
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
-	r.MethodNotAllowedHandler = http.HandlerFunc(s.methodNotAllowed)
+	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
 	r.Use(nameRoute)
 
 	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead).Name("health")
@@ -37,7 +39,6 @@ func (s *Server) routes() {
 	r.HandleFunc("/health/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead).Name("health_ready")
 
 	api := r.PathPrefix(apiPrefix).Subrouter()
-	api.MethodNotAllowedHandler = r.MethodNotAllowedHandler
 	// Bot service.
 	api.HandleFunc("/register", s.handleRegister).Methods(http.MethodPost).Name("register")
 	api.HandleFunc("/validate-captcha", s.handleValidateCaptcha).Methods(http.MethodPost).Name("validate_captcha")
@@ -49,8 +50,7 @@ func (s *Server) routes() {
 	// Giveaway service; the legacy aliases come first.
 	api.HandleFunc("/select-winners/{giveaway_id}", s.handleSelectWinners).Methods(http.MethodPost).Name("select_winners_legacy")
 	api.HandleFunc("/list/{giveaway_id}", s.handleList).Methods(http.MethodGet).Name("list_legacy")
-	g := api.PathPrefix("/{giveaway_id}").MatcherFunc(notReserved).Subrouter()
-	g.MethodNotAllowedHandler = r.MethodNotAllowedHandler
+	g := api.NewRoute().MatcherFunc(notReserved).PathPrefix("/{giveaway_id}").Subrouter()
 	g.HandleFunc("/select-winners", s.handleSelectWinners).Methods(http.MethodPost).Name("select_winners")
 	g.HandleFunc("/redraw", s.handleRedraw).Methods(http.MethodPost).Name("redraw")
 	g.HandleFunc("/draw", s.handleDraw).Methods(http.MethodGet).Name("draw")

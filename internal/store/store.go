@@ -39,6 +39,7 @@ type Options struct {
 // Store is the bun-backed participant.Store.
 type Store struct {
 	queries
+	opts     Options
 	db       *bun.DB
 	postgres bool
 	// connector opens connections outside the pool, for the migration
@@ -54,6 +55,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.opts = o
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -102,6 +104,9 @@ func open(o Options) (*Store, error) {
 	db := bun.NewDB(sqldb, sqlitedialect.New())
 	return &Store{queries: queries{db: db}, db: db}, nil
 }
+
+// Options returns the options the store was opened with.
+func (s *Store) Options() Options { return s.opts }
 
 // DB returns the bun handle, for instrumentation and tests.
 func (s *Store) DB() *bun.DB { return s.db }

@@ -233,3 +233,16 @@ func OpenStore(tb testing.TB, backend string) *store.Store {
 	}
 	return s
 }
+
+// ReopenStore opens a second store on the same database as s, the way a
+// second replica would.
+func ReopenStore(tb testing.TB, s *store.Store) *store.Store {
+	tb.Helper()
+	o := s.Options()
+	s2, err := store.Open(context.Background(), o)
+	if err != nil {
+		tb.Fatalf("reopen store: %v", err)
+	}
+	tb.Cleanup(func() { s2.Close() })
+	return s2
+}
