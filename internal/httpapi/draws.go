@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bufio"
 	"net/http"
+	"strconv"
 
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/pkg/draw"
@@ -105,4 +107,32 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		Draw                draw.Record        `json:"draw"`
 	}{true, giveawayID, res.Round.DisqualifiedUserIDs, res.Round.Reason, res.Round.Replacements,
 		toWinnersJSON(res.Winners), res.AlreadyApplied, res.Record})
+}
+
+// handleEntrants serves GET /api/participants/{giveaway_id}/draw/entrants:
+// the drawn giveaway's entrant user ids, one per line in ascending order,
+// the exact list the entrants root was computed over.
+func (s *Server) handleEntrants(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ids, err := s.svc.Entrants(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	bw := bufio.NewWriterSize(w, 64<<10)
+	buf := make([]byte, 0, 24)
+	for _, id := range ids {
+		buf = strconv.AppendInt(buf[:0], id, 10)
+		buf = append(buf, '\n')
+		if _, err := bw.Write(buf); err != nil {
+			return
+		}
+	}
+	_ = bw.Flush()
 }

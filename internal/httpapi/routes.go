@@ -56,6 +56,7 @@ func (s *Server) routes() {
 	g.HandleFunc("/draw", s.handleDraw).Methods(http.MethodGet).Name("draw")
 	g.HandleFunc("/draw/commit", s.handleCommitDraw).Methods(http.MethodPost).Name("draw_commit")
 	g.HandleFunc("/draw/proof/{user_id}", s.handleProof).Methods(http.MethodGet).Name("draw_proof")
+	g.HandleFunc("/draw/entrants", s.handleEntrants).Methods(http.MethodGet).Name("draw_entrants")
 	g.HandleFunc("/count", s.handleCount).Methods(http.MethodGet).Name("count")
 	g.HandleFunc("/stats", s.handleStats).Methods(http.MethodGet).Name("stats")
 	g.HandleFunc("/winners", s.handleWinners).Methods(http.MethodGet).Name("winners")

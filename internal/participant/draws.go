@@ -284,6 +284,42 @@ func (s *Service) DrawRecord(ctx context.Context, giveawayID int64) (Draw, error
 	return d, err
 }
 
+// Entrants returns the frozen entrant list of a drawn giveaway, ascending:
+// with it an auditor recomputes the whole draw.
+func (s *Service) Entrants(ctx context.Context, giveawayID int64) ([]int64, error) {
+	d, err := s.drawn(ctx, giveawayID)
+	if err != nil {
+		return nil, err
+	}
+	return s.entrants(ctx, d)
+}
+
+// drawn returns the giveaway's draw, which must have happened.
+func (s *Service) drawn(ctx context.Context, giveawayID int64) (Draw, error) {
+	d, err := s.DrawRecord(ctx, giveawayID)
+	if err != nil {
+		return Draw{}, err
+	}
+	if d.Status != DrawDrawn {
+		return Draw{}, Errorf(CodeDrawNotCompleted, "The winners of this giveaway have not been drawn yet.")
+	}
+	return d, nil
+}
+
+// entrants reads the draw's entrant list again; it cannot have changed,
+// since registration closed with the draw, and a changed count would mean
+// data was edited behind the service's back.
+func (s *Service) entrants(ctx context.Context, d Draw) ([]int64, error) {
+	entrants, err := s.store.EligibleEntrants(ctx, d.GiveawayID, d.RequireSubscription)
+	if err != nil {
+		return nil, err
+	}
+	if uint64(len(entrants)) != d.Record.EntrantsCount {
+		return nil, fmt.Errorf("giveaway %d: %d entrants now, %d at the draw", d.GiveawayID, len(entrants), d.Record.EntrantsCount)
+	}
+	return entrants, nil
+}
+
 // Proof returns the inclusion proof of a user in a drawn giveaway.
 func (s *Service) Proof(ctx context.Context, giveawayID, userID int64) (draw.Proof, error) {
 	var v Validation
@@ -292,19 +328,13 @@ func (s *Service) Proof(ctx context.Context, giveawayID, userID int64) (draw.Pro
 	if err := v.Err(); err != nil {
 		return draw.Proof{}, err
 	}
-	d, err := s.DrawRecord(ctx, giveawayID)
+	d, err := s.drawn(ctx, giveawayID)
 	if err != nil {
 		return draw.Proof{}, err
 	}
-	if d.Status != DrawDrawn {
-		return draw.Proof{}, Errorf(CodeDrawNotCompleted, "The winners of this giveaway have not been drawn yet.")
-	}
-	entrants, err := s.store.EligibleEntrants(ctx, giveawayID, d.RequireSubscription)
+	entrants, err := s.entrants(ctx, d)
 	if err != nil {
 		return draw.Proof{}, err
-	}
-	if uint64(len(entrants)) != d.Record.EntrantsCount {
-		return draw.Proof{}, fmt.Errorf("proof for giveaway %d: %d entrants now, %d at the draw", giveawayID, len(entrants), d.Record.EntrantsCount)
 	}
 	p, err := d.Record.Proof(entrants, userID)
 	if errors.Is(err, draw.ErrNotEntered) {

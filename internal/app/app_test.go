@@ -1,0 +1,172 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telegive/participant-service/internal/app"
+	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/testenv"
+)
+
+// start runs the real service on a free port with the given environment.
+func start(t *testing.T, env ...string) (*app.App, context.CancelFunc, chan error) {
+	t.Helper()
+	// No drain delay unless the test asks for one; later entries win.
+	cfg, err := config.Load(append([]string{"SHUTDOWN_DELAY=0"}, env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ServicePort = 0 // any free port
+	cfg.ListenHost = "127.0.0.1"
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return a, cancel, done
+}
+
+func get(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+// TestGracefulShutdown: on SIGTERM (context cancel) readiness drops first,
+// new requests are still served during the delay, and a request in flight
+// when shutdown began completes.
+func TestGracefulShutdown(t *testing.T) {
+	a, stop, done := start(t, "SQLITE_PATH="+testenv.SQLitePath(t), "SHUTDOWN_DELAY=1", "SHUTDOWN_TIMEOUT=10")
+	base := "http://" + a.Addr()
+	if code, _ := get(t, base+"/health/ready"); code != http.StatusOK {
+		t.Fatalf("ready before shutdown: %d", code)
+	}
+
+	// A request whose body is still arriving when shutdown begins.
+	pr, pw := io.Pipe()
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	inflight := make(chan result, 1)
+	go func() {
+		resp, err := http.Post(base+"/api/participants/register", "application/json", pr)
+		if err != nil {
+			inflight <- result{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		inflight <- result{status: resp.StatusCode, body: string(b)}
+	}()
+	_, _ = pw.Write([]byte(`{"giveaway_id": 1,`))
+	time.Sleep(100 * time.Millisecond)
+
+	stop()
+	deadline := time.Now().Add(900 * time.Millisecond)
+	sawNotReady := false
+	for time.Now().Before(deadline) {
+		if code, body := get(t, base+"/health/ready"); code == http.StatusServiceUnavailable && body["status"] == "shutting_down" {
+			sawNotReady = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sawNotReady {
+		t.Fatal("readiness did not drop to 503 while draining")
+	}
+	if code, _ := get(t, base+"/health/live"); code != http.StatusOK {
+		t.Fatalf("new requests must still be served during the delay, got %d", code)
+	}
+	_, _ = pw.Write([]byte(` "user_id": 2}`))
+	pw.Close()
+	r := <-inflight
+	if r.err != nil || r.status != http.StatusOK || !strings.Contains(r.body, "captcha_question") {
+		t.Fatalf("in-flight request: %d %q %v", r.status, r.body, r.err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+		done <- nil
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if code, _ := get(t, base+"/health/live"); code != 0 {
+		t.Fatalf("server still answering after shutdown: %d", code)
+	}
+}
+
+// TestRunReportsBadConfiguration: a bad value stops start-up with a message
+// naming the variable.
+func TestRunReportsBadConfiguration(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := app.Run(context.Background(), []string{"participant-service"}, []string{"DATABASE_POOL_SIZE=lots"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_POOL_SIZE") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := app.Run(context.Background(), []string{"participant-service", "frobnicate"}, nil, &out, &errOut); err == nil {
+		t.Fatal("an unknown command was accepted")
+	}
+}
+
+// TestMigrateCommand applies the schema and exits; the server then starts
+// without migrating and is ready.
+func TestMigrateCommand(t *testing.T) {
+	for _, backend := range testenv.Backends {
+		t.Run(backend, func(t *testing.T) {
+			env := []string{"SQLITE_PATH=" + testenv.SQLitePath(t)}
+			if backend == "postgres" {
+				env = append(env, "DATABASE_URL="+testenv.PostgresSchema(t))
+			}
+			var out bytes.Buffer
+			if err := app.Run(context.Background(), []string{"participant-service", "migrate"}, env, &out, &out); err != nil {
+				t.Fatalf("migrate: %v\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "initial_schema") {
+				t.Fatalf("migrate did not report what it applied: %s", out.String())
+			}
+			a, _, _ := start(t, append(env, "MIGRATE_ON_START=false")...)
+			if code, body := get(t, "http://"+a.Addr()+"/health/ready"); code != http.StatusOK {
+				t.Fatalf("ready after migrate: %d %v", code, body)
+			}
+		})
+	}
+}
+
+// TestNotReadyUntilMigrated: with MIGRATE_ON_START=false and no schema the
+// service starts but is not ready, and says why.
+func TestNotReadyUntilMigrated(t *testing.T) {
+	a, _, _ := start(t, "SQLITE_PATH="+testenv.SQLitePath(t), "MIGRATE_ON_START=false")
+	code, body := get(t, "http://"+a.Addr()+"/health/ready")
+	if code != http.StatusServiceUnavailable {
+		t.Fatalf("ready without a schema: %d %v", code, body)
+	}
+}

@@ -1,0 +1,99 @@
+// Package cli is participantctl, the operator's and auditor's command-line
+// tool for the participant service.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/telegive/participant-service/internal/version"
+)
+
+// Exit codes that scripts can rely on.
+const (
+	ExitOK       = 0
+	ExitFailed   = 1 // the check ran and failed (for example, a draw did not verify)
+	ExitUsage    = 2 // bad arguments
+	ExitUnusable = 3 // the input could not be read or fetched
+)
+
+// command is one subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) int
+}
+
+// Env is what a command may touch.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	// Getenv reads the environment; commands use it for defaults only.
+	Getenv func(string) string
+}
+
+func commands() []command {
+	return []command{
+		{"verify-draw", "verify a draw record from a file or the service", verifyDraw},
+		{"version", "print the version", func(_ context.Context, env *Env, _ []string) int {
+			fmt.Fprintln(env.Stdout, version.String())
+			return ExitOK
+		}},
+	}
+}
+
+// Run runs participantctl with args (without the program name) and
+// returns the exit code.
+func Run(ctx context.Context, env *Env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(env.Stdout)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, env, args[1:])
+		}
+	}
+	fmt.Fprintf(env.Stderr, "participantctl: unknown command %q\n\n", args[0])
+	usage(env.Stderr)
+	return ExitUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "participantctl: tools for the Telegive participant service.")
+	fmt.Fprintln(w, "\nUsage: participantctl <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun participantctl <command> --help for a command's flags.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 check failed, 2 usage error, 3 input unreadable.")
+}
+
+// newFlags returns a flag set that prints its usage to env and does not
+// exit the process.
+func newFlags(env *Env, name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(env.Stderr, "Usage: participantctl %s %s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, mapping --help to success and errors to ExitUsage.
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK, false
+		}
+		return ExitUsage, false
+	}
+	return 0, true
+}
