@@ -64,15 +64,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		ServiceName:     cfg.ServiceName,
 		Timeout:         cfg.UpstreamTimeout.D(),
 	}
+	var off []string
 	if cfg.GiveawayChecks() {
 		giveaways = upstream.NewGiveaways(up)
 	} else {
-		log.Warn("TELEGIVE_GIVEAWAY_URL is not set: giveaway status checks are off and every giveaway counts as active until its draw")
+		off = append(off, "giveaway status (TELEGIVE_GIVEAWAY_URL unset: every giveaway counts as active until its draw)")
 	}
 	if cfg.SubscriptionLookups() {
 		subscriptions = upstream.NewSubscriptions(up)
 	} else {
-		log.Warn("TELEGIVE_CHANNEL_URL or TELEGIVE_AUTH_URL is not set: subscription checks are off")
+		off = append(off, "subscription lookups (TELEGIVE_CHANNEL_URL or TELEGIVE_AUTH_URL unset)")
+	}
+	if len(off) > 0 {
+		log.Warn("upstream checks are off", "off", off)
 	}
 
 	svc := participant.NewService(st, giveaways, subscriptions, participant.Options{
@@ -120,6 +124,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		PoolSize:        cfg.Database.PoolSize,
 		PoolTimeout:     cfg.Database.PoolTimeout.D(),
 		PoolRecycle:     cfg.Database.PoolRecycle.D(),
+		ReadTimeout:     cfg.Database.ReadTimeout.D(),
 		ApplicationName: cfg.ServiceName,
 	})
 	if err != nil {

@@ -62,6 +62,7 @@ type Database struct {
 	PoolSize       int     `env:"DATABASE_POOL_SIZE" envDefault:"20"`
 	PoolTimeout    Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
 	PoolRecycle    Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
+	ReadTimeout    Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
 	MigrateOnStart bool    `env:"MIGRATE_ON_START" envDefault:"true"`
 }
 
@@ -146,6 +147,7 @@ func (c Config) validate() error {
 	check(c.Database.PoolSize >= 1, "DATABASE_POOL_SIZE", "must be at least 1, got %d", c.Database.PoolSize)
 	check(c.Database.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT", "must be positive")
 	check(c.Database.PoolRecycle > 0, "DATABASE_POOL_RECYCLE", "must be positive")
+	check(c.Database.ReadTimeout > 0, "DATABASE_READ_TIMEOUT", "must be positive")
 	check(c.Database.URL != "" || c.Database.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
 	if c.Database.URL != "" {
 		u, err := url.Parse(c.Database.URL)

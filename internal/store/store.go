@@ -32,6 +32,10 @@ type Options struct {
 	PoolTimeout time.Duration
 	// PoolRecycle is the longest a connection is reused.
 	PoolRecycle time.Duration
+	// ReadTimeout bounds one wait for the database's answer on Postgres;
+	// 0 keeps the driver's default of 10 s, which is too short for a draw
+	// or a migration over millions of rows.
+	ReadTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity.
 	ApplicationName string
 }
@@ -71,6 +75,9 @@ func open(o Options) (*Store, error) {
 		opts := []pgdriver.Option{pgdriver.WithDSN(o.PostgresURL)}
 		if o.PoolTimeout > 0 {
 			opts = append(opts, pgdriver.WithDialTimeout(o.PoolTimeout))
+		}
+		if o.ReadTimeout > 0 {
+			opts = append(opts, pgdriver.WithReadTimeout(o.ReadTimeout))
 		}
 		if o.ApplicationName != "" {
 			opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))

@@ -218,7 +218,7 @@ var Backends = []string{"sqlite", "postgres"}
 // "postgres"), closed when the test ends.
 func OpenStore(tb testing.TB, backend string) *store.Store {
 	tb.Helper()
-	opts := store.Options{SQLitePath: SQLitePath(tb), PoolSize: 10}
+	opts := store.Options{SQLitePath: SQLitePath(tb), PoolSize: 10, ReadTimeout: 30 * time.Minute}
 	if backend == "postgres" {
 		opts.PostgresURL = PostgresSchema(tb)
 	}
