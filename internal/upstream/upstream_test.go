@@ -47,9 +47,9 @@ func TestGiveawayLookups(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var gotPath, gotName, gotToken string
+			seen := make(chan [3]string, 1)
 			o := fakeServices(t, func(w http.ResponseWriter, r *http.Request) {
-				gotPath, gotName, gotToken = r.URL.Path, r.Header.Get("X-Service-Name"), r.Header.Get("X-Service-Token")
+				seen <- [3]string{r.URL.Path, r.Header.Get("X-Service-Name"), r.Header.Get("X-Service-Token")}
 				select {
 				case <-time.After(c.delay):
 				case <-r.Context().Done():
@@ -63,8 +63,8 @@ func TestGiveawayLookups(t *testing.T) {
 			if elapsed := time.Since(start); elapsed > 2*o.Timeout {
 				t.Fatalf("call took %v, timeout is %v", elapsed, o.Timeout)
 			}
-			if gotPath != "/api/giveaways/5" || gotName != "participant-service" || gotToken != "svc-token" {
-				t.Fatalf("request: path %q, X-Service-Name %q, X-Service-Token %q", gotPath, gotName, gotToken)
+			if got := <-seen; got != [3]string{"/api/giveaways/5", "participant-service", "svc-token"} {
+				t.Fatalf("request: path, X-Service-Name, X-Service-Token = %q", got)
 			}
 			if got := participant.ErrorCode(err); c.errCode != "" && got != c.errCode {
 				t.Fatalf("error code = %s (%v), want %s", got, err, c.errCode)
