@@ -1,6 +1,7 @@
 // Package app wires the participant service together from its
-// configuration: storage, upstream clients, the domain service and the HTTP
-// server. It owns start-up and the graceful shutdown order.
+// configuration: storage, Redis or its in-process stand-ins, upstream
+// clients, authentication, the domain service and the HTTP server. It owns
+// start-up, background work and the graceful shutdown order.
 package app
 
 import (
@@ -11,12 +12,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/telegive/participant-service/internal/auth"
+	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/health"
 	"github.com/telegive/participant-service/internal/httpapi"
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/ratelimit"
+	"github.com/telegive/participant-service/internal/redis"
 	"github.com/telegive/participant-service/internal/store"
 	"github.com/telegive/participant-service/internal/upstream"
 	"github.com/telegive/participant-service/internal/version"
@@ -27,10 +33,13 @@ type App struct {
 	cfg      config.Config
 	log      *slog.Logger
 	store    *store.Store
+	redis    *redis.Client
+	svc      *participant.Service
 	api      *httpapi.Server
 	server   *http.Server
 	listener net.Listener
-	served   chan error
+	// background are loops that run while the server serves.
+	background []func(context.Context)
 }
 
 // NewLogger returns the service's structured logger.
@@ -51,35 +60,51 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st}
+	if err := a.build(); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
 
+func (a *App) build() error {
+	cfg, log := a.cfg, a.log
+	checks := []health.Check{{Name: "database", Impact: health.Critical, Run: databaseCheck(a.store)}}
+
+	// Shared state: Redis when configured, in-process stand-ins otherwise.
+	// A Redis outage degrades: the limiter lets requests through and the
+	// cache reads as empty, each failure counted.
 	var (
-		giveaways     participant.Giveaways
-		subscriptions participant.Subscriptions
+		limiter ratelimit.Limiter = ratelimit.NewMemory(nil)
+		shared  cache.Cache       = cache.NewMemory(100_000, nil)
 	)
-	up := upstream.Options{
-		GiveawayURL:     cfg.Upstreams.GiveawayURL,
-		ChannelURL:      cfg.Upstreams.ChannelURL,
-		AuthURL:         cfg.Upstreams.AuthURL,
-		TelegramAPIBase: cfg.Upstreams.TelegramAPIBase,
-		ServiceName:     cfg.ServiceName,
-		Timeout:         cfg.UpstreamTimeout.D(),
-	}
-	var off []string
-	if cfg.GiveawayChecks() {
-		giveaways = upstream.NewGiveaways(up)
-	} else {
-		off = append(off, "giveaway status (TELEGIVE_GIVEAWAY_URL unset: every giveaway counts as active until its draw)")
-	}
-	if cfg.SubscriptionLookups() {
-		subscriptions = upstream.NewSubscriptions(up)
-	} else {
-		off = append(off, "subscription lookups (TELEGIVE_CHANNEL_URL or TELEGIVE_AUTH_URL unset)")
-	}
-	if len(off) > 0 {
-		log.Warn("upstream checks are off", "off", off)
+	if cfg.Redis.URL != "" {
+		rc, err := redis.Open(redis.Options{
+			URL: cfg.Redis.URL, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName, Cluster: cfg.Redis.Cluster,
+			PoolSize: cfg.Redis.Pool, Timeout: cfg.Redis.Timeout.D(), KeyPrefix: cfg.Redis.KeyPrefix,
+		})
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.redis = rc
+		limiter = &ratelimit.FailOpen{Limiter: rc.Limiter(), OnFailure: throttled(log, "rate limiter failed open: Redis unavailable")}
+		shared = &cache.Bypass{Cache: rc.Cache(), Local: cache.NewMemory(100_000, nil),
+			OnFailure: throttled(log, "cache bypassed: Redis unavailable")}
+		impact := health.Degrading
+		if cfg.Redis.Required {
+			impact = health.Critical
+		}
+		checks = append(checks, health.Check{Name: "redis", Impact: impact, Run: health.Func(rc.Ping)})
 	}
 
-	svc := participant.NewService(st, giveaways, subscriptions, participant.Options{
+	authn, err := a.authenticator(shared)
+	if err != nil {
+		return err
+	}
+	giveaways, subscriptions, upChecks := a.upstreams(shared)
+	checks = append(checks, upChecks...)
+
+	a.svc = participant.NewService(a.store, giveaways, subscriptions, participant.Options{
 		Captcha: participant.CaptchaRules{
 			MinNumber:   cfg.CaptchaMinNumber,
 			MaxNumber:   cfg.CaptchaMaxNumber,
@@ -91,19 +116,27 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		RequireSubscription: cfg.RequireSubscription,
 		ListMaxLimit:        cfg.ListMaxLimit,
 	})
-	checks := health.New(cfg.HealthCheckTimeout.D(), health.Check{
-		Name:   "database",
-		Impact: health.Critical,
-		Run:    databaseCheck(st),
-	})
+	a.background = append(a.background, a.cleanLoop)
+
+	proxies, _ := cfg.TrustedProxyPrefixes() // validated by config.Load
 	a.api = httpapi.New(httpapi.Options{
-		Service:         svc,
-		Health:          checks,
+		Service:         a.svc,
+		Health:          health.New(cfg.HealthCheckTimeout.D(), checks...),
 		Logger:          log,
 		ServiceName:     cfg.ServiceName,
 		Version:         version.String(),
 		MaxBodyBytes:    cfg.MaxRequestBodyBytes,
 		ExportBatchSize: cfg.ExportBatchSize,
+		Auth:            authn,
+		Limiter:         limiter,
+		Limits: httpapi.Limits{
+			Caller: ratelimit.Per(cfg.APIRateLimit.Requests, cfg.APIRateLimit.Period),
+			User:   ratelimit.Per(cfg.UserRateLimit.Requests, cfg.UserRateLimit.Period),
+			Public: ratelimit.Per(cfg.PublicRateLimit.Requests, cfg.PublicRateLimit.Period),
+		},
+		HTTPSOnly:      cfg.HTTPSOnly,
+		TrustedProxies: proxies,
+		CORSOrigins:    cfg.CORSOrigins,
 	})
 	a.server = &http.Server{
 		Handler:           a.api.Handler(),
@@ -114,24 +147,179 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	return a, nil
+	return nil
+}
+
+// authenticator loads the service tokens and picks the mode: required when
+// tokens exist, permissive (today's callers send none) when they do not,
+// unless AUTH_MODE says otherwise.
+func (a *App) authenticator(nonces cache.Cache) (*auth.Authenticator, error) {
+	cfg := a.cfg.Auth
+	tokens, err := auth.LoadTokens(cfg.Tokens, cfg.TokensFile, cfg.LegacySecret)
+	if err != nil {
+		return nil, err
+	}
+	mode := auth.Mode(cfg.Mode)
+	if mode == "" {
+		mode = auth.ModePermissive
+		if tokens.Len() > 0 {
+			mode = auth.ModeRequired
+		}
+	}
+	if mode == auth.ModeRequired && tokens.Len() == 0 {
+		return nil, errors.New("AUTH_MODE: required, but none of SERVICE_TOKENS, SERVICE_TOKENS_FILE and SERVICE_TO_SERVICE_SECRET is set")
+	}
+	if mode != auth.ModeRequired {
+		a.log.Warn("callers without a service token are accepted", "auth_mode", mode)
+	}
+	a.log.Info("authentication", "auth_mode", mode, "callers", tokens.Names(), "require_signatures", cfg.RequireSignatures)
+	return auth.New(auth.Options{
+		Tokens: tokens, Mode: mode, RequireSignatures: cfg.RequireSignatures,
+		Window: cfg.SignatureWindow.D(), Nonces: nonces,
+	}), nil
+}
+
+// upstreams builds the clients of the services we call, and health checks
+// that read their breakers (and, for the bot and media services, which we
+// only watch, a background probe) instead of calling them.
+func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subscriptions, []health.Check) {
+	cfg := a.cfg
+	up := upstream.Options{
+		GiveawayURL:     cfg.Upstreams.GiveawayURL,
+		ChannelURL:      cfg.Upstreams.ChannelURL,
+		AuthURL:         cfg.Upstreams.AuthURL,
+		TelegramAPIBase: cfg.Upstreams.TelegramAPIBase,
+		ServiceName:     cfg.ServiceName,
+		ServiceToken:    cfg.Upstreams.ServiceToken,
+		Timeout:         cfg.UpstreamTimeout.D(),
+		Retries:         cfg.Upstreams.Retries,
+		BreakerFailures: cfg.Upstreams.BreakerFailures,
+		BreakerOpen:     cfg.Upstreams.BreakerOpen.D(),
+		Cache:           c,
+		CacheTTL:        cfg.Redis.CacheTTL.D(),
+		Logger:          a.log,
+	}
+	var (
+		giveaways     participant.Giveaways
+		subscriptions participant.Subscriptions
+		checks        []health.Check
+		off           []string
+	)
+	if cfg.GiveawayChecks() {
+		g := upstream.NewGiveaways(up)
+		giveaways = g
+		checks = append(checks, breakerCheck("giveaway_service", g.Breaker))
+	} else {
+		off = append(off, "giveaway status (TELEGIVE_GIVEAWAY_URL unset: every giveaway counts as active until its draw)")
+	}
+	if cfg.SubscriptionLookups() {
+		s := upstream.NewSubscriptions(up)
+		subscriptions = s
+		for _, name := range []string{"channel", "auth", "telegram"} {
+			checks = append(checks, breakerCheck(name+"_service", func() string { return s.Breakers()[name] }))
+		}
+	} else {
+		off = append(off, "subscription lookups (TELEGIVE_CHANNEL_URL or TELEGIVE_AUTH_URL unset)")
+	}
+	if len(off) > 0 {
+		a.log.Warn("upstream checks are off", "off", off)
+	}
+	watched := map[string]string{}
+	if cfg.Upstreams.BotURL != "" {
+		watched["bot_service"] = cfg.Upstreams.BotURL
+	}
+	if cfg.Upstreams.MediaURL != "" {
+		watched["media_service"] = cfg.Upstreams.MediaURL
+	}
+	if len(watched) > 0 {
+		p := upstream.NewProber(watched, cfg.Upstreams.ProbeInterval.D(), cfg.UpstreamTimeout.D())
+		a.background = append(a.background, p.Run)
+		for name := range watched {
+			checks = append(checks, probeCheck(name, p))
+		}
+	}
+	return giveaways, subscriptions, checks
+}
+
+// breakerCheck reports an upstream's breaker: down while open.
+func breakerCheck(name string, state func() string) health.Check {
+	return health.Check{Name: name, Impact: health.Degrading, Run: func(context.Context) health.Result {
+		st := state()
+		res := health.Result{Status: "ok", Details: map[string]any{"breaker": st}}
+		if st == "open" {
+			res.Status, res.Error = "down", "circuit breaker open"
+		}
+		return res
+	}}
+}
+
+// probeCheck reports the last background probe of a watched service.
+func probeCheck(name string, p *upstream.Prober) health.Check {
+	return health.Check{Name: name, Impact: health.Degrading, Run: func(context.Context) health.Result {
+		r, ok := p.Results()[name]
+		switch {
+		case !ok:
+			return health.Result{Status: "unknown"}
+		case !r.Up:
+			return health.Result{Status: "down", Error: "health probe failed", Details: map[string]any{"checked_at": r.CheckedAt}}
+		}
+		return health.Result{Status: "ok", Details: map[string]any{"checked_at": r.CheckedAt}}
+	}}
+}
+
+// cleanLoop deletes stale captcha challenges every CleanupInterval.
+func (a *App) cleanLoop(ctx context.Context) {
+	t := time.NewTicker(a.cfg.CleanupInterval.D())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := a.svc.Cleanup(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("captcha cleanup failed", "error", err, "deleted", n)
+			continue
+		}
+		if n > 0 {
+			a.log.Info("captcha cleanup", "deleted", n)
+		}
+	}
+}
+
+// throttled logs a recurring failure at most once a minute.
+func throttled(log *slog.Logger, msg string) func(error) {
+	var (
+		mu   sync.Mutex
+		last time.Time
+	)
+	return func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if time.Since(last) < time.Minute {
+			return
+		}
+		last = time.Now()
+		log.Warn(msg, "error", err)
+	}
 }
 
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{
-		PostgresURL:     cfg.Database.URL,
+		PostgresURL:     cfg.Database.PostgresURL,
 		SQLitePath:      cfg.Database.SQLitePath,
 		PoolSize:        cfg.Database.PoolSize,
 		PoolTimeout:     cfg.Database.PoolTimeout.D(),
 		PoolRecycle:     cfg.Database.PoolRecycle.D(),
-		ReadTimeout:     cfg.Database.ReadTimeout.D(),
+		ReadTimeout:     cfg.Database.ResponseTimeout.D(),
 		ApplicationName: cfg.ServiceName,
 	})
 	if err != nil {
 		return nil, err
 	}
 	where := "embedded SQLite at " + cfg.Database.SQLitePath
-	if cfg.Database.URL != "" {
+	if cfg.Database.PostgresURL != "" {
 		where = "PostgreSQL"
 	}
 	log.Info("database connected", "database", where)
@@ -181,39 +369,57 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 
 // Serve serves until ctx is cancelled, then shuts down gracefully:
 // readiness fails first, the load balancer gets ShutdownDelay to notice,
-// in-flight requests get ShutdownTimeout to finish, then the database
-// closes.
+// in-flight requests get ShutdownTimeout to finish, background work stops,
+// then Redis and the database close.
 func (a *App) Serve(ctx context.Context) error {
 	if a.listener == nil {
 		if err := a.Listen(); err != nil {
+			a.close()
 			return err
 		}
+	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	for _, run := range a.background {
+		bg.Add(1)
+		go func() {
+			defer bg.Done()
+			run(bgCtx)
+		}()
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.server.Serve(a.listener) }()
 	a.log.Info("serving", "addr", a.Addr(), "version", version.String())
 
+	var err error
 	select {
-	case err := <-served:
-		a.store.Close()
-		return fmt.Errorf("server stopped: %w", err)
+	case err = <-served:
+		err = fmt.Errorf("server stopped: %w", err)
 	case <-ctx.Done():
+		a.log.Info("shutting down: readiness off", "delay", a.cfg.ShutdownDelay.D().String())
+		a.api.Drain()
+		time.Sleep(a.cfg.ShutdownDelay.D())
+		sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.D())
+		err = a.server.Shutdown(sctx)
+		cancel()
+		if err != nil {
+			a.log.Error("graceful shutdown incomplete", "error", err)
+		}
+		if e := <-served; e != nil && !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
 	}
-	a.log.Info("shutting down: readiness off", "delay", a.cfg.ShutdownDelay.D().String())
-	a.api.Drain()
-	time.Sleep(a.cfg.ShutdownDelay.D())
-	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout.D())
-	defer cancel()
-	err := a.server.Shutdown(sctx)
-	if err != nil {
-		a.log.Error("graceful shutdown incomplete", "error", err)
-	}
-	if e := <-served; e != nil && !errors.Is(e, http.ErrServerClosed) {
-		err = errors.Join(err, e)
-	}
-	if e := a.store.Close(); e != nil {
-		err = errors.Join(err, e)
-	}
+	stopBackground()
+	bg.Wait()
+	err = errors.Join(err, a.close())
 	a.log.Info("stopped")
 	return err
+}
+
+func (a *App) close() error {
+	var err error
+	if a.redis != nil {
+		err = a.redis.Close()
+	}
+	return errors.Join(err, a.store.Close())
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strconv"
@@ -49,28 +50,54 @@ type Config struct {
 	CaptchaPerHour      int       `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5"`
 	EnableMetrics       bool      `env:"ENABLE_METRICS" envDefault:"true"`
 	MetricsPort         int       `env:"METRICS_PORT" envDefault:"9090"`
+	UserRateLimit       RateLimit `env:"USER_RATE_LIMIT" envDefault:"30 per minute"`
+	PublicRateLimit     RateLimit `env:"PUBLIC_RATE_LIMIT" envDefault:"600 per minute"`
+	HTTPSOnly           bool      `env:"HTTPS_ONLY" envDefault:"false"`
+	TrustedProxies      []string  `env:"TRUSTED_PROXIES" envSeparator:","`
+	CleanupInterval     Seconds   `env:"CLEANUP_INTERVAL" envDefault:"300"`
 	Database            Database
 	Redis               Redis
 	Upstreams           Upstreams
+	Auth                Auth
+}
+
+// Auth holds inbound authentication. Tokens come as name:token pairs; the
+// name is the caller (bot, giveaway or admin) and decides its scopes.
+type Auth struct {
+	// Mode is required, permissive or off; empty means required when any
+	// token is configured and permissive otherwise.
+	Mode              string  `env:"AUTH_MODE"`
+	Tokens            string  `env:"SERVICE_TOKENS"`
+	TokensFile        string  `env:"SERVICE_TOKENS_FILE"`
+	LegacySecret      string  `env:"SERVICE_TO_SERVICE_SECRET"`
+	RequireSignatures bool    `env:"REQUIRE_SIGNATURES" envDefault:"false"`
+	SignatureWindow   Seconds `env:"SIGNATURE_WINDOW" envDefault:"300"`
 }
 
 // Database holds the storage settings. An empty URL selects the embedded
 // SQLite database in SQLitePath.
 type Database struct {
-	URL            string  `env:"DATABASE_URL"`
-	SQLitePath     string  `env:"SQLITE_PATH" envDefault:"./data/participant.db"`
-	PoolSize       int     `env:"DATABASE_POOL_SIZE" envDefault:"20"`
-	PoolTimeout    Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
-	PoolRecycle    Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
-	ReadTimeout    Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
-	MigrateOnStart bool    `env:"MIGRATE_ON_START" envDefault:"true"`
+	PostgresURL     string  `env:"DATABASE_URL"`
+	SQLitePath      string  `env:"SQLITE_PATH" envDefault:"./data/participant.db"`
+	PoolSize        int     `env:"DATABASE_POOL_SIZE" envDefault:"20"`
+	PoolTimeout     Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
+	PoolRecycle     Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
+	ResponseTimeout Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
+	MigrateOnStart  bool    `env:"MIGRATE_ON_START" envDefault:"true"`
 }
 
 // Redis holds the cache and rate-limit store settings. An empty URL selects
 // the in-process equivalents.
 type Redis struct {
-	URL      string  `env:"REDIS_URL"`
-	CacheTTL Seconds `env:"REDIS_CACHE_TTL" envDefault:"300"`
+	URL        string   `env:"REDIS_URL"`
+	Addrs      []string `env:"REDIS_ADDRS" envSeparator:","`
+	MasterName string   `env:"REDIS_MASTER_NAME"`
+	Cluster    bool     `env:"REDIS_CLUSTER" envDefault:"false"`
+	Required   bool     `env:"REDIS_REQUIRED" envDefault:"false"`
+	Timeout    Seconds  `env:"REDIS_TIMEOUT" envDefault:"0.5"`
+	Pool       int      `env:"REDIS_POOL_SIZE" envDefault:"0"`
+	CacheTTL   Seconds  `env:"REDIS_CACHE_TTL" envDefault:"300"`
+	KeyPrefix  string   `env:"REDIS_KEY_PREFIX" envDefault:"participant-service:"`
 }
 
 // Upstreams holds the base URLs of the services this one calls. An empty URL
@@ -82,6 +109,12 @@ type Upstreams struct {
 	BotURL          string `env:"TELEGIVE_BOT_URL"`
 	MediaURL        string `env:"TELEGIVE_MEDIA_URL"`
 	TelegramAPIBase string `env:"TELEGRAM_API_BASE" envDefault:"https://api.telegram.org"`
+	// ServiceToken is sent as X-Service-Token to the Telegive services.
+	ServiceToken    string  `env:"AUTH_SERVICE_TOKEN"`
+	Retries         int     `env:"UPSTREAM_RETRIES" envDefault:"2"`
+	BreakerFailures int     `env:"UPSTREAM_BREAKER_FAILURES" envDefault:"5"`
+	BreakerOpen     Seconds `env:"UPSTREAM_BREAKER_OPEN" envDefault:"30"`
+	ProbeInterval   Seconds `env:"UPSTREAM_PROBE_INTERVAL" envDefault:"30"`
 }
 
 // Load reads the configuration from environ, a list of KEY=value strings as
@@ -147,10 +180,10 @@ func (c Config) validate() error {
 	check(c.Database.PoolSize >= 1, "DATABASE_POOL_SIZE", "must be at least 1, got %d", c.Database.PoolSize)
 	check(c.Database.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT", "must be positive")
 	check(c.Database.PoolRecycle > 0, "DATABASE_POOL_RECYCLE", "must be positive")
-	check(c.Database.ReadTimeout > 0, "DATABASE_READ_TIMEOUT", "must be positive")
-	check(c.Database.URL != "" || c.Database.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
-	if c.Database.URL != "" {
-		u, err := url.Parse(c.Database.URL)
+	check(c.Database.ResponseTimeout > 0, "DATABASE_READ_TIMEOUT", "must be positive")
+	check(c.Database.PostgresURL != "" || c.Database.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
+	if c.Database.PostgresURL != "" {
+		u, err := url.Parse(c.Database.PostgresURL)
 		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_URL",
 			"must be a postgres:// or postgresql:// URL")
 	}
@@ -187,10 +220,50 @@ func (c Config) validate() error {
 			"must be an http:// or https:// URL")
 	}
 	if c.RequireSubscription {
-		check(c.SubscriptionLookups(), "REQUIRE_SUBSCRIPTION",
-			"needs TELEGIVE_CHANNEL_URL, TELEGIVE_AUTH_URL and TELEGRAM_API_BASE to be set")
+		check(c.SubscriptionLookups() && c.GiveawayChecks(), "REQUIRE_SUBSCRIPTION",
+			"needs TELEGIVE_GIVEAWAY_URL, TELEGIVE_CHANNEL_URL, TELEGIVE_AUTH_URL and TELEGRAM_API_BASE to be set")
 	}
+	check(c.Auth.Mode == "" || c.Auth.Mode == "required" || c.Auth.Mode == "permissive" || c.Auth.Mode == "off",
+		"AUTH_MODE", "must be required, permissive or off, got %q", c.Auth.Mode)
+	check(c.Auth.SignatureWindow > 0, "SIGNATURE_WINDOW", "must be positive")
+	check(c.Redis.Timeout > 0, "REDIS_TIMEOUT", "must be positive")
+	check(c.Redis.Pool >= 0, "REDIS_POOL_SIZE", "must not be negative")
+	check(c.Redis.URL != "" || len(c.Redis.Addrs) == 0 && c.Redis.MasterName == "" && !c.Redis.Required, "REDIS_URL",
+		"must be set when REDIS_ADDRS, REDIS_MASTER_NAME or REDIS_REQUIRED is")
+	check(c.Upstreams.Retries >= 0 && c.Upstreams.Retries <= 10, "UPSTREAM_RETRIES", "must be in 0..10, got %d", c.Upstreams.Retries)
+	check(c.Upstreams.BreakerFailures >= 1, "UPSTREAM_BREAKER_FAILURES", "must be at least 1, got %d", c.Upstreams.BreakerFailures)
+	check(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN", "must be positive")
+	check(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL", "must be positive")
+	check(c.CleanupInterval > 0, "CLEANUP_INTERVAL", "must be positive")
+	_, err := c.TrustedProxyPrefixes()
+	check(err == nil, "TRUSTED_PROXIES", "%v", err)
 	return errors.Join(errs...)
+}
+
+// TrustedProxyPrefixes parses TRUSTED_PROXIES: addresses or CIDR
+// prefixes of the proxies allowed to set X-Forwarded-For.
+func (c Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an address or CIDR prefix", s)
+			}
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an address or CIDR prefix", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func portVar(c Config) string {
@@ -237,7 +310,8 @@ func explain(err error) error {
 }
 
 // envKeys maps struct field names to their variable names, descending into
-// nested groups.
+// nested groups. Field names are unique across groups (a test checks), since
+// the env library's errors name only the field.
 func envKeys(t reflect.Type) map[string]string {
 	keys := map[string]string{}
 	for i := 0; i < t.NumField(); i++ {

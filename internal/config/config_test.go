@@ -18,7 +18,7 @@ func TestDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"SERVICE_PORT", c.ServicePort, 8004},
-		{"DATABASE_URL", c.Database.URL, ""},
+		{"DATABASE_URL", c.Database.PostgresURL, ""},
 		{"SQLITE_PATH", c.Database.SQLitePath, "./data/participant.db"},
 		{"DATABASE_POOL_SIZE", c.Database.PoolSize, 20},
 		{"DATABASE_POOL_TIMEOUT", c.Database.PoolTimeout.D(), 30 * time.Second},
@@ -54,7 +54,7 @@ func TestValuesFromTheEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.ServicePort != 7000 || c.Database.URL != "postgres://u@db:5432/p" || c.Database.PoolTimeout.D() != 2500*time.Millisecond ||
+	if c.ServicePort != 7000 || c.Database.PostgresURL != "postgres://u@db:5432/p" || c.Database.PoolTimeout.D() != 2500*time.Millisecond ||
 		c.Database.PoolRecycle.D() != 10*time.Minute || c.APIRateLimit != (config.RateLimit{Requests: 50, Period: time.Minute}) ||
 		c.CaptchaTimeout.D() != 2*time.Minute || c.LogLevel.Level().String() != "WARN" || !c.GiveawayChecks() ||
 		strings.Join(c.CORSOrigins, " ") != "https://a.example https://b.example" {

@@ -14,6 +14,11 @@ const (
 	codePayloadTooLarge  participant.Code = "PAYLOAD_TOO_LARGE"
 	codeRouteNotFound    participant.Code = "NOT_FOUND"
 	codeMethodNotAllowed participant.Code = "METHOD_NOT_ALLOWED"
+	codeAuthRequired     participant.Code = "AUTH_REQUIRED"
+	codeAuthInvalid      participant.Code = "AUTH_INVALID"
+	codeForbidden        participant.Code = "FORBIDDEN"
+	codeRateLimited      participant.Code = "RATE_LIMITED"
+	codeHTTPSRequired    participant.Code = "HTTPS_REQUIRED"
 )
 
 // statusOf is the one table from error code to HTTP status. Validation
@@ -43,6 +48,11 @@ var statusOf = map[participant.Code]int{
 	codePayloadTooLarge:                 http.StatusRequestEntityTooLarge,
 	codeRouteNotFound:                   http.StatusNotFound,
 	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
+	codeAuthRequired:                    http.StatusUnauthorized,
+	codeAuthInvalid:                     http.StatusUnauthorized,
+	codeForbidden:                       http.StatusForbidden,
+	codeRateLimited:                     http.StatusTooManyRequests,
+	codeHTTPSRequired:                   http.StatusForbidden,
 }
 
 // errorBody is the JSON of every failed request.

@@ -60,6 +60,18 @@ type harnessConfig struct {
 	subscriptions participant.Subscriptions
 	store         *store.Store
 	maxBody       int64
+	api           httpapi.Options
+	checks        []health.Check
+}
+
+// withAPI adjusts the HTTP server's options (auth, limits, HTTPS, CORS).
+func withAPI(fn func(*httpapi.Options)) harnessOption {
+	return func(c *harnessConfig) { fn(&c.api) }
+}
+
+// withCheck adds a health check.
+func withCheck(ch health.Check) harnessOption {
+	return func(c *harnessConfig) { c.checks = append(c.checks, ch) }
 }
 
 func withOptions(fn func(*participant.Options)) harnessOption {
@@ -101,11 +113,12 @@ func newHarness(t *testing.T, backend string, options ...harnessOption) *harness
 	cfg.opts.Now = clk.Now
 	svc := participant.NewService(st, cfg.giveaways, cfg.subscriptions, cfg.opts)
 	logs := &syncBuffer{}
-	checks := health.New(time.Second, health.Check{Name: "database", Impact: health.Critical, Run: health.Func(st.Ping)})
-	api := httpapi.New(httpapi.Options{
-		Service: svc, Health: checks, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		ServiceName: "participant-service", Version: "test", MaxBodyBytes: cfg.maxBody, ExportBatchSize: 7, Now: clk.Now,
-	})
+	checks := health.New(time.Second, append([]health.Check{{Name: "database", Impact: health.Critical, Run: health.Func(st.Ping)}}, cfg.checks...)...)
+	o := cfg.api
+	o.Service, o.Health = svc, checks
+	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	o.ServiceName, o.Version, o.MaxBodyBytes, o.ExportBatchSize, o.Now = "participant-service", "test", cfg.maxBody, 7, clk.Now
+	api := httpapi.New(o)
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 	return &harness{t: t, backend: backend, url: srv.URL, store: st, clock: clk, api: api, logs: logs}
@@ -132,6 +145,12 @@ type reply struct {
 
 func (h *harness) do(method, path string, body any) reply {
 	h.t.Helper()
+	return h.doWith(method, path, body, nil)
+}
+
+// doWith sends a request with extra headers.
+func (h *harness) doWith(method, path string, body any, headers map[string]string) reply {
+	h.t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -151,6 +170,9 @@ func (h *harness) do(method, path string, body any) reply {
 		h.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatalf("%s %s: %v", method, path, err)

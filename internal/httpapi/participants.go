@@ -26,6 +26,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !s.chargeUser(w, r, "register", req.UserID) {
+		return
+	}
 	res, err := s.svc.Register(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -67,6 +70,9 @@ func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := b.err(); err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	if !s.chargeUser(w, r, "validate", req.UserID) {
 		return
 	}
 	answer, ok := b.answer("answer")

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/gorilla/mux"
+
+	"github.com/telegive/participant-service/internal/auth"
 )
 
 // apiPrefix is where the participant API lives.
@@ -34,32 +36,43 @@ func (s *Server) routes() {
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
 	r.Use(nameRoute)
 
-	r.HandleFunc("/health", s.handleHealth).Methods(http.MethodGet, http.MethodHead).Name("health")
-	r.HandleFunc("/health/live", s.handleLive).Methods(http.MethodGet, http.MethodHead).Name("health_live")
-	r.HandleFunc("/health/ready", s.handleReady).Methods(http.MethodGet, http.MethodHead).Name("health_ready")
+	const (
+		bot      = auth.ScopeBot
+		giveaway = auth.ScopeGiveaway
+		admin    = auth.ScopeAdmin
+	)
+	get, post, put := http.MethodGet, http.MethodPost, http.MethodPut
+
+	// Open: probes and the public draw record.
+	r.HandleFunc("/health", s.handleHealth).Methods(get, http.MethodHead).Name("health")
+	r.HandleFunc("/health/live", s.handleLive).Methods(get, http.MethodHead).Name("health_live")
+	r.HandleFunc("/health/ready", s.handleReady).Methods(get, http.MethodHead).Name("health_ready")
+
+	r.Handle("/admin/stats", s.guard(s.handleAdminStats, admin)).Methods(get).Name("admin_stats")
+	r.Handle("/admin/cleanup", s.guard(s.handleAdminCleanup, admin)).Methods(post).Name("admin_cleanup")
 
 	api := r.PathPrefix(apiPrefix).Subrouter()
 	// Bot service.
-	api.HandleFunc("/register", s.handleRegister).Methods(http.MethodPost).Name("register")
-	api.HandleFunc("/validate-captcha", s.handleValidateCaptcha).Methods(http.MethodPost).Name("validate_captcha")
-	api.HandleFunc("/captcha-status/{user_id}", s.handleCaptchaStatus).Methods(http.MethodGet).Name("captcha_status")
-	api.HandleFunc("/winner-status/{user_id}/{giveaway_id}", s.handleWinnerStatus).Methods(http.MethodGet).Name("winner_status")
-	api.HandleFunc("/verify-subscription", s.handleVerifySubscription).Methods(http.MethodPost).Name("verify_subscription")
-	api.HandleFunc("/update-delivery-status", s.handleUpdateDelivery).Methods(http.MethodPut).Name("update_delivery_status")
-	api.HandleFunc("/history/{user_id}", s.handleHistory).Methods(http.MethodGet).Name("history")
+	api.Handle("/register", s.guard(s.handleRegister, bot)).Methods(post).Name("register")
+	api.Handle("/validate-captcha", s.guard(s.handleValidateCaptcha, bot)).Methods(post).Name("validate_captcha")
+	api.Handle("/captcha-status/{user_id}", s.guard(s.handleCaptchaStatus, bot)).Methods(get).Name("captcha_status")
+	api.Handle("/winner-status/{user_id}/{giveaway_id}", s.guard(s.handleWinnerStatus, bot)).Methods(get).Name("winner_status")
+	api.Handle("/verify-subscription", s.guard(s.handleVerifySubscription, bot)).Methods(post).Name("verify_subscription")
+	api.Handle("/update-delivery-status", s.guard(s.handleUpdateDelivery, bot)).Methods(put).Name("update_delivery_status")
+	api.Handle("/history/{user_id}", s.guard(s.handleHistory, bot, giveaway)).Methods(get).Name("history")
 	// Giveaway service; the legacy aliases come first.
-	api.HandleFunc("/select-winners/{giveaway_id}", s.handleSelectWinners).Methods(http.MethodPost).Name("select_winners_legacy")
-	api.HandleFunc("/list/{giveaway_id}", s.handleList).Methods(http.MethodGet).Name("list_legacy")
+	api.Handle("/select-winners/{giveaway_id}", s.guard(s.handleSelectWinners, giveaway)).Methods(post).Name("select_winners_legacy")
+	api.Handle("/list/{giveaway_id}", s.guard(s.handleList, giveaway)).Methods(get).Name("list_legacy")
 	g := api.NewRoute().MatcherFunc(notReserved).PathPrefix("/{giveaway_id}").Subrouter()
-	g.HandleFunc("/select-winners", s.handleSelectWinners).Methods(http.MethodPost).Name("select_winners")
-	g.HandleFunc("/redraw", s.handleRedraw).Methods(http.MethodPost).Name("redraw")
-	g.HandleFunc("/draw", s.handleDraw).Methods(http.MethodGet).Name("draw")
-	g.HandleFunc("/draw/commit", s.handleCommitDraw).Methods(http.MethodPost).Name("draw_commit")
-	g.HandleFunc("/draw/proof/{user_id}", s.handleProof).Methods(http.MethodGet).Name("draw_proof")
-	g.HandleFunc("/draw/entrants", s.handleEntrants).Methods(http.MethodGet).Name("draw_entrants")
-	g.HandleFunc("/count", s.handleCount).Methods(http.MethodGet).Name("count")
-	g.HandleFunc("/stats", s.handleStats).Methods(http.MethodGet).Name("stats")
-	g.HandleFunc("/winners", s.handleWinners).Methods(http.MethodGet).Name("winners")
-	g.HandleFunc("/export", s.handleExport).Methods(http.MethodGet).Name("export")
-	g.HandleFunc("", s.handleList).Methods(http.MethodGet).Name("list")
+	g.Handle("/select-winners", s.guard(s.handleSelectWinners, giveaway)).Methods(post).Name("select_winners")
+	g.Handle("/redraw", s.guard(s.handleRedraw, giveaway)).Methods(post).Name("redraw")
+	g.Handle("/draw", s.public(s.handleDraw)).Methods(get).Name("draw")
+	g.Handle("/draw/commit", s.guard(s.handleCommitDraw, giveaway)).Methods(post).Name("draw_commit")
+	g.Handle("/draw/proof/{user_id}", s.public(s.handleProof)).Methods(get).Name("draw_proof")
+	g.Handle("/draw/entrants", s.guard(s.handleEntrants, giveaway)).Methods(get).Name("draw_entrants")
+	g.Handle("/count", s.guard(s.handleCount, giveaway)).Methods(get).Name("count")
+	g.Handle("/stats", s.guard(s.handleStats, giveaway)).Methods(get).Name("stats")
+	g.Handle("/winners", s.guard(s.handleWinners, giveaway)).Methods(get).Name("winners")
+	g.Handle("/export", s.guard(s.handleExport, giveaway)).Methods(get).Name("export")
+	g.Handle("", s.guard(s.handleList, giveaway)).Methods(get).Name("list")
 }

@@ -8,10 +8,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/mux"
+	"github.com/rs/cors"
+
+	"github.com/telegive/participant-service/internal/auth"
+	"github.com/telegive/participant-service/internal/ratelimit"
 
 	"github.com/telegive/participant-service/internal/health"
 	"github.com/telegive/participant-service/internal/participant"
@@ -33,6 +38,22 @@ type Options struct {
 	ExportTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Auth authenticates callers; nil means every caller has every scope
+	// (AUTH_MODE=off).
+	Auth *auth.Authenticator
+	// Limiter and Limits charge request budgets; a nil Limiter charges
+	// nothing.
+	Limiter ratelimit.Limiter
+	Limits  Limits
+	// HTTPSOnly refuses plain-HTTP requests (judged by X-Forwarded-Proto)
+	// and sets HSTS.
+	HTTPSOnly bool
+	// TrustedProxies may set X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+	// CORSOrigins are the browser origins allowed to call the API.
+	CORSOrigins []string
+	// Observer hears rate-limit and auth decisions.
+	Observer Observer
 }
 
 // Server serves the participant API.
@@ -40,6 +61,9 @@ type Server struct {
 	svc      *participant.Service
 	health   *health.Checker
 	log      *slog.Logger
+	auth     *auth.Authenticator
+	limiter  ratelimit.Limiter
+	obs      Observer
 	opts     Options
 	router   *mux.Router
 	draining atomic.Bool
@@ -62,14 +86,32 @@ func New(o Options) *Server {
 	if o.ExportTimeout <= 0 {
 		o.ExportTimeout = 30 * time.Minute
 	}
-	s := &Server{svc: o.Service, health: o.Health, log: o.Logger, opts: o, router: mux.NewRouter()}
+	if o.Auth == nil {
+		o.Auth = auth.New(auth.Options{Mode: auth.ModeOff})
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+	s := &Server{svc: o.Service, health: o.Health, log: o.Logger, auth: o.Auth, limiter: o.Limiter, obs: o.Observer,
+		opts: o, router: mux.NewRouter()}
 	s.routes()
 	return s
 }
 
-// Handler returns the server's handler with its middleware.
+// Handler returns the server's handler with its middleware, outermost
+// first: panics, the request log, HTTPS, CORS, the body limit, routing.
 func (s *Server) Handler() http.Handler {
-	return s.recoverPanics(s.logRequests(s.limitBodies(s.router)))
+	var h http.Handler = s.limitBodies(s.router)
+	if len(s.opts.CORSOrigins) > 0 {
+		h = cors.New(cors.Options{
+			AllowedOrigins: s.opts.CORSOrigins,
+			AllowedMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut},
+			AllowedHeaders: []string{"Content-Type", "X-Service-Token", "X-Timestamp", "X-Signature", "X-Request-ID"},
+			ExposedHeaders: []string{"X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"},
+			MaxAge:         600,
+		}).Handler(h)
+	}
+	return s.recoverPanics(s.logRequests(s.requireHTTPS(h)))
 }
 
 // Router exposes the routes, for tests that walk them.

@@ -111,6 +111,9 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 		out, err = selection(ctx, q, d)
 		return err
 	})
+	if err == nil && !out.AlreadySelected && s.giveaways != nil {
+		s.giveaways.Invalidate(ctx, giveawayID)
+	}
 	return out, err
 }
 

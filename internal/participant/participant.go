@@ -224,6 +224,13 @@ type Queries interface {
 	// UpdateDelivery records a delivery attempt for each id in one
 	// statement and returns the ids that exist.
 	UpdateDelivery(ctx context.Context, ids []int64, delivered bool, at time.Time) ([]int64, error)
+	// AdminStats counts everything: challenges unsolved and live at now
+	// are pending; those that expired, and whose hourly window ended,
+	// before staleBefore are stale.
+	AdminStats(ctx context.Context, now, staleBefore time.Time) (AdminStats, error)
+	// DeleteStaleChallenges deletes up to limit challenges that expired,
+	// and whose hourly window ended, before the time.
+	DeleteStaleChallenges(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // Giveaway is what the giveaway service tells us about a giveaway.
@@ -242,6 +249,9 @@ func (g Giveaway) Active() bool { return g.Status == "active" }
 // with CodeGiveawayNotFound or CodeServiceUnavailable on failure.
 type Giveaways interface {
 	Giveaway(ctx context.Context, id int64) (Giveaway, error)
+	// Invalidate forgets any cached copy of the giveaway; the service calls
+	// it when a draw closes the giveaway.
+	Invalidate(ctx context.Context, id int64)
 }
 
 // Channel is the public description of an account's channel.

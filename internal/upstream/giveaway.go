@@ -2,30 +2,52 @@ package upstream
 
 import (
 	"context"
+	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
 
 // Giveaways reads giveaways from the giveaway service.
 type Giveaways struct {
+	svc  *service
 	opts Options
-	http *http.Client
 }
 
 // NewGiveaways returns a client of the giveaway service.
-func NewGiveaways(o Options) *Giveaways { return &Giveaways{opts: o, http: o.client()} }
+func NewGiveaways(o Options) *Giveaways {
+	o = o.withDefaults()
+	return &Giveaways{svc: newService("giveaway", o.GiveawayURL, true, o), opts: o}
+}
 
 var _ participant.Giveaways = (*Giveaways)(nil)
 
-// Giveaway calls GET /api/giveaways/{id}.
+// Breaker is the state of the giveaway service's circuit breaker.
+func (g *Giveaways) Breaker() string { return g.svc.State() }
+
+func giveawayKey(id int64) string { return fmt.Sprintf("giveaway:%d", id) }
+
+// Giveaway calls GET /api/giveaways/{id}, through the cache.
 func (g *Giveaways) Giveaway(ctx context.Context, id int64) (participant.Giveaway, error) {
-	u := strings.TrimSuffix(g.opts.GiveawayURL, "/") + "/api/giveaways/" + strconv.FormatInt(id, 10)
-	resp, err := get(ctx, g.http, g.opts.Timeout, u, g.opts.header(true))
+	return cached(ctx, g.opts, giveawayKey(id), always[participant.Giveaway], func() (participant.Giveaway, error) {
+		return g.fetch(ctx, id)
+	})
+}
+
+// Invalidate forgets the cached giveaway, as soon as its draw closes it.
+func (g *Giveaways) Invalidate(ctx context.Context, id int64) {
+	if g.opts.Cache != nil {
+		_ = g.opts.Cache.Delete(ctx, giveawayKey(id))
+	}
+}
+
+func (g *Giveaways) fetch(ctx context.Context, id int64) (participant.Giveaway, error) {
+	resp, err := g.svc.get(ctx, fmt.Sprintf("/api/giveaways/%d", id))
 	if err != nil {
-		return participant.Giveaway{}, unavailable("giveaway", err)
+		return participant.Giveaway{}, g.svc.unavailable(err)
+	}
+	if resp.status == http.StatusNotFound {
+		return participant.Giveaway{}, participant.Errorf(participant.CodeGiveawayNotFound, "This giveaway does not exist.")
 	}
 	var body struct {
 		Success  bool `json:"success"`
@@ -37,37 +59,9 @@ func (g *Giveaways) Giveaway(ctx context.Context, id int64) (participant.Giveawa
 			Title       string `json:"title"`
 		} `json:"giveaway"`
 	}
-	if resp.status == http.StatusNotFound {
-		return participant.Giveaway{}, participant.Errorf(participant.CodeGiveawayNotFound, "This giveaway does not exist.")
-	}
 	if err := resp.decode(&body); err != nil || resp.status != http.StatusOK || !body.Success || body.Giveaway == nil {
-		return participant.Giveaway{}, unavailable("giveaway", err)
+		return participant.Giveaway{}, g.svc.unavailable(err)
 	}
 	gw := body.Giveaway
 	return participant.Giveaway{ID: gw.ID, Status: gw.Status, AccountID: gw.AccountID, WinnerCount: gw.WinnerCount, Title: gw.Title}, nil
 }
-
-// unavailable is the domain error for a failing upstream; the cause stays
-// in Err for the logs.
-func unavailable(service string, cause error) error {
-	return &participant.Error{
-		Code:    participant.CodeServiceUnavailable,
-		Message: "A required service is temporarily unavailable. Please try again shortly.",
-		Err:     serviceError{service, cause},
-	}
-}
-
-// serviceError names the upstream that failed, for logs.
-type serviceError struct {
-	service string
-	cause   error
-}
-
-func (e serviceError) Error() string {
-	if e.cause == nil {
-		return e.service + ": unexpected answer"
-	}
-	return e.service + ": " + e.cause.Error()
-}
-
-func (e serviceError) Unwrap() error { return e.cause }

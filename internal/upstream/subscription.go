@@ -2,6 +2,8 @@ package upstream
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,50 +17,68 @@ import (
 // account's channel, the auth service holds the account's bot token, and
 // Telegram's getChatMember answers.
 type Subscriptions struct {
-	opts Options
-	http *http.Client
-	now  func() time.Time
+	channels, auth, telegram *service
+	opts                     Options
+	now                      func() time.Time
 }
 
 // NewSubscriptions returns a subscription checker.
 func NewSubscriptions(o Options) *Subscriptions {
-	return &Subscriptions{opts: o, http: o.client(), now: time.Now}
+	o = o.withDefaults()
+	return &Subscriptions{
+		channels: newService("channel", o.ChannelURL, true, o),
+		auth:     newService("auth", o.AuthURL, true, o),
+		telegram: newService("telegram", o.TelegramAPIBase, false, o),
+		opts:     o,
+		now:      time.Now,
+	}
 }
 
 var _ participant.Subscriptions = (*Subscriptions)(nil)
 
+// Breakers are the states of the channel, auth and Telegram breakers.
+func (s *Subscriptions) Breakers() map[string]string {
+	return map[string]string{"channel": s.channels.State(), "auth": s.auth.State(), "telegram": s.telegram.State()}
+}
+
 // channel is the account's channel as the channel service describes it.
 type channel struct {
-	TelegramID int64
-	Username   string
-	Title      string
+	TelegramID int64  `json:"telegram_id"`
+	Username   string `json:"username"`
+	Title      string `json:"title"`
 }
 
 // CheckSubscription resolves the channel and bot token and asks Telegram.
+// Only positive answers are cached: a user told to subscribe first must be
+// let in as soon as they have.
 func (s *Subscriptions) CheckSubscription(ctx context.Context, userID, accountID int64) (participant.Subscription, error) {
-	ch, err := s.channel(ctx, accountID)
-	if err != nil {
-		return participant.Subscription{}, err
-	}
-	token, err := s.botToken(ctx, accountID)
-	if err != nil {
-		return participant.Subscription{}, err
-	}
-	status, member, err := s.chatMember(ctx, token, ch.TelegramID, userID)
-	if err != nil {
-		return participant.Subscription{}, err
-	}
-	return participant.Subscription{
-		Subscribed: subscribed(status, member),
-		Status:     status,
-		Channel:    participant.Channel{ID: ch.TelegramID, Title: ch.Title, Username: ch.Username},
-		VerifiedAt: s.now().UTC().Truncate(time.Microsecond),
-	}, nil
+	key := fmt.Sprintf("subscription:%d:%d", accountID, userID)
+	subscribed := func(sub participant.Subscription) bool { return sub.Subscribed }
+	return cached(ctx, s.opts, key, subscribed, func() (participant.Subscription, error) {
+		ch, err := s.channel(ctx, accountID)
+		if err != nil {
+			return participant.Subscription{}, err
+		}
+		token, err := s.botToken(ctx, accountID)
+		if err != nil {
+			return participant.Subscription{}, err
+		}
+		status, member, err := s.chatMember(ctx, token, ch.TelegramID, userID)
+		if err != nil {
+			return participant.Subscription{}, err
+		}
+		return participant.Subscription{
+			Subscribed: isSubscribed(status, member),
+			Status:     status,
+			Channel:    participant.Channel{ID: ch.TelegramID, Title: ch.Title, Username: ch.Username},
+			VerifiedAt: s.now().UTC().Truncate(time.Microsecond),
+		}, nil
+	})
 }
 
-// subscribed applies Telegram's membership states: member, administrator
+// isSubscribed applies Telegram's membership states: member, administrator
 // and creator are in; restricted is in only while is_member.
-func subscribed(status string, isMember bool) bool {
+func isSubscribed(status string, isMember bool) bool {
 	switch status {
 	case "member", "administrator", "creator":
 		return true
@@ -69,47 +89,51 @@ func subscribed(status string, isMember bool) bool {
 }
 
 func (s *Subscriptions) channel(ctx context.Context, accountID int64) (channel, error) {
-	u := strings.TrimSuffix(s.opts.ChannelURL, "/") + "/api/channels/account/" + strconv.FormatInt(accountID, 10)
-	resp, err := get(ctx, s.http, s.opts.Timeout, u, s.opts.header(true))
-	if err != nil {
-		return channel{}, unavailable("channel", err)
-	}
-	var body struct {
-		Success bool `json:"success"`
-		Channel *struct {
-			TelegramID      int64  `json:"telegram_id"`
-			ChannelUsername string `json:"channel_username"`
-			ChannelTitle    string `json:"channel_title"`
-		} `json:"channel"`
-	}
-	decodeErr := resp.decode(&body)
-	if resp.status == http.StatusNotFound || decodeErr == nil && resp.status == http.StatusOK && (body.Channel == nil || body.Channel.TelegramID == 0) {
-		return channel{}, participant.Errorf(participant.CodeChannelNotFound, "The giveaway's channel could not be found.")
-	}
-	if decodeErr != nil || resp.status != http.StatusOK || !body.Success {
-		return channel{}, unavailable("channel", decodeErr)
-	}
-	return channel{TelegramID: body.Channel.TelegramID, Username: body.Channel.ChannelUsername, Title: body.Channel.ChannelTitle}, nil
+	return cached(ctx, s.opts, fmt.Sprintf("channel:%d", accountID), always[channel], func() (channel, error) {
+		resp, err := s.channels.get(ctx, fmt.Sprintf("/api/channels/account/%d", accountID))
+		if err != nil {
+			return channel{}, s.channels.unavailable(err)
+		}
+		var body struct {
+			Success bool `json:"success"`
+			Channel *struct {
+				TelegramID      int64  `json:"telegram_id"`
+				ChannelUsername string `json:"channel_username"`
+				ChannelTitle    string `json:"channel_title"`
+			} `json:"channel"`
+		}
+		decodeErr := resp.decode(&body)
+		if resp.status == http.StatusNotFound || decodeErr == nil && resp.status == http.StatusOK && (body.Channel == nil || body.Channel.TelegramID == 0) {
+			return channel{}, participant.Errorf(participant.CodeChannelNotFound, "The giveaway's channel could not be found.")
+		}
+		if decodeErr != nil || resp.status != http.StatusOK || !body.Success {
+			return channel{}, s.channels.unavailable(decodeErr)
+		}
+		return channel{TelegramID: body.Channel.TelegramID, Username: body.Channel.ChannelUsername, Title: body.Channel.ChannelTitle}, nil
+	})
 }
 
+// botToken asks the auth service for the account's bot token. The token is
+// cached like any answer but never logged or returned to a caller.
 func (s *Subscriptions) botToken(ctx context.Context, accountID int64) (string, error) {
-	u := strings.TrimSuffix(s.opts.AuthURL, "/") + "/api/auth/bot-token/" + strconv.FormatInt(accountID, 10)
-	resp, err := get(ctx, s.http, s.opts.Timeout, u, s.opts.header(true))
-	if err != nil {
-		return "", unavailable("auth", err)
-	}
-	var body struct {
-		Success  bool   `json:"success"`
-		BotToken string `json:"bot_token"`
-	}
-	decodeErr := resp.decode(&body)
-	if resp.status == http.StatusNotFound || decodeErr == nil && resp.status == http.StatusOK && body.BotToken == "" {
-		return "", participant.Errorf(participant.CodeBotTokenMissing, "The giveaway's bot is not configured.")
-	}
-	if decodeErr != nil || resp.status != http.StatusOK || !body.Success {
-		return "", unavailable("auth", decodeErr)
-	}
-	return body.BotToken, nil
+	return cached(ctx, s.opts, fmt.Sprintf("bot-token:%d", accountID), always[string], func() (string, error) {
+		resp, err := s.auth.get(ctx, fmt.Sprintf("/api/auth/bot-token/%d", accountID))
+		if err != nil {
+			return "", s.auth.unavailable(err)
+		}
+		var body struct {
+			Success  bool   `json:"success"`
+			BotToken string `json:"bot_token"`
+		}
+		decodeErr := resp.decode(&body)
+		if resp.status == http.StatusNotFound || decodeErr == nil && resp.status == http.StatusOK && body.BotToken == "" {
+			return "", participant.Errorf(participant.CodeBotTokenMissing, "The giveaway's bot is not configured.")
+		}
+		if decodeErr != nil || resp.status != http.StatusOK || !body.Success {
+			return "", s.auth.unavailable(decodeErr)
+		}
+		return body.BotToken, nil
+	})
 }
 
 // chatMember calls getChatMember. The token is part of the URL, so no
@@ -118,8 +142,10 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chatID, us
 	q := url.Values{}
 	q.Set("chat_id", strconv.FormatInt(chatID, 10))
 	q.Set("user_id", strconv.FormatInt(userID, 10))
-	u := strings.TrimSuffix(s.opts.TelegramAPIBase, "/") + "/bot" + url.PathEscape(token) + "/getChatMember?" + q.Encode()
-	resp, err := get(ctx, s.http, s.opts.Timeout, u, http.Header{})
+	resp, err := s.telegram.get(ctx, "/bot"+url.PathEscape(token)+"/getChatMember?"+q.Encode())
+	if errors.Is(err, errOpen) {
+		return "", false, s.telegram.unavailable(err)
+	}
 	if err != nil {
 		return "", false, telegramError(err)
 	}
@@ -140,7 +166,7 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chatID, us
 		if resp.status == http.StatusBadRequest && strings.Contains(strings.ToLower(body.Description), "user not found") {
 			return "left", false, nil
 		}
-		return "", false, telegramError(serviceError{"telegram", nil})
+		return "", false, telegramError(fmt.Errorf("status %d", resp.status))
 	}
 	return body.Result.Status, body.Result.IsMember, nil
 }

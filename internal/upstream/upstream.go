@@ -1,7 +1,10 @@
 // Package upstream calls the services the participant service depends on:
-// the giveaway, channel and auth services and the Telegram Bot API. It
-// turns their answers into domain values and their failures into domain
-// errors whose messages never carry URLs or tokens.
+// the giveaway, channel and auth services and the Telegram Bot API. Each
+// call has a timeout; idempotent reads (all of them) are retried with
+// exponential backoff and jitter; each service has its own circuit breaker,
+// so a dead dependency is answered at once instead of waited for; answers
+// are cached. Failures become domain errors whose messages never carry
+// URLs or tokens.
 package upstream
 
 import (
@@ -10,9 +13,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/telegive/participant-service/internal/cache"
+	"github.com/telegive/participant-service/internal/participant"
 )
 
 // Options configure the clients.
@@ -23,33 +34,61 @@ type Options struct {
 	TelegramAPIBase string
 	// ServiceName is sent as X-Service-Name.
 	ServiceName string
-	// ServiceToken is sent as X-Service-Token to our own services.
+	// ServiceToken is sent as X-Service-Token to the Telegive services.
 	ServiceToken string
-	// Timeout bounds each call.
+	// Timeout bounds each attempt.
 	Timeout time.Duration
+	// Retries is how many times a failed read is tried again.
+	Retries int
+	// BreakerFailures consecutive failures open a service's breaker, for
+	// BreakerOpen.
+	BreakerFailures int
+	BreakerOpen     time.Duration
+	// Cache holds answers for CacheTTL; nil disables caching.
+	Cache    cache.Cache
+	CacheTTL time.Duration
 	// HTTPClient is the transport; a client with sane pooling when nil.
 	HTTPClient *http.Client
+	// OnStateChange, when set, hears every breaker transition.
+	OnStateChange func(service, from, to string)
+	Logger        *slog.Logger
 }
 
-func (o Options) client() *http.Client {
-	if o.HTTPClient != nil {
-		return o.HTTPClient
+func (o Options) withDefaults() Options {
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			MaxIdleConns:        100,
+			MaxIdleConnsPerHost: 20,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 5 * time.Second,
+		}}
 	}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:               http.ProxyFromEnvironment,
-		MaxIdleConns:        100,
-		MaxIdleConnsPerHost: 20,
-		IdleConnTimeout:     90 * time.Second,
-		TLSHandshakeTimeout: 5 * time.Second,
-	}}
+	if o.Timeout <= 0 {
+		o.Timeout = 3 * time.Second
+	}
+	if o.BreakerFailures <= 0 {
+		o.BreakerFailures = 5
+	}
+	if o.BreakerOpen <= 0 {
+		o.BreakerOpen = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
 }
 
 // maxResponseBytes bounds what we read from an upstream, so a broken
 // service cannot exhaust our memory.
 const maxResponseBytes = 1 << 20
 
-// errUnavailable marks transport failures and 5xx answers.
+// errUnavailable marks transport failures and 5xx answers: worth a retry,
+// and a failure for the breaker.
 var errUnavailable = errors.New("upstream unavailable")
+
+// errOpen is a call refused by an open breaker.
+var errOpen = errors.New("circuit breaker open")
 
 // response is an upstream answer whose body has been read.
 type response struct {
@@ -57,18 +96,87 @@ type response struct {
 	body   []byte
 }
 
-// get calls url and reads the answer. Errors never contain the URL: the
-// Telegram URL holds a bot token.
-func get(ctx context.Context, c *http.Client, timeout time.Duration, rawURL string, header http.Header) (response, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (r response) decode(v any) error {
+	if err := json.Unmarshal(r.body, v); err != nil {
+		return fmt.Errorf("%w: undecodable answer (status %d)", errUnavailable, r.status)
+	}
+	return nil
+}
+
+// service is one upstream with its breaker.
+type service struct {
+	name    string
+	base    string
+	header  http.Header
+	opts    Options
+	breaker *gobreaker.CircuitBreaker[response]
+}
+
+func newService(name, base string, withToken bool, o Options) *service {
+	h := http.Header{}
+	h.Set("Accept", "application/json")
+	if o.ServiceName != "" {
+		h.Set("X-Service-Name", o.ServiceName)
+	}
+	if withToken && o.ServiceToken != "" {
+		h.Set("X-Service-Token", o.ServiceToken)
+	}
+	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o}
+	s.breaker = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
+		Name:        name,
+		MaxRequests: 1,
+		Timeout:     o.BreakerOpen,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(o.BreakerFailures) },
+		// A caller that gave up says nothing about the upstream.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			o.Logger.Warn("circuit breaker changed state", "upstream", name, "from", from.String(), "to", to.String())
+			if o.OnStateChange != nil {
+				o.OnStateChange(name, from.String(), to.String())
+			}
+		},
+	})
+	return s
+}
+
+// State is the breaker's state: closed, half-open or open.
+func (s *service) State() string { return s.breaker.State().String() }
+
+// get reads path (with its query) from the service. Transport failures and
+// 5xx answers are retried with exponential backoff and full jitter; an
+// open breaker ends the call at once with errOpen.
+func (s *service) get(ctx context.Context, path string) (response, error) {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval:     100 * time.Millisecond,
+		RandomizationFactor: 0.5,
+		Multiplier:          2,
+		MaxInterval:         time.Second,
+	}
+	return backoff.Retry(ctx, func() (response, error) {
+		resp, err := s.breaker.Execute(func() (response, error) { return s.attempt(ctx, path) })
+		switch {
+		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			return resp, backoff.Permanent(errOpen)
+		case errors.Is(err, errUnavailable):
+			return resp, err
+		case err != nil:
+			return resp, backoff.Permanent(err)
+		}
+		return resp, nil
+	}, backoff.WithBackOff(b), backoff.WithMaxTries(uint(s.opts.Retries+1)))
+}
+
+// attempt is one call. Its errors never contain the URL: Telegram's holds
+// a bot token.
+func (s *service) attempt(ctx context.Context, path string) (response, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 	if err != nil {
 		return response{}, errors.New("upstream: bad request URL")
 	}
-	req.Header = header.Clone()
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.Do(req)
+	req.Header = s.header.Clone()
+	resp, err := s.opts.HTTPClient.Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
@@ -87,18 +195,54 @@ func get(ctx context.Context, c *http.Client, timeout time.Duration, rawURL stri
 	return response{status: resp.StatusCode, body: body}, nil
 }
 
-func (r response) decode(v any) error {
-	if err := json.Unmarshal(r.body, v); err != nil {
-		return fmt.Errorf("%w: undecodable answer (status %d)", errUnavailable, r.status)
+// unavailable is the domain error for a failing upstream; an open breaker
+// also says when to try again. The cause stays in Err, for the logs.
+func (s *service) unavailable(cause error) error {
+	e := &participant.Error{
+		Code:    participant.CodeServiceUnavailable,
+		Message: "A required service is temporarily unavailable. Please try again shortly.",
+		Err:     serviceError{s.name, cause},
 	}
-	return nil
+	if errors.Is(cause, errOpen) {
+		e.RetryAfter = s.opts.BreakerOpen
+	}
+	return e
 }
 
-func (o Options) header(withToken bool) http.Header {
-	h := http.Header{}
-	h.Set("X-Service-Name", o.ServiceName)
-	if withToken && o.ServiceToken != "" {
-		h.Set("X-Service-Token", o.ServiceToken)
-	}
-	return h
+// serviceError names the upstream that failed, for logs.
+type serviceError struct {
+	service string
+	cause   error
 }
+
+func (e serviceError) Error() string {
+	if e.cause == nil {
+		return e.service + ": unexpected answer"
+	}
+	return e.service + ": " + e.cause.Error()
+}
+
+func (e serviceError) Unwrap() error { return e.cause }
+
+// cached runs load unless key holds a value, and stores what load returns
+// when keep says so. Cache failures never fail the call.
+func cached[T any](ctx context.Context, o Options, key string, keep func(T) bool, load func() (T, error)) (T, error) {
+	if o.Cache != nil {
+		if b, ok, _ := o.Cache.Get(ctx, key); ok {
+			var v T
+			if json.Unmarshal(b, &v) == nil {
+				return v, nil
+			}
+		}
+	}
+	v, err := load()
+	if err != nil || o.Cache == nil || !keep(v) {
+		return v, err
+	}
+	if b, err := json.Marshal(v); err == nil {
+		_ = o.Cache.Set(ctx, key, b, o.CacheTTL)
+	}
+	return v, nil
+}
+
+func always[T any](T) bool { return true }

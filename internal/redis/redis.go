@@ -1,0 +1,167 @@
+// Package redis backs the rate limiter and the cache with Redis, through
+// go-redis's universal client: one node, a Sentinel group or a Cluster, all
+// configured the same way.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-redis/redis_rate/v10"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/telegive/participant-service/internal/cache"
+	"github.com/telegive/participant-service/internal/ratelimit"
+)
+
+// Options select the deployment.
+type Options struct {
+	// URL is a redis:// or rediss:// URL: credentials, database, TLS and
+	// the first address.
+	URL string
+	// Addrs are further addresses: cluster seed nodes, or Sentinels.
+	Addrs []string
+	// MasterName selects Sentinel mode.
+	MasterName string
+	// Cluster forces Cluster mode with a single seed address.
+	Cluster bool
+	// PoolSize is the connection pool per node; 0 keeps go-redis's default.
+	PoolSize int
+	// Timeout bounds dialing, reads and writes, so that a dead Redis costs
+	// a request little time.
+	Timeout time.Duration
+	// KeyPrefix namespaces every key, so several services can share one
+	// Redis.
+	KeyPrefix string
+}
+
+// Client is a connected Redis.
+type Client struct {
+	rdb    goredis.UniversalClient
+	prefix string
+}
+
+// Open builds the client; it does not fail when Redis is down, since the
+// service runs degraded until Redis returns.
+func Open(o Options) (*Client, error) {
+	single, err := goredis.ParseURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = 500 * time.Millisecond
+	}
+	uo := &goredis.UniversalOptions{
+		Addrs:         append([]string{single.Addr}, o.Addrs...),
+		Username:      single.Username,
+		Password:      single.Password,
+		DB:            single.DB,
+		TLSConfig:     single.TLSConfig,
+		MasterName:    o.MasterName,
+		IsClusterMode: o.Cluster,
+		PoolSize:      o.PoolSize,
+		DialTimeout:   timeout,
+		ReadTimeout:   timeout,
+		WriteTimeout:  timeout,
+		// One retry: a replica that lost its connection reconnects at once,
+		// a dead Redis is not hammered.
+		MaxRetries: 1,
+	}
+	prefix := o.KeyPrefix
+	if prefix == "" {
+		prefix = "participant-service:"
+	}
+	return &Client{rdb: goredis.NewUniversalClient(uo), prefix: prefix}, nil
+}
+
+// Universal returns the go-redis client, for instrumentation.
+func (c *Client) Universal() goredis.UniversalClient { return c.rdb }
+
+// Close closes the connections.
+func (c *Client) Close() error { return c.rdb.Close() }
+
+// Ping checks that Redis answers.
+func (c *Client) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+
+// PoolStats reports the connection pool.
+func (c *Client) PoolStats() *goredis.PoolStats { return c.rdb.PoolStats() }
+
+// Limiter returns a rate limiter whose budgets every replica shares.
+func (c *Client) Limiter() ratelimit.Limiter {
+	return limiter{l: redis_rate.NewLimiter(c.rdb), prefix: c.prefix}
+}
+
+type limiter struct {
+	l      *redis_rate.Limiter
+	prefix string
+}
+
+func (l limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit) (ratelimit.Result, error) {
+	res, err := l.l.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period})
+	if err != nil {
+		return ratelimit.Result{}, fmt.Errorf("redis: rate limit: %w", err)
+	}
+	return ratelimit.Result{
+		Limit:      lim,
+		Allowed:    res.Allowed > 0,
+		Remaining:  res.Remaining,
+		RetryAfter: max(res.RetryAfter, 0),
+		ResetAfter: max(res.ResetAfter, 0),
+	}, nil
+}
+
+// Cache returns a cache every replica shares.
+func (c *Client) Cache() cache.Cache { return redisCache{c} }
+
+type redisCache struct{ c *Client }
+
+func (r redisCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	v, err := r.c.rdb.Get(ctx, r.c.prefix+key).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("redis: get: %w", err)
+	}
+	return v, true, nil
+}
+
+func (r redisCache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := r.c.rdb.Set(ctx, r.c.prefix+key, value, ttl).Err(); err != nil {
+		return fmt.Errorf("redis: set: %w", err)
+	}
+	return nil
+}
+
+func (r redisCache) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	err := r.c.rdb.SetArgs(ctx, r.c.prefix+key, value, goredis.SetArgs{Mode: "NX", TTL: ttl}).Err()
+	if errors.Is(err, goredis.Nil) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redis: add: %w", err)
+	}
+	return true, nil
+}
+
+func (r redisCache) Delete(ctx context.Context, keys ...string) error {
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = r.c.prefix + k
+	}
+	// One key per command: in a Cluster the keys may live on different
+	// slots.
+	var errs []error
+	for _, k := range full {
+		if err := r.c.rdb.Del(ctx, k).Err(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("redis: delete: %w", err)
+	}
+	return nil
+}
