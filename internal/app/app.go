@@ -10,10 +10,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"runtime/debug"
 	"sync"
 	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/auth"
 	"github.com/telegive/participant-service/internal/cache"
@@ -24,6 +30,7 @@ import (
 	"github.com/telegive/participant-service/internal/ratelimit"
 	"github.com/telegive/participant-service/internal/redis"
 	"github.com/telegive/participant-service/internal/store"
+	"github.com/telegive/participant-service/internal/telemetry"
 	"github.com/telegive/participant-service/internal/upstream"
 	"github.com/telegive/participant-service/internal/version"
 )
@@ -32,34 +39,73 @@ import (
 type App struct {
 	cfg      config.Config
 	log      *slog.Logger
+	tracing  *telemetry.Tracing
+	metrics  *telemetry.Metrics
 	store    *store.Store
 	redis    *redis.Client
 	svc      *participant.Service
 	api      *httpapi.Server
 	server   *http.Server
 	listener net.Listener
+	// metricsServer serves /metrics (and pprof) on METRICS_PORT.
+	metricsServer   *http.Server
+	metricsListener net.Listener
 	// background are loops that run while the server serves.
 	background []func(context.Context)
 }
 
-// NewLogger returns the service's structured logger.
+// Option adjusts an App, for tests.
+type Option func(*options)
+
+type options struct {
+	spanExporter sdktrace.SpanExporter
+}
+
+// WithSpanExporter records every span with exp instead of OTLP.
+func WithSpanExporter(exp sdktrace.SpanExporter) Option {
+	return func(o *options) { o.spanExporter = exp }
+}
+
+// NewLogger returns the service's structured logger; lines logged with a
+// request's context carry its trace and span ids.
 func NewLogger(cfg config.Config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.LogLevel.Level()}
 	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if cfg.LogFormat == "text" {
 		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(h).With("service", cfg.ServiceName)
+	return slog.New(telemetry.LogHandler(h)).With("service", cfg.ServiceName)
 }
 
 // New connects to the database, migrates it when configured to, and
 // builds the service. It does not listen yet.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error) {
-	st, err := openStore(ctx, cfg, log)
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*App, error) {
+	var o options
+	for _, fn := range opts {
+		fn(&o)
+	}
+	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingOptions{
+		Enabled: cfg.Tracing.Enabled(), Protocol: cfg.Tracing.Protocol,
+		ServiceName: cfg.ServiceName, Version: version.String(), Exporter: o.spanExporter,
+	})
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st}
+	if cfg.Tracing.Enabled() {
+		log.Info("exporting traces over OTLP", "protocol", cfg.Tracing.Protocol)
+	}
+	memLimit := telemetry.MemoryLimit()
+	if memLimit > 0 && cfg.MemoryLimitRatio > 0 && debug.SetMemoryLimit(-1) == math.MaxInt64 {
+		// Without GOMEMLIMIT, keep the Go heap under the container's limit
+		// so the garbage collector works harder before the OOM killer does.
+		debug.SetMemoryLimit(int64(float64(memLimit) * cfg.MemoryLimitRatio))
+		log.Info("memory limit", "container_bytes", memLimit, "go_soft_limit_bytes", debug.SetMemoryLimit(-1))
+	}
+	st, err := openStore(ctx, cfg, log, tracing.Provider)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, metrics: telemetry.NewMetrics(version.String(), memLimit)}
 	if err := a.build(); err != nil {
 		a.close()
 		return nil, err
@@ -68,8 +114,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*App, error)
 }
 
 func (a *App) build() error {
-	cfg, log := a.cfg, a.log
+	cfg, log, m := a.cfg, a.log, a.metrics
 	checks := []health.Check{{Name: "database", Impact: health.Critical, Run: databaseCheck(a.store)}}
+	m.WatchDBPool(a.store.PoolStats)
 
 	// Shared state: Redis when configured, in-process stand-ins otherwise.
 	// A Redis outage degrades: the limiter lets requests through and the
@@ -82,14 +129,20 @@ func (a *App) build() error {
 		rc, err := redis.Open(redis.Options{
 			URL: cfg.Redis.URL, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName, Cluster: cfg.Redis.Cluster,
 			PoolSize: cfg.Redis.Pool, Timeout: cfg.Redis.Timeout.D(), KeyPrefix: cfg.Redis.KeyPrefix,
+			TracerProvider: a.tracing.Provider,
 		})
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.redis = rc
-		limiter = &ratelimit.FailOpen{Limiter: rc.Limiter(), OnFailure: throttled(log, "rate limiter failed open: Redis unavailable")}
+		limiter = &ratelimit.FailOpen{Limiter: rc.Limiter(),
+			OnFailure: redisFailure(log, m, "ratelimit", "rate limiter failed open: Redis unavailable")}
 		shared = &cache.Bypass{Cache: rc.Cache(), Local: cache.NewMemory(100_000, nil),
-			OnFailure: throttled(log, "cache bypassed: Redis unavailable")}
+			OnFailure: redisFailure(log, m, "cache", "cache bypassed: Redis unavailable")}
+		m.WatchRedisPool(func() telemetry.RedisPoolStats {
+			ps := rc.PoolStats()
+			return telemetry.RedisPoolStats{Total: ps.TotalConns, Idle: ps.IdleConns, Timeouts: ps.Timeouts}
+		})
 		impact := health.Degrading
 		if cfg.Redis.Required {
 			impact = health.Critical
@@ -118,10 +171,19 @@ func (a *App) build() error {
 	})
 	a.background = append(a.background, a.cleanLoop)
 
+	checker := health.New(cfg.HealthCheckTimeout.D(), checks...)
+	m.WatchDependencies(func(ctx context.Context) map[string]bool {
+		up := map[string]bool{}
+		for name, res := range checker.Run(ctx).Checks {
+			up[name] = res.OK()
+		}
+		return up
+	})
+
 	proxies, _ := cfg.TrustedProxyPrefixes() // validated by config.Load
 	a.api = httpapi.New(httpapi.Options{
 		Service:         a.svc,
-		Health:          health.New(cfg.HealthCheckTimeout.D(), checks...),
+		Health:          checker,
 		Logger:          log,
 		ServiceName:     cfg.ServiceName,
 		Version:         version.String(),
@@ -137,6 +199,9 @@ func (a *App) build() error {
 		HTTPSOnly:      cfg.HTTPSOnly,
 		TrustedProxies: proxies,
 		CORSOrigins:    cfg.CORSOrigins,
+		Observer:       m,
+		TracerProvider: a.tracing.Provider,
+		Propagator:     a.tracing.Propagator,
 	})
 	a.server = &http.Server{
 		Handler:           a.api.Handler(),
@@ -147,7 +212,30 @@ func (a *App) build() error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	if cfg.EnableMetrics {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		if cfg.PprofEnabled {
+			// Profiles only on the metrics port, never on the public API.
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
+		a.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: cfg.IdleTimeout.D()}
+	}
 	return nil
+}
+
+// redisFailure counts a Redis failure the service degraded around and logs
+// it at most once a minute.
+func redisFailure(log *slog.Logger, m *telemetry.Metrics, use, msg string) func(error) {
+	logOnce := throttled(log, msg)
+	return func(err error) {
+		m.RedisError(use)
+		logOnce(err)
+	}
 }
 
 // authenticator loads the service tokens and picks the mode: required when
@@ -198,6 +286,9 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		Cache:           c,
 		CacheTTL:        cfg.Redis.CacheTTL.D(),
 		Logger:          a.log,
+		OnAttempt:       a.metrics.UpstreamAttempt,
+		TracerProvider:  a.tracing.Provider,
+		Propagator:      a.tracing.Propagator,
 	}
 	var (
 		giveaways     participant.Giveaways
@@ -209,6 +300,7 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		g := upstream.NewGiveaways(up)
 		giveaways = g
 		checks = append(checks, breakerCheck("giveaway_service", g.Breaker))
+		a.metrics.WatchBreaker("giveaway", g.Breaker)
 	} else {
 		off = append(off, "giveaway status (TELEGIVE_GIVEAWAY_URL unset: every giveaway counts as active until its draw)")
 	}
@@ -216,7 +308,9 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		s := upstream.NewSubscriptions(up)
 		subscriptions = s
 		for _, name := range []string{"channel", "auth", "telegram"} {
-			checks = append(checks, breakerCheck(name+"_service", func() string { return s.Breakers()[name] }))
+			state := func() string { return s.Breakers()[name] }
+			checks = append(checks, breakerCheck(name+"_service", state))
+			a.metrics.WatchBreaker(name, state)
 		}
 	} else {
 		off = append(off, "subscription lookups (TELEGIVE_CHANNEL_URL or TELEGIVE_AUTH_URL unset)")
@@ -305,7 +399,7 @@ func throttled(log *slog.Logger, msg string) func(error) {
 	}
 }
 
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.TracerProvider) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{
 		PostgresURL:     cfg.Database.PostgresURL,
 		SQLitePath:      cfg.Database.SQLitePath,
@@ -314,6 +408,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		PoolRecycle:     cfg.Database.PoolRecycle.D(),
 		ReadTimeout:     cfg.Database.ResponseTimeout.D(),
 		ApplicationName: cfg.ServiceName,
+		TracerProvider:  tp,
 	})
 	if err != nil {
 		return nil, err
@@ -354,18 +449,35 @@ func databaseCheck(st *store.Store) func(context.Context) health.Result {
 	}
 }
 
-// Listen binds the API port. Tests use port 0 and read Addr.
+// Listen binds the API port and, with metrics on, the metrics port. Tests
+// use port 0 and read Addr and MetricsAddr.
 func (a *App) Listen() error {
 	ln, err := net.Listen("tcp", a.cfg.Addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr(), err)
 	}
 	a.listener = ln
+	if a.metricsServer != nil {
+		mln, err := net.Listen("tcp", a.cfg.MetricsAddr())
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (METRICS_PORT): %w", a.cfg.MetricsAddr(), err)
+		}
+		a.metricsListener = mln
+	}
 	return nil
 }
 
 // Addr is the bound API address.
 func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// MetricsAddr is the bound metrics address, or "" with metrics off.
+func (a *App) MetricsAddr() string {
+	if a.metricsListener == nil {
+		return ""
+	}
+	return a.metricsListener.Addr().String()
+}
 
 // Serve serves until ctx is cancelled, then shuts down gracefully:
 // readiness fails first, the load balancer gets ShutdownDelay to notice,
@@ -389,7 +501,14 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- a.server.Serve(a.listener) }()
-	a.log.Info("serving", "addr", a.Addr(), "version", version.String())
+	if a.metricsServer != nil {
+		go func() {
+			if err := a.metricsServer.Serve(a.metricsListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.log.Error("metrics server stopped", "error", err)
+			}
+		}()
+	}
+	a.log.Info("serving", "addr", a.Addr(), "metrics_addr", a.MetricsAddr(), "version", version.String())
 
 	var err error
 	select {
@@ -411,6 +530,12 @@ func (a *App) Serve(ctx context.Context) error {
 	}
 	stopBackground()
 	bg.Wait()
+	if a.metricsServer != nil {
+		// Metrics stay up until the end, so the last scrape sees the drain.
+		mctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = a.metricsServer.Shutdown(mctx)
+		cancel()
+	}
 	err = errors.Join(err, a.close())
 	a.log.Info("stopped")
 	return err
@@ -421,5 +546,7 @@ func (a *App) close() error {
 	if a.redis != nil {
 		err = a.redis.Close()
 	}
-	return errors.Join(err, a.store.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return errors.Join(err, a.store.Close(), a.tracing.Shutdown(ctx))
 }

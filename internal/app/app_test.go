@@ -24,7 +24,7 @@ func start(t *testing.T, env ...string) (*app.App, context.CancelFunc, chan erro
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.ServicePort = 0 // any free port
+	cfg.ServicePort, cfg.MetricsPort = 0, 0 // any free ports
 	cfg.ListenHost = "127.0.0.1"
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))

@@ -51,7 +51,7 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	log := NewLogger(cfg, stdout)
 	if cmd == "migrate" {
 		cfg.Database.MigrateOnStart = true
-		st, err := openStore(ctx, cfg, log)
+		st, err := openStore(ctx, cfg, log, nil)
 		if err != nil {
 			return err
 		}

@@ -49,6 +49,8 @@ type Config struct {
 	CaptchaMaxNumber    int       `env:"CAPTCHA_MAX_NUMBER" envDefault:"10"`
 	CaptchaPerHour      int       `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5"`
 	EnableMetrics       bool      `env:"ENABLE_METRICS" envDefault:"true"`
+	PprofEnabled        bool      `env:"PPROF_ENABLED" envDefault:"false"`
+	MemoryLimitRatio    float64   `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9"`
 	MetricsPort         int       `env:"METRICS_PORT" envDefault:"9090"`
 	UserRateLimit       RateLimit `env:"USER_RATE_LIMIT" envDefault:"30 per minute"`
 	PublicRateLimit     RateLimit `env:"PUBLIC_RATE_LIMIT" envDefault:"600 per minute"`
@@ -59,6 +61,23 @@ type Config struct {
 	Redis               Redis
 	Upstreams           Upstreams
 	Auth                Auth
+	Tracing             Tracing
+}
+
+// Tracing holds the standard OpenTelemetry variables this service looks at
+// to decide whether to export traces; the OTLP exporter reads the others
+// (headers, certificates, timeouts, sampler) itself.
+type Tracing struct {
+	Endpoint       string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	TracesEndpoint string `env:"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"`
+	Protocol       string `env:"OTEL_EXPORTER_OTLP_PROTOCOL" envDefault:"http/protobuf"`
+	Disabled       bool   `env:"OTEL_SDK_DISABLED" envDefault:"false"`
+}
+
+// Enabled reports whether traces are exported: an OTLP endpoint is set and
+// the SDK is not disabled.
+func (t Tracing) Enabled() bool {
+	return !t.Disabled && (t.Endpoint != "" || t.TracesEndpoint != "")
 }
 
 // Auth holds inbound authentication. Tokens come as name:token pairs; the
@@ -235,6 +254,9 @@ func (c Config) validate() error {
 	check(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN", "must be positive")
 	check(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL", "must be positive")
 	check(c.CleanupInterval > 0, "CLEANUP_INTERVAL", "must be positive")
+	check(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1, "MEMORY_LIMIT_RATIO", "must be in 0..1, got %v", c.MemoryLimitRatio)
+	check(c.Tracing.Protocol == "grpc" || c.Tracing.Protocol == "http/protobuf" || c.Tracing.Protocol == "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL",
+		"must be grpc or http/protobuf, got %q", c.Tracing.Protocol)
 	_, err := c.TrustedProxyPrefixes()
 	check(err == nil, "TRUSTED_PROXIES", "%v", err)
 	return errors.Join(errs...)

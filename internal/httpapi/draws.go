@@ -92,6 +92,14 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.svc.Redraw(r.Context(), giveawayID, req)
+	switch {
+	case err != nil:
+		s.obs.Redraw("error")
+	case res.AlreadyApplied:
+		s.obs.Redraw("already_applied")
+	default:
+		s.obs.Redraw("redrawn")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

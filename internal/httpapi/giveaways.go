@@ -31,7 +31,16 @@ func (s *Server) handleSelectWinners(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	start := time.Now()
 	sel, err := s.svc.SelectWinners(r.Context(), giveawayID, req)
+	switch {
+	case err != nil:
+		s.obs.Draw("error", 0, time.Since(start))
+	case sel.AlreadySelected:
+		s.obs.Draw("already_drawn", sel.TotalParticipants, time.Since(start))
+	default:
+		s.obs.Draw("drawn", sel.TotalParticipants, time.Since(start))
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
@@ -67,7 +69,9 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		var route string
+		s.obs.RequestStarted()
 		next.ServeHTTP(rec, r.WithContext(withRoute(r.Context(), &route)))
+		elapsed := time.Since(start)
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
@@ -75,11 +79,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
+		s.obs.RequestFinished(route, r.Method, rec.status, elapsed)
 		s.log.Log(r.Context(), level, "request",
 			"method", r.Method,
 			"route", route,
 			"status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"duration_ms", float64(elapsed.Microseconds())/1000,
 			"bytes", rec.bytes,
 			"request_id", id,
 			"caller", r.Header.Get("X-Service-Name"),
@@ -136,12 +141,18 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "No such endpoint."))
 }
 
-// nameRoute records the matched route's name for the request log.
+// nameRoute records the matched route's name for the request log and
+// metrics, and names the server span after the route template.
 func nameRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := routeSlot(r.Context()); p != nil {
-			if rt := mux.CurrentRoute(r); rt != nil {
+		if rt := mux.CurrentRoute(r); rt != nil {
+			if p := routeSlot(r.Context()); p != nil {
 				*p = rt.GetName()
+			}
+			if tpl, err := rt.GetPathTemplate(); err == nil {
+				span := trace.SpanFromContext(r.Context())
+				span.SetName(r.Method + " " + tpl)
+				span.SetAttributes(attribute.String("http.route", tpl))
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -23,13 +24,16 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		LastName:   b.str("last_name"),
 	}
 	if err := b.err(); err != nil {
+		s.obs.Registration("invalid")
 		s.writeError(w, r, err)
 		return
 	}
 	if !s.chargeUser(w, r, "register", req.UserID) {
+		s.obs.Registration("rate_limited")
 		return
 	}
 	res, err := s.svc.Register(r.Context(), req)
+	s.obs.Registration(registrationResult(res, err))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -69,14 +73,17 @@ func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
 		req.SessionID = b.str("captcha_session_id")
 	}
 	if err := b.err(); err != nil {
+		s.obs.CaptchaAttempt("invalid_format")
 		s.writeError(w, r, err)
 		return
 	}
 	if !s.chargeUser(w, r, "validate", req.UserID) {
+		s.obs.CaptchaAttempt("rate_limited")
 		return
 	}
 	answer, ok := b.answer("answer")
 	if !ok {
+		s.obs.CaptchaAttempt("invalid_format")
 		s.writeError(w, r, &participant.Error{
 			Code:    participant.CodeInvalidAnswerFormat,
 			Message: "Please answer with a number.",
@@ -87,6 +94,7 @@ func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
 	}
 	req.Answer = answer
 	res, err := s.svc.ValidateCaptcha(r.Context(), req)
+	s.obs.CaptchaAttempt(captchaResult(res, err))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -269,4 +277,65 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		UserStats            userStatsJSON `json:"user_stats"`
 		RecentParticipations []entry       `json:"recent_participations"`
 	}{true, toUserStatsJSON(u), recent})
+}
+
+// registrationResult names a register outcome for metrics.
+func registrationResult(res participant.RegisterResult, err error) string {
+	if err == nil {
+		if res.Challenge != nil {
+			return "captcha_required"
+		}
+		return "registered"
+	}
+	switch participant.ErrorCode(err) {
+	case participant.CodeDuplicate:
+		return "duplicate"
+	case participant.CodeGiveawayNotActive:
+		return "not_active"
+	case participant.CodeGiveawayNotFound:
+		return "not_found"
+	case participant.CodeNotSubscribed:
+		return "not_subscribed"
+	case participant.CodeTooManyAttempts:
+		return "captcha_limited"
+	case participant.CodeServiceUnavailable, participant.CodeChannelNotFound, participant.CodeBotTokenMissing, participant.CodeTelegramAPI:
+		return "unavailable"
+	}
+	if isValidation(err) {
+		return "invalid"
+	}
+	return "error"
+}
+
+// captchaResult names a validate-captcha outcome for metrics. A right
+// answer counts as correct even when the registration it triggers is
+// refused: the user solved the captcha.
+func captchaResult(res participant.ValidateResult, err error) string {
+	if err == nil {
+		if res.Completed {
+			return "correct"
+		}
+		return "wrong"
+	}
+	switch participant.ErrorCode(err) {
+	case participant.CodeCaptchaExpired:
+		return "expired"
+	case participant.CodeCaptchaNotFound:
+		return "not_found"
+	case participant.CodeCaptchaMismatch:
+		return "mismatch"
+	case participant.CodeTooManyAttempts:
+		return "limited"
+	case participant.CodeGiveawayNotActive, participant.CodeGiveawayNotFound, participant.CodeNotSubscribed, participant.CodeDuplicate:
+		return "correct"
+	}
+	if isValidation(err) {
+		return "invalid_format"
+	}
+	return "error"
+}
+
+func isValidation(err error) bool {
+	var e *participant.Error
+	return errors.As(err, &e) && len(e.Fields) > 0
 }

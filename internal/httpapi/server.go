@@ -14,6 +14,9 @@ import (
 
 	"github.com/gorilla/mux"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/auth"
 	"github.com/telegive/participant-service/internal/ratelimit"
@@ -52,8 +55,12 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
-	// Observer hears rate-limit and auth decisions.
+	// Observer hears what is served and decided, for metrics.
 	Observer Observer
+	// Tracing creates server spans and reads W3C trace context; nil
+	// disables both.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
 }
 
 // Server serves the participant API.
@@ -92,6 +99,9 @@ func New(o Options) *Server {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if o.Propagator == nil {
+		o.Propagator = propagation.TraceContext{}
+	}
 	s := &Server{svc: o.Service, health: o.Health, log: o.Logger, auth: o.Auth, limiter: o.Limiter, obs: o.Observer,
 		opts: o, router: mux.NewRouter()}
 	s.routes()
@@ -111,7 +121,13 @@ func (s *Server) Handler() http.Handler {
 			MaxAge:         600,
 		}).Handler(h)
 	}
-	return s.recoverPanics(s.logRequests(s.requireHTTPS(h)))
+	h = s.recoverPanics(s.logRequests(s.requireHTTPS(h)))
+	if s.opts.TracerProvider != nil {
+		// Outermost, so that the request log line carries the trace id.
+		h = otelhttp.NewHandler(h, "http.server",
+			otelhttp.WithTracerProvider(s.opts.TracerProvider), otelhttp.WithPropagators(s.opts.Propagator))
+	}
+	return h
 }
 
 // Router exposes the routes, for tests that walk them.

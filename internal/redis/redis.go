@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	goredis "github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/ratelimit"
@@ -35,6 +37,8 @@ type Options struct {
 	// KeyPrefix namespaces every key, so several services can share one
 	// Redis.
 	KeyPrefix string
+	// TracerProvider traces every command; nil disables it.
+	TracerProvider trace.TracerProvider
 }
 
 // Client is a connected Redis.
@@ -74,7 +78,13 @@ func Open(o Options) (*Client, error) {
 	if prefix == "" {
 		prefix = "participant-service:"
 	}
-	return &Client{rdb: goredis.NewUniversalClient(uo), prefix: prefix}, nil
+	rdb := goredis.NewUniversalClient(uo)
+	if o.TracerProvider != nil {
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(o.TracerProvider)); err != nil {
+			return nil, fmt.Errorf("redis: tracing: %w", err)
+		}
+	}
+	return &Client{rdb: rdb, prefix: prefix}, nil
 }
 
 // Universal returns the go-redis client, for instrumentation.

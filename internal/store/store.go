@@ -17,6 +17,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/uptrace/bun/extra/bunotel"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" database/sql driver
 
 	"github.com/telegive/participant-service/internal/participant"
@@ -38,6 +40,8 @@ type Options struct {
 	ReadTimeout time.Duration
 	// ApplicationName is shown in pg_stat_activity.
 	ApplicationName string
+	// TracerProvider traces every query; nil disables it.
+	TracerProvider trace.TracerProvider
 }
 
 // Store is the bun-backed participant.Store.
@@ -60,6 +64,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.opts = o
+	if o.TracerProvider != nil {
+		// Query text as written, with ? placeholders: formatted queries
+		// would put user data into spans.
+		s.db.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(s.Dialect()),
+			bunotel.WithTracerProvider(o.TracerProvider), bunotel.WithFormattedQueries(false)))
+	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)

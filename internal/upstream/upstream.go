@@ -21,6 +21,9 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/participant"
@@ -51,7 +54,15 @@ type Options struct {
 	HTTPClient *http.Client
 	// OnStateChange, when set, hears every breaker transition.
 	OnStateChange func(service, from, to string)
-	Logger        *slog.Logger
+	// OnAttempt, when set, hears every attempt: its outcome (success,
+	// client_error, server_error, timeout, unavailable, or rejected by an
+	// open breaker) and duration.
+	OnAttempt func(service, outcome string, d time.Duration)
+	// TracerProvider and Propagator trace outgoing calls and pass the
+	// trace context on; nil disables both.
+	TracerProvider trace.TracerProvider
+	Propagator     propagation.TextMapPropagator
+	Logger         *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -63,6 +74,12 @@ func (o Options) withDefaults() Options {
 			IdleConnTimeout:     90 * time.Second,
 			TLSHandshakeTimeout: 5 * time.Second,
 		}}
+	}
+	if o.Propagator == nil {
+		o.Propagator = propagation.TraceContext{}
+	}
+	if o.OnAttempt == nil {
+		o.OnAttempt = func(string, string, time.Duration) {}
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 3 * time.Second
@@ -109,19 +126,29 @@ type service struct {
 	base    string
 	header  http.Header
 	opts    Options
+	client  *http.Client
 	breaker *gobreaker.CircuitBreaker[response]
 }
 
-func newService(name, base string, withToken bool, o Options) *service {
+// newService prepares calls to one upstream. Calls to our own services
+// carry our token and the trace context, and are traced; calls to
+// Telegram carry neither, and are not traced, because their URL holds a
+// bot token that a span would record.
+func newService(name, base string, ours bool, o Options) *service {
 	h := http.Header{}
 	h.Set("Accept", "application/json")
 	if o.ServiceName != "" {
 		h.Set("X-Service-Name", o.ServiceName)
 	}
-	if withToken && o.ServiceToken != "" {
+	if ours && o.ServiceToken != "" {
 		h.Set("X-Service-Token", o.ServiceToken)
 	}
-	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o}
+	client := o.HTTPClient
+	if ours && o.TracerProvider != nil {
+		client = &http.Client{Transport: otelhttp.NewTransport(o.HTTPClient.Transport,
+			otelhttp.WithTracerProvider(o.TracerProvider), otelhttp.WithPropagators(o.Propagator))}
+	}
+	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o, client: client}
 	s.breaker = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: 1,
@@ -156,6 +183,7 @@ func (s *service) get(ctx context.Context, path string) (response, error) {
 		resp, err := s.breaker.Execute(func() (response, error) { return s.attempt(ctx, path) })
 		switch {
 		case errors.Is(err, gobreaker.ErrOpenState), errors.Is(err, gobreaker.ErrTooManyRequests):
+			s.opts.OnAttempt(s.name, "rejected", 0)
 			return resp, backoff.Permanent(errOpen)
 		case errors.Is(err, errUnavailable):
 			return resp, err
@@ -168,21 +196,41 @@ func (s *service) get(ctx context.Context, path string) (response, error) {
 
 // attempt is one call. Its errors never contain the URL: Telegram's holds
 // a bot token.
-func (s *service) attempt(ctx context.Context, path string) (response, error) {
+func (s *service) attempt(ctx context.Context, path string) (resp response, err error) {
+	start := time.Now()
+	defer func() { s.opts.OnAttempt(s.name, outcome(resp, err), time.Since(start)) }()
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
+	return s.do(ctx, path)
+}
+
+func outcome(resp response, err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case resp.status >= 500:
+		return "server_error"
+	case err != nil:
+		return "unavailable"
+	case resp.status >= 400:
+		return "client_error"
+	}
+	return "success"
+}
+
+func (s *service) do(ctx context.Context, path string) (response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+path, nil)
 	if err != nil {
 		return response{}, errors.New("upstream: bad request URL")
 	}
 	req.Header = s.header.Clone()
-	resp, err := s.opts.HTTPClient.Do(req)
+	resp, err := s.client.Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // drop the URL
 		}
-		return response{}, fmt.Errorf("%w: %v", errUnavailable, err)
+		return response{}, fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))

@@ -1,0 +1,264 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/telegive/participant-service/internal/app"
+	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/testenv"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startWith runs the service with options and a log sink.
+func startWith(t *testing.T, logs io.Writer, opts []app.Option, env ...string) *app.App {
+	t.Helper()
+	cfg, err := config.Load(append([]string{"SHUTDOWN_DELAY=0"}, env...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, logs), opts...)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return a
+}
+
+// TestOneTracePerRequest: a registration produces one trace, continuing the
+// caller's W3C trace context, with the server span, database queries, Redis
+// commands and the upstream call, and passes the context on upstream; the
+// request's log line carries the trace id.
+func TestOneTracePerRequest(t *testing.T) {
+	var upstreamTraceparent string
+	var mu sync.Mutex
+	giveaways := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		upstreamTraceparent = r.Header.Get("traceparent")
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"success": true, "giveaway": {"id": 7, "status": "active", "account_id": 1, "winner_count": 1}}`))
+	}))
+	defer giveaways.Close()
+	exporter := tracetest.NewInMemoryExporter()
+	logs := &syncBuffer{}
+	a := startWith(t, logs, []app.Option{app.WithSpanExporter(exporter)},
+		"DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
+		"REDIS_KEY_PREFIX=trace-test:"+time.Now().Format("150405.000000")+":",
+		"TELEGIVE_GIVEAWAY_URL="+giveaways.URL)
+	exporter.Reset() // forget start-up queries
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	req, _ := http.NewRequest("POST", "http://"+a.Addr()+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
+	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	// The server span ends after the response is written.
+	deadline := time.Now().Add(2 * time.Second)
+	var kinds map[string]int
+	for {
+		kinds = map[string]int{}
+		for _, s := range exporter.GetSpans() {
+			if s.SpanContext.TraceID().String() != traceID {
+				continue // connection dials and other work outside the request
+			}
+			switch {
+			case s.SpanKind == trace.SpanKindServer:
+				if s.Name != "POST /api/participants/register" {
+					t.Fatalf("server span named %q", s.Name)
+				}
+				kinds["server"]++
+			case attr(s.Attributes, "db.system") == "postgresql" || strings.HasPrefix(s.InstrumentationScope.Name, "github.com/uptrace/bun"):
+				kinds["database"]++
+			case strings.Contains(s.InstrumentationScope.Name, "redis"):
+				kinds["redis"]++
+			case s.SpanKind == trace.SpanKindClient && strings.Contains(s.InstrumentationScope.Name, "otelhttp"):
+				kinds["upstream"]++
+			}
+		}
+		if kinds["server"] == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if kinds["server"] != 1 || kinds["database"] == 0 || kinds["redis"] == 0 || kinds["upstream"] == 0 {
+		var names []string
+		for _, s := range exporter.GetSpans() {
+			names = append(names, s.Name+" ["+s.InstrumentationScope.Name+"]")
+		}
+		t.Fatalf("span kinds %v; spans: %s", kinds, strings.Join(names, ", "))
+	}
+	mu.Lock()
+	tp := upstreamTraceparent
+	mu.Unlock()
+	if !strings.Contains(tp, traceID) {
+		t.Fatalf("the giveaway service got traceparent %q", tp)
+	}
+	found := false
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == "register" {
+			found = line["trace_id"] == traceID
+		}
+	}
+	if !found {
+		t.Fatalf("the request log line lacks trace_id %s:\n%s", traceID, logs.String())
+	}
+}
+
+func attr(kvs []attribute.KeyValue, key string) string {
+	for _, kv := range kvs {
+		if string(kv.Key) == key {
+			return kv.Value.Emit()
+		}
+	}
+	return ""
+}
+
+// TestMetricsContract: after some traffic, every metric the contract in
+// docs/metrics.md names is exported.
+func TestMetricsContract(t *testing.T) {
+	a := startWith(t, io.Discard, nil, "DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
+		"REDIS_KEY_PREFIX=metrics-test:"+time.Now().Format("150405.000000")+":", "TELEGIVE_GIVEAWAY_URL=http://127.0.0.1:1",
+		"TELEGIVE_CHANNEL_URL=http://127.0.0.1:1", "TELEGIVE_AUTH_URL=http://127.0.0.1:1", "UPSTREAM_RETRIES=0")
+	traffic(t, "http://"+a.Addr())
+	exported := scrape(t, "http://"+a.MetricsAddr()+"/metrics")
+	for _, name := range contractMetrics(t) {
+		if !exported[name] {
+			t.Errorf("docs/metrics.md names %s, which is not exported", name)
+		}
+	}
+}
+
+// traffic exercises every business path once.
+func traffic(t *testing.T, base string) {
+	t.Helper()
+	post := func(path, body string) {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	post("/api/participants/register", `{"giveaway_id": 1, "user_id": 2}`)
+	post("/api/participants/validate-captcha", `{"giveaway_id": 1, "user_id": 2, "answer": 1000}`)
+	post("/api/participants/1/select-winners", `{"winner_count": 1}`)
+	post("/api/participants/1/redraw", `{"disqualified_user_ids": [5], "reason": "x"}`)
+	for range 3 {
+		resp, err := http.Get(base + "/api/participants/1/count")
+		if err == nil {
+			resp.Body.Close()
+		}
+	}
+	req, _ := http.NewRequest("GET", base+"/admin/stats", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+var metricLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)`)
+
+// scrape returns the metric family names exported, histogram and summary
+// series folded into their family.
+func scrape(t *testing.T, url string) map[string]bool {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	names := map[string]bool{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "# TYPE ") {
+			f := strings.Fields(line)
+			names[f[2]] = true
+			if f[3] == "counter" {
+				names[f[2]+"_total"] = true
+			}
+			continue
+		}
+		if m := metricLine.FindString(line); m != "" && !strings.HasPrefix(line, "#") {
+			names[m] = true
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				names[strings.TrimSuffix(m, suffix)] = true
+			}
+		}
+	}
+	return names
+}
+
+var contractName = regexp.MustCompile("`(participant_[a-z0-9_]+)`")
+
+func contractMetrics(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range contractName.FindAllStringSubmatch(string(b), -1) {
+		seen[m[1]] = true
+	}
+	var out []string
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	if len(out) < 25 {
+		t.Fatalf("found only %d metrics in docs/metrics.md", len(out))
+	}
+	return out
+}
