@@ -136,6 +136,9 @@ type Draw struct {
 	// so that proofs rebuild the same entrant list later.
 	RequireSubscription bool
 	Record              draw.Record
+	// Tree caches the entrant tree's chunk roots, saved at the draw, for
+	// cheap inclusion proofs; nil for draws made before it existed.
+	Tree *draw.TreeCache
 }
 
 // Commitment returns the public, pre-draw view of the record.
@@ -206,6 +209,9 @@ type Queries interface {
 	UpdateChallenge(ctx context.Context, c Challenge) error
 	// EligibleEntrants returns the user ids that may win, ascending.
 	EligibleEntrants(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, error)
+	// EntrantsFrom returns up to limit eligible user ids from the given one
+	// on, ascending.
+	EntrantsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, error)
 	// MarkWinners flags the users as winners at their positions.
 	MarkWinners(ctx context.Context, giveawayID int64, picks []draw.Pick, at time.Time) error
 	// Disqualify removes the users' winner flags.

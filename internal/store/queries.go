@@ -97,6 +97,12 @@ func drawFromRow(row drawRow) (participant.Draw, error) {
 			return participant.Draw{}, fmt.Errorf("store: draw record of giveaway %d: %w", row.GiveawayID, err)
 		}
 	}
+	if len(row.TreeCache) > 0 {
+		d.Tree = new(draw.TreeCache)
+		if err := d.Tree.UnmarshalBinary(row.TreeCache); err != nil {
+			return participant.Draw{}, fmt.Errorf("store: tree cache of giveaway %d: %w", row.GiveawayID, err)
+		}
+	}
 	return d, nil
 }
 
@@ -124,9 +130,15 @@ func (q queries) SaveDraw(ctx context.Context, d participant.Draw) error {
 	if err != nil {
 		return fmt.Errorf("store: encode draw record: %w", err)
 	}
-	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?
+	var tree []byte
+	if d.Tree != nil {
+		if tree, err = d.Tree.MarshalBinary(); err != nil {
+			return fmt.Errorf("store: encode tree cache: %w", err)
+		}
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?, tree_cache = ?
 		WHERE giveaway_id = ?`,
-		string(d.Status), d.RequireSubscription, d.Record.DrawnAt, string(rec), d.GiveawayID)
+		string(d.Status), d.RequireSubscription, d.Record.DrawnAt, string(rec), tree, d.GiveawayID)
 	if err != nil {
 		return fmt.Errorf("store: save draw: %w", err)
 	}
@@ -259,11 +271,25 @@ func (q queries) UpdateChallenge(ctx context.Context, c participant.Challenge) e
 }
 
 func (q queries) eligibleQuery(giveawayID int64, requireSubscription bool) string {
-	cond := "captcha_completed"
+	return fmt.Sprintf("SELECT user_id FROM participants WHERE giveaway_id = %d AND %s ORDER BY user_id", giveawayID, eligible(requireSubscription))
+}
+
+// eligible is the condition an entrant meets.
+func eligible(requireSubscription bool) string {
 	if requireSubscription {
-		cond += " AND subscription_verified"
+		return "captcha_completed AND subscription_verified"
 	}
-	return fmt.Sprintf("SELECT user_id FROM participants WHERE giveaway_id = %d AND %s ORDER BY user_id", giveawayID, cond)
+	return "captcha_completed"
+}
+
+func (q queries) EntrantsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, error) {
+	ids := []int64{}
+	err := q.db.NewRaw("SELECT user_id FROM participants WHERE giveaway_id = ? AND "+eligible(requireSubscription)+
+		" AND user_id >= ? ORDER BY user_id LIMIT ?", giveawayID, from, limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: read entrants: %w", err)
+	}
+	return ids, nil
 }
 
 func (q queries) EligibleEntrants(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, error) {

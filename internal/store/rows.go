@@ -145,6 +145,7 @@ type drawRow struct {
 	RequireSubscription bool      `bun:"require_subscription"`
 	DrawnAt             time.Time `bun:"drawn_at,nullzero"`
 	Record              string    `bun:"record,nullzero"`
+	TreeCache           []byte    `bun:"tree_cache"`
 }
 
 func optTime(t time.Time) *time.Time {

@@ -186,18 +186,26 @@ type Input struct {
 // Draw validates in and computes its draw record, with status StatusDrawn
 // and no redraw rounds.
 func Draw(in Input) (Record, error) {
+	r, _, err := DrawCached(in)
+	return r, err
+}
+
+// DrawCached is Draw that also returns the entrant tree's cache, for cheap
+// inclusion proofs later; the tree is hashed once for both.
+func DrawCached(in Input) (Record, TreeCache, error) {
 	if len(in.ServerSeed) != 32 {
-		return Record{}, fmt.Errorf("draw: server seed must be 32 bytes, got %d", len(in.ServerSeed))
+		return Record{}, TreeCache{}, fmt.Errorf("draw: server seed must be 32 bytes, got %d", len(in.ServerSeed))
 	}
 	if in.WinnerCount == 0 {
-		return Record{}, errors.New("draw: winner count must be at least 1")
+		return Record{}, TreeCache{}, errors.New("draw: winner count must be at least 1")
 	}
 	if in.DrawnAt.Before(in.CommittedAt) {
-		return Record{}, errors.New("draw: drawn before committed")
+		return Record{}, TreeCache{}, errors.New("draw: drawn before committed")
 	}
 	if err := checkEntrants(in.Entrants); err != nil {
-		return Record{}, fmt.Errorf("draw: %w", err)
+		return Record{}, TreeCache{}, fmt.Errorf("draw: %w", err)
 	}
+	cache := NewTreeCache(in.Entrants)
 	n := uint64(len(in.Entrants))
 	r := Record{
 		Version:              Version,
@@ -207,7 +215,7 @@ func Draw(in Input) (Record, error) {
 		CommittedAt:          in.CommittedAt.UTC(),
 		ServerSeed:           HexBytes(slices.Clone(in.ServerSeed)),
 		EntrantsCount:        n,
-		EntrantsRoot:         Root(in.Entrants),
+		EntrantsRoot:         cache.Root(),
 		WinnerCountRequested: in.WinnerCount,
 		Replacements:         []Redraw{},
 		DrawnAt:              in.DrawnAt.UTC(),
@@ -221,7 +229,7 @@ func Draw(in Input) (Record, error) {
 	for j, i := range idx {
 		r.Winners[j] = Pick{Position: j + 1, UserID: in.Entrants[i], Index: i}
 	}
-	return r, nil
+	return r, cache, nil
 }
 
 func checkEntrants(entrants []int64) error {
