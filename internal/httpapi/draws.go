@@ -144,3 +144,23 @@ func (s *Server) handleEntrants(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = bw.Flush()
 }
+
+// handleWinnerProofs serves GET /api/participants/{giveaway_id}/draw/winner-proofs:
+// an inclusion proof for every current winner, so that a verifier checks
+// who won without downloading the entrant list.
+func (s *Server) handleWinnerProofs(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	proofs, err := s.svc.WinnerProofs(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success bool         `json:"success"`
+		Proofs  []draw.Proof `json:"proofs"`
+	}{true, proofs})
+}

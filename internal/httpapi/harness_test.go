@@ -179,6 +179,7 @@ func (h *harness) doWith(method, path string, body any, headers map[string]strin
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	checkAgainstSpec(h.t, req, resp, raw)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(raw, &r.body); err != nil {

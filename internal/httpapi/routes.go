@@ -7,6 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/telegive/participant-service/internal/auth"
+	"github.com/telegive/participant-service/internal/web"
 )
 
 // apiPrefix is where the participant API lives.
@@ -47,6 +48,12 @@ func (s *Server) routes() {
 	r.HandleFunc("/health", s.handleHealth).Methods(get, http.MethodHead).Name("health")
 	r.HandleFunc("/health/live", s.handleLive).Methods(get, http.MethodHead).Name("health_live")
 	r.HandleFunc("/health/ready", s.handleReady).Methods(get, http.MethodHead).Name("health_ready")
+	r.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(get, http.MethodHead).Name("openapi")
+
+	// The draw verification page, for participants' browsers.
+	page := web.Handler()
+	r.Handle("/draws/assets/{file}", s.public(page.ServeHTTP)).Methods(get, http.MethodHead).Name("draw_page_assets")
+	r.Handle("/draws/{giveaway_id:[0-9]+}", s.public(page.ServeHTTP)).Methods(get, http.MethodHead).Name("draw_page")
 
 	r.Handle("/admin/stats", s.guard(s.handleAdminStats, admin)).Methods(get).Name("admin_stats")
 	r.Handle("/admin/cleanup", s.guard(s.handleAdminCleanup, admin)).Methods(post).Name("admin_cleanup")
@@ -69,6 +76,7 @@ func (s *Server) routes() {
 	g.Handle("/draw", s.public(s.handleDraw)).Methods(get).Name("draw")
 	g.Handle("/draw/commit", s.guard(s.handleCommitDraw, giveaway)).Methods(post).Name("draw_commit")
 	g.Handle("/draw/proof/{user_id}", s.public(s.handleProof)).Methods(get).Name("draw_proof")
+	g.Handle("/draw/winner-proofs", s.public(s.handleWinnerProofs)).Methods(get).Name("draw_winner_proofs")
 	g.Handle("/draw/entrants", s.guard(s.handleEntrants, giveaway)).Methods(get).Name("draw_entrants")
 	g.Handle("/count", s.guard(s.handleCount, giveaway)).Methods(get).Name("count")
 	g.Handle("/stats", s.guard(s.handleStats, giveaway)).Methods(get).Name("stats")

@@ -30,7 +30,7 @@ func TestEveryRouteIsReachable(t *testing.T) {
 				t.Errorf("%s is served by both %s and %s", key, other, name)
 			}
 			seen[key] = name
-			path := strings.NewReplacer("{giveaway_id}", "12", "{user_id}", "34").Replace(tpl)
+			path := strings.NewReplacer("{giveaway_id}", "12", "{user_id}", "34", "{giveaway_id:[0-9]+}", "12", "{file}", "app.js").Replace(tpl)
 			var match mux.RouteMatch
 			if !router.Match(httptest.NewRequest(m, path, nil), &match) || match.Route == nil || match.Route.GetName() != name {
 				got := "nothing"

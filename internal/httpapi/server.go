@@ -73,6 +73,7 @@ type Server struct {
 	obs      Observer
 	opts     Options
 	router   *mux.Router
+	openapi  []byte
 	draining atomic.Bool
 }
 
@@ -104,6 +105,11 @@ func New(o Options) *Server {
 	}
 	s := &Server{svc: o.Service, health: o.Health, log: o.Logger, auth: o.Auth, limiter: o.Limiter, obs: o.Observer,
 		opts: o, router: mux.NewRouter()}
+	doc, err := openAPIJSON()
+	if err != nil {
+		panic("httpapi: the embedded OpenAPI description is not valid YAML: " + err.Error())
+	}
+	s.openapi = doc
 	s.routes()
 	return s
 }

@@ -86,7 +86,7 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 			return err
 		}
 		now := s.now()
-		rec, err := draw.Draw(draw.Input{
+		rec, tree, err := draw.DrawCached(draw.Input{
 			GiveawayID:  giveawayID,
 			ServerSeed:  d.ServerSeed,
 			CommittedAt: d.CommittedAt,
@@ -104,7 +104,7 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 		if err := q.AddWins(ctx, pickUsers(rec.Winners), 1); err != nil {
 			return err
 		}
-		d.Status, d.Record, d.RequireSubscription = DrawDrawn, rec, s.opts.RequireSubscription
+		d.Status, d.Record, d.Tree, d.RequireSubscription = DrawDrawn, rec, &tree, s.opts.RequireSubscription
 		if err := q.SaveDraw(ctx, d); err != nil {
 			return err
 		}
@@ -323,6 +323,31 @@ func (s *Service) entrants(ctx context.Context, d Draw) ([]int64, error) {
 	return entrants, nil
 }
 
+// WinnerProofs returns an inclusion proof for each current winner, in
+// position order.
+func (s *Service) WinnerProofs(ctx context.Context, giveawayID int64) ([]draw.Proof, error) {
+	if !ValidID(giveawayID) {
+		return nil, invalidID("giveaway_id")
+	}
+	d, err := s.drawn(ctx, giveawayID)
+	if err != nil {
+		return nil, err
+	}
+	prove, err := s.prover(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	proofs := []draw.Proof{}
+	for _, w := range d.Record.CurrentWinners() {
+		p, err := prove(w.UserID)
+		if err != nil {
+			return nil, fmt.Errorf("proof of winner %d: %w", w.UserID, err)
+		}
+		proofs = append(proofs, p)
+	}
+	return proofs, nil
+}
+
 // Proof returns the inclusion proof of a user in a drawn giveaway.
 func (s *Service) Proof(ctx context.Context, giveawayID, userID int64) (draw.Proof, error) {
 	var v Validation
@@ -335,13 +360,50 @@ func (s *Service) Proof(ctx context.Context, giveawayID, userID int64) (draw.Pro
 	if err != nil {
 		return draw.Proof{}, err
 	}
-	entrants, err := s.entrants(ctx, d)
+	prove, err := s.prover(ctx, d)
 	if err != nil {
 		return draw.Proof{}, err
 	}
-	p, err := d.Record.Proof(entrants, userID)
+	p, err := prove(userID)
 	if errors.Is(err, draw.ErrNotEntered) {
 		return draw.Proof{}, Errorf(CodeParticipantNotFound, "This user was not entered in the draw.")
 	}
 	return p, err
+}
+
+// prover returns a function that proves users' inclusion in the draw. With
+// the tree cache each proof reads one chunk of at most draw.ChunkLeaves
+// entrants; without it (draws older than the cache) the entrant list is
+// read once for all proofs.
+func (s *Service) prover(ctx context.Context, d Draw) (func(userID int64) (draw.Proof, error), error) {
+	if d.Tree == nil {
+		entrants, err := s.entrants(ctx, d)
+		if err != nil {
+			return nil, err
+		}
+		return func(userID int64) (draw.Proof, error) { return d.Record.Proof(entrants, userID) }, nil
+	}
+	winners := map[int64]int{}
+	for _, w := range d.Record.CurrentWinners() {
+		winners[w.UserID] = w.Position
+	}
+	return func(userID int64) (draw.Proof, error) {
+		chunk, first, length, ok := d.Tree.ChunkOf(userID)
+		if !ok {
+			return draw.Proof{}, draw.ErrNotEntered
+		}
+		ids, err := s.store.EntrantsFrom(ctx, d.GiveawayID, d.RequireSubscription, first, length)
+		if err != nil {
+			return draw.Proof{}, err
+		}
+		index, path, err := d.Tree.Proof(chunk, ids, userID)
+		if err != nil {
+			return draw.Proof{}, err
+		}
+		pos := winners[userID]
+		return draw.Proof{
+			UserID: userID, LeafIndex: index, TreeSize: d.Record.EntrantsCount, AuditPath: path,
+			EntrantsRoot: d.Record.EntrantsRoot, IsWinner: pos > 0, Position: pos,
+		}, nil
+	}, nil
 }

@@ -1,0 +1,56 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/telegive/participant-service/internal/app"
+	"github.com/telegive/participant-service/internal/config"
+)
+
+// Service is the real participant service running in the test process.
+type Service struct {
+	*app.App
+	// URL is the API's base URL.
+	URL string
+}
+
+// StartService runs the service on free local ports with the environment
+// given (KEY=value), stopping it when the test ends. Without DATABASE_URL
+// it uses a fresh SQLite file.
+func StartService(tb testing.TB, env ...string) *Service {
+	tb.Helper()
+	return StartServiceWithLogs(tb, io.Discard, env...)
+}
+
+// StartServiceWithLogs is StartService with the logs written to w.
+func StartServiceWithLogs(tb testing.TB, w io.Writer, env ...string) *Service {
+	tb.Helper()
+	defaults := []string{"SQLITE_PATH=" + SQLitePath(tb), "SHUTDOWN_DELAY=0"}
+	cfg, err := config.Load(append(defaults, env...))
+	if err != nil {
+		tb.Fatalf("configuration: %v", err)
+	}
+	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(w, nil)))
+	if err != nil {
+		cancel()
+		tb.Fatalf("start the service: %v", err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		tb.Fatalf("listen: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			tb.Logf("service stopped with: %v", err)
+		}
+	})
+	return &Service{App: a, URL: "http://" + a.Addr()}
+}

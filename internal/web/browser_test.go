@@ -1,0 +1,279 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telegive/participant-service/internal/app"
+	"github.com/telegive/participant-service/internal/config"
+)
+
+// The browser test's tools, installed by .ci/install-browser.
+const (
+	chromiumPath   = "/usr/bin/chromium"
+	nodeTestDir    = "test"
+	playwrightPath = "test/node_modules/playwright-core/package.json"
+	minNodeMajor   = 20
+)
+
+// Giveaways and users seeded through the API. The user ids are above 2^32,
+// as real Telegram ids are, so that 32-bit arithmetic anywhere would show.
+const (
+	drawnGiveaway     = 4201
+	committedGiveaway = 4202
+	missingGiveaway   = 4203
+	firstUserID       = 6_000_000_000
+	userIDStep        = 104_729
+	entrantCount      = 12
+	winnerCount       = 3
+	unknownUserID     = 999_999_999
+)
+
+// TestDrawPageInBrowser runs the real service and drives the draw page in
+// headless Chromium (test/browser.test.mjs), after checking the page's
+// verifier against the protocol's test vectors (test/vectors.test.mjs).
+// Screenshots go to test-artifacts/browser at the repository root.
+func TestDrawPageInBrowser(t *testing.T) {
+	node := requireBrowserTools(t)
+	base := startService(t)
+	seeded := seedGiveaways(t, base)
+
+	artifacts, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "browser"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The run takes about ten seconds; the limit only stops a hung browser.
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "vectors.test.mjs", "browser.test.mjs")
+	cmd.Dir = nodeTestDir
+	cmd.Env = append(os.Environ(),
+		"DRAW_BASE_URL="+base,
+		fmt.Sprintf("DRAW_GIVEAWAY_ID=%d", drawnGiveaway),
+		fmt.Sprintf("DRAW_COMMITTED_GIVEAWAY_ID=%d", committedGiveaway),
+		fmt.Sprintf("DRAW_MISSING_GIVEAWAY_ID=%d", missingGiveaway),
+		fmt.Sprintf("DRAW_WINNER_ID=%d", seeded.winner),
+		fmt.Sprintf("DRAW_LOSER_ID=%d", seeded.loser),
+		fmt.Sprintf("DRAW_DISQUALIFIED_ID=%d", seeded.disqualified),
+		fmt.Sprintf("DRAW_UNKNOWN_USER_ID=%d", unknownUserID),
+		"DRAW_ARTIFACTS_DIR="+artifacts,
+	)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test (%s):\n%s", time.Since(start).Round(time.Millisecond), out)
+	if ctx.Err() != nil {
+		t.Fatalf("node --test did not finish in time")
+	}
+	if err != nil {
+		t.Fatalf("node --test failed: %v", err)
+	}
+	t.Logf("screenshots in %s", artifacts)
+}
+
+// requireBrowserTools returns the node binary, or skips the test naming
+// what is missing; with CI=true a missing tool fails it instead, so that CI
+// cannot pass without running the browser.
+func requireBrowserTools(t *testing.T) string {
+	t.Helper()
+	var missing []string
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	} else if major, err := nodeMajor(node); err != nil || major < minNodeMajor {
+		missing = append(missing, fmt.Sprintf("Node.js %d or newer (%s: %d, %v)", minNodeMajor, node, major, err))
+	}
+	if _, err := os.Stat(chromiumPath); err != nil {
+		missing = append(missing, chromiumPath)
+	}
+	if _, err := os.Stat(playwrightPath); err != nil {
+		missing = append(missing, "internal/web/"+filepath.Dir(playwrightPath))
+	}
+	if len(missing) > 0 {
+		msg := "browser test tools missing: " + strings.Join(missing, ", ") + " (run .ci/install-browser)"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return node
+}
+
+func nodeMajor(node string) (int, error) {
+	out, err := exec.Command(node, "--version").Output()
+	if err != nil {
+		return 0, err
+	}
+	major, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".")
+	return strconv.Atoi(major)
+}
+
+// startService runs the service in process with an embedded SQLite
+// database in a temporary directory, and returns its base URL.
+func startService(t *testing.T) string {
+	t.Helper()
+	cfg, err := config.Load([]string{
+		"SQLITE_PATH=" + filepath.Join(t.TempDir(), "participant.db"),
+		"SHUTDOWN_DELAY=0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + a.Addr()
+}
+
+type seededDraw struct {
+	winner, loser, disqualified int64
+}
+
+// seedGiveaways enters entrantCount users in drawnGiveaway, draws
+// winnerCount winners, disqualifies the first in a redraw round, and enters
+// one user in committedGiveaway, which is left undrawn.
+func seedGiveaways(t *testing.T, base string) seededDraw {
+	t.Helper()
+	api := base + "/api/participants"
+	users := make([]int64, entrantCount)
+	for i := range users {
+		users[i] = firstUserID + int64(i)*userIDStep
+		enter(t, api, drawnGiveaway, users[i])
+	}
+	enter(t, api, committedGiveaway, users[0])
+
+	var drawn struct {
+		Winners []struct {
+			UserID int64 `json:"user_id"`
+		} `json:"winners"`
+	}
+	call(t, "POST", fmt.Sprintf("%s/%d/select-winners", api, drawnGiveaway), map[string]any{"winner_count": winnerCount}, &drawn)
+	if len(drawn.Winners) != winnerCount {
+		t.Fatalf("select-winners: %d winners, want %d", len(drawn.Winners), winnerCount)
+	}
+	out := drawn.Winners[0].UserID
+	var redrawn struct {
+		Replacements []struct {
+			UserID int64 `json:"user_id"`
+		} `json:"replacements"`
+	}
+	call(t, "POST", fmt.Sprintf("%s/%d/redraw", api, drawnGiveaway),
+		map[string]any{"disqualified_user_ids": []int64{out}, "reason": "left the channel"}, &redrawn)
+	if len(redrawn.Replacements) != 1 {
+		t.Fatalf("redraw: %d replacements, want 1", len(redrawn.Replacements))
+	}
+
+	won := map[int64]bool{out: true, redrawn.Replacements[0].UserID: true}
+	for _, w := range drawn.Winners {
+		won[w.UserID] = true
+	}
+	for _, u := range users {
+		if !won[u] {
+			return seededDraw{winner: redrawn.Replacements[0].UserID, loser: u, disqualified: out}
+		}
+	}
+	t.Fatal("every entrant won; no loser to test with")
+	return seededDraw{}
+}
+
+// enter registers a user, solving the captcha when it is their first time.
+func enter(t *testing.T, api string, giveaway, user int64) {
+	t.Helper()
+	var reg struct {
+		RequiresCaptcha bool   `json:"requires_captcha"`
+		CaptchaQuestion string `json:"captcha_question"`
+	}
+	call(t, "POST", api+"/register", map[string]any{"giveaway_id": giveaway, "user_id": user}, &reg)
+	if !reg.RequiresCaptcha {
+		return
+	}
+	var solved struct {
+		CaptchaCompleted bool `json:"captcha_completed"`
+	}
+	call(t, "POST", api+"/validate-captcha",
+		map[string]any{"giveaway_id": giveaway, "user_id": user, "answer": solve(t, reg.CaptchaQuestion)}, &solved)
+	if !solved.CaptchaCompleted {
+		t.Fatalf("captcha %q not accepted for user %d", reg.CaptchaQuestion, user)
+	}
+}
+
+var captchaRE = regexp.MustCompile(`^What is (\d+) ([-+×]) (\d+)\?$`)
+
+func solve(t *testing.T, question string) int {
+	t.Helper()
+	m := captchaRE.FindStringSubmatch(question)
+	if m == nil {
+		t.Fatalf("unexpected captcha question %q", question)
+	}
+	a, _ := strconv.Atoi(m[1])
+	b, _ := strconv.Atoi(m[3])
+	switch m[2] {
+	case "+":
+		return a + b
+	case "-":
+		return a - b
+	default:
+		return a * b
+	}
+}
+
+// call sends a JSON request and decodes a successful answer into out.
+func call(t *testing.T, method, url string, body, out any) {
+	t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, url, bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var raw json.RawMessage
+	if err := json.NewDecoder(resp.Body).Decode(&raw); err != nil {
+		t.Fatalf("%s %s: %d, unreadable answer: %v", method, url, resp.StatusCode, err)
+	}
+	if resp.StatusCode >= 300 {
+		t.Fatalf("%s %s: %d %s", method, url, resp.StatusCode, raw)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatalf("%s %s: %v in %s", method, url, err, raw)
+	}
+}

@@ -1,0 +1,309 @@
+// The draw page: fetches a giveaway's public draw record and proofs from
+// this origin, runs verify.js on them and shows the result. All data from
+// the server is put in the page with textContent, never parsed as HTML.
+import { verifyDraw, verifyParticipant } from './verify.js';
+
+const $ = (id) => document.getElementById(id);
+
+const STATUS_TEXT = {
+  pass: ['✓', 'Passed'],
+  fail: ['✗', 'Failed'],
+  skip: ['–', 'Not run'],
+  info: ['i', 'Note'],
+};
+
+// el builds an element; children are nodes or strings (as text).
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k === 'class') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+// ---------------------------------------------------------------------------
+// The API
+
+class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function getJSON(path) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'The server could not be reached. Check your connection and try again.');
+  }
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    // Not JSON: a proxy's error page, say. The status says enough.
+  }
+  if (!res.ok || !body || body.success !== true) {
+    const code = (body && body.error_code) || `HTTP_${res.status}`;
+    const message = (body && body.error) || `The server answered ${res.status} ${res.statusText}.`;
+    throw new ApiError(res.status, code, message);
+  }
+  return body;
+}
+
+// giveawayIdFromPath reads /draws/{id}; anything but a positive integer
+// that a JSON number holds exactly is refused before asking the server.
+function giveawayIdFromPath(path) {
+  const m = /^\/draws\/([0-9]{1,16})\/?$/.exec(path);
+  const id = m ? Number(m[1]) : NaN;
+  return Number.isSafeInteger(id) && id > 0 ? id : null;
+}
+
+// ---------------------------------------------------------------------------
+// States
+
+function setState(state, status) {
+  document.body.dataset.state = state;
+  $('status').textContent = status;
+  for (const id of ['error', 'committed', 'drawn']) $(id).hidden = id !== state;
+}
+
+function showError(title, text) {
+  $('error-title').textContent = title;
+  $('error-text').textContent = text;
+  setState('error', title);
+}
+
+function explainLoadError(e, id) {
+  switch (e.code) {
+    case 'DRAW_NOT_FOUND':
+      return [`No draw for giveaway ${id}`, 'This giveaway has no published draw: no commitment has been made yet, ' +
+        'or the link is wrong. Come back once the giveaway has started.'];
+    case 'NETWORK':
+      return ['Could not reach the server', e.message];
+    case 'RATE_LIMITED':
+      return ['Too many requests', 'Please wait a minute and try again.'];
+    default:
+      if (e.status === 400) return ['Malformed giveaway id', `The server refused the id ${id}: ${e.message}`];
+      return ['The draw could not be loaded', `${e.message} (${e.code})`];
+  }
+}
+
+// localTime shows an RFC 3339 time in the reader's zone, or as sent if it
+// does not parse (the timing check reports that).
+function localTime(text) {
+  const d = new Date(text);
+  return Number.isNaN(d.getTime()) ? String(text) : d.toLocaleString();
+}
+
+function showTime(node, text) {
+  node.dateTime = text;
+  node.textContent = `${localTime(text)} (${text})`;
+}
+
+function showCommitted(record) {
+  $('commitment').textContent = String(record.commitment);
+  showTime($('committed-at'), String(record.committed_at));
+  setState('committed', 'The draw has not happened yet.');
+}
+
+// ---------------------------------------------------------------------------
+// The drawn record
+
+function checkItem(c) {
+  const [icon, label] = STATUS_TEXT[c.status];
+  return el('li', { class: `check ${c.status}`, dataset: { check: c.id, status: c.status } },
+    el('span', { class: 'badge' }, el('span', { 'aria-hidden': 'true' }, icon), ` ${label}`),
+    el('div', { class: 'check-body' },
+      el('h3', {}, c.title),
+      el('p', {}, upperFirst(c.detail))));
+}
+
+const upperFirst = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+function showChecks(list, checks) {
+  list.replaceChildren(...checks.map(checkItem));
+  list.setAttribute('aria-busy', 'false');
+  list.dataset.done = 'true';
+}
+
+function showVerdict(checks) {
+  const failed = checks.filter((c) => c.status === 'fail').length;
+  $('verdict-title').textContent = failed ? 'Verification failed' : 'Verified';
+  $('verdict').textContent = failed
+    ? `${failed} of ${checks.length} checks failed, listed below: this draw does not match what the server published.`
+    : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
+  $('verdict').parentElement.dataset.verdict = failed ? 'fail' : 'pass';
+}
+
+function showFacts(raw) {
+  const n = Number(raw.entrants_count);
+  const count = Array.isArray(raw.winners) ? raw.winners.length : 0;
+  $('facts').textContent = `Giveaway ${raw.giveaway_id} · ${n.toLocaleString()} entrants · ` +
+    `${count} ${count === 1 ? 'winner' : 'winners'} · drawn ${localTime(raw.drawn_at)}`;
+}
+
+function showWinners(rec, winners) {
+  $('winners').tBodies[0].replaceChildren(...winners.map((w) => el('tr', { dataset: { user: String(w.userId) } },
+    el('td', {}, String(w.position)), el('td', {}, String(w.userId)), el('td', {}, String(w.index)))));
+  $('winners').hidden = winners.length === 0;
+  $('no-winners').hidden = winners.length > 0;
+  $('rounds').replaceChildren(...rec.rounds.map((r, i) => el('div', { class: 'round' },
+    el('h3', {}, `Redraw round ${i + 1}`),
+    el('p', {}, `Disqualified: ${r.disqualified.join(', ')}. Reason: ${r.reason || 'none given'}. `,
+      'Redrawn ', el('time', { datetime: r.redrawnAt.text }, r.redrawnAt.text), '.'),
+    el('ul', {}, ...r.replacements.map((p) => el('li', {},
+      `Position ${p.position}: user ${p.userId} (index ${p.index}) replaces user ${p.replaces}`))),
+    r.replacements.length < r.disqualified.length ? el('p', { class: 'hint' }, 'The entrants ran out: some positions stay empty.') : '')));
+}
+
+const RECORD_FIELDS = [
+  ['version', 'Protocol'],
+  ['commitment', 'Commitment'],
+  ['committed_at', 'Committed at'],
+  ['server_seed', 'Revealed server seed'],
+  ['entrants_count', 'Entrants'],
+  ['entrants_root', 'Entrants root (Merkle)'],
+  ['beacon', 'Beacon'],
+  ['draw_seed', 'Draw seed'],
+  ['winner_count_requested', 'Winners requested'],
+  ['drawn_at', 'Drawn at'],
+];
+
+function showRecord(raw) {
+  $('record-fields').replaceChildren(...RECORD_FIELDS.flatMap(([key, label]) => {
+    const v = raw[key] === '' ? 'none' : String(raw[key]);
+    return [el('dt', {}, label), el('dd', {}, /^[0-9a-f]{32,}$/.test(v) ? el('code', { class: 'hash' }, v) : v)];
+  }));
+  $('raw').textContent = JSON.stringify(raw, null, 2);
+}
+
+async function showDrawn(id, raw) {
+  setState('drawn', 'Verifying the draw in your browser…');
+  showRecord(raw);
+  showFacts(raw);
+  const winnerProofs = await getJSON(`/api/participants/${id}/draw/winner-proofs`)
+    .then((b) => b.proofs, (e) => new Error(e.message));
+  const result = await verifyDraw(raw, { giveawayId: BigInt(id), winnerProofs });
+  showChecks($('checks'), result.checks);
+  showVerdict(result.checks);
+  $('status').textContent = $('verdict').textContent;
+  if (result.record) {
+    showWinners(result.record, result.winners);
+    enableParticipantForm(id, result);
+  } else {
+    $('winners').hidden = true;
+    $('me-error').textContent = 'The record could not be read, so entries cannot be checked.';
+    $('me-error').hidden = false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The participant's own check
+
+// parseUserId accepts a positive integer that a JSON number holds exactly
+// (Telegram user ids have at most 52 bits).
+function parseUserId(text) {
+  const t = text.trim();
+  const n = /^[0-9]{1,16}$/.test(t) ? Number(t) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
+}
+
+const HEADLINES = {
+  won: (u, pos) => `User ${u} won: position ${pos}.`,
+  lost: (u) => `User ${u} took part but did not win.`,
+  'not-entered': (u) => `User ${u} was not entered in this draw.`,
+  unknown: (u) => `User ${u}'s entry could not be verified.`,
+};
+
+function enableParticipantForm(id, draw) {
+  const input = $('me-id');
+  const form = $('me-form');
+  input.disabled = false;
+  $('me-submit').disabled = false;
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    checkParticipant(id, draw, input.value);
+  });
+  // ?user=123 in the address checks that user at once, for shared links.
+  const preset = new URLSearchParams(location.search).get('user');
+  if (preset) {
+    input.value = preset;
+    checkParticipant(id, draw, preset);
+  }
+}
+
+function showFieldError(text) {
+  $('me-error').textContent = text;
+  $('me-error').hidden = !text;
+  $('me-id').setAttribute('aria-invalid', text ? 'true' : 'false');
+}
+
+async function checkParticipant(id, draw, text) {
+  const out = $('me-result');
+  const userId = parseUserId(text);
+  if (userId === null) {
+    showFieldError('Type your Telegram user id: digits only, such as 123456789.');
+    out.replaceChildren();
+    return;
+  }
+  showFieldError('');
+  out.replaceChildren(el('p', { class: 'status' }, `Checking user ${userId}…`));
+  out.removeAttribute('data-done');
+  let proof;
+  try {
+    proof = (await getJSON(`/api/participants/${id}/draw/proof/${userId}`)).proof;
+  } catch (e) {
+    if (e.code !== 'PARTICIPANT_NOT_FOUND') {
+      out.replaceChildren(el('p', { class: 'field-error', role: 'alert' }, `The proof could not be fetched: ${e.message}`));
+      out.dataset.done = 'error';
+      return;
+    }
+    proof = null;
+  }
+  const res = await verifyParticipant(draw.record, draw.winners, BigInt(userId), proof);
+  const drawFailed = draw.checks.some((c) => c.status === 'fail');
+  const list = el('ul', { class: 'checks' });
+  showChecks(list, res.checks);
+  out.replaceChildren(
+    el('p', { class: `headline ${res.outcome}`, dataset: { outcome: res.outcome } }, HEADLINES[res.outcome](userId, res.position)),
+    drawFailed ? el('p', { class: 'hint' }, 'Some checks of the draw itself failed (see below), so this result cannot be trusted either.') : '',
+    list);
+  out.dataset.done = 'true';
+}
+
+// ---------------------------------------------------------------------------
+
+async function load() {
+  const id = giveawayIdFromPath(location.pathname);
+  if (id === null) {
+    showError('Malformed giveaway id', `This address (${location.pathname}) does not name a giveaway: expected /draws/ followed by its number.`);
+    return;
+  }
+  $('title').textContent = `Giveaway ${id}: draw verification`;
+  document.title = `Giveaway ${id} · Draw verification · Telegive`;
+  setState('loading', 'Loading the draw record…');
+  let body;
+  try {
+    body = await getJSON(`/api/participants/${id}/draw`);
+  } catch (e) {
+    showError(...explainLoadError(e, id));
+    return;
+  }
+  const record = body.draw;
+  if (record && record.status === 'committed') showCommitted(record);
+  else if (record && record.status === 'drawn') await showDrawn(id, record);
+  else showError('Unknown draw state', `The record's status is ${JSON.stringify(record && record.status)}.`);
+}
+
+function start() {
+  load().catch((e) => showError('The page failed', String(e && e.message ? e.message : e)));
+}
+
+$('retry').addEventListener('click', start);
+start();
