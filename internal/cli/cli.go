@@ -38,6 +38,9 @@ type Env struct {
 func commands() []command {
 	return []command{
 		{"verify-draw", "verify a draw record from a file or the service", verifyDraw},
+		{"export", "stream a giveaway's participants as NDJSON or CSV", export},
+		{"status", "show the service's health, and a giveaway's draw and counts", status},
+		{"migrate", "apply the database schema (DATABASE_URL, or the embedded SQLite file)", migrate},
 		{"version", "print the version", func(_ context.Context, env *Env, _ []string) int {
 			fmt.Fprintln(env.Stdout, version.String())
 			return ExitOK

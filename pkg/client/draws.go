@@ -19,8 +19,26 @@ func (c *Client) Draw(ctx context.Context, giveawayID int64) (draw.Record, error
 	var out struct {
 		Draw draw.Record `json:"draw"`
 	}
-	err := c.do(ctx, "GET", fmt.Sprintf("/api/participants/%d/draw", giveawayID), nil, nil, &out)
+	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw", giveawayID), repeatable: true}, &out)
 	return out.Draw, err
+}
+
+// CommitDraw publishes the giveaway's draw commitment now (idempotent).
+func (c *Client) CommitDraw(ctx context.Context, giveawayID int64) (draw.Record, error) {
+	var out struct {
+		Draw draw.Record `json:"draw"`
+	}
+	err := c.do(ctx, call{method: "POST", path: path("/api/participants/%d/draw/commit", giveawayID), repeatable: true}, &out)
+	return out.Draw, err
+}
+
+// WinnerProofs returns an inclusion proof for every current winner.
+func (c *Client) WinnerProofs(ctx context.Context, giveawayID int64) ([]draw.Proof, error) {
+	var out struct {
+		Proofs []draw.Proof `json:"proofs"`
+	}
+	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw/winner-proofs", giveawayID), repeatable: true}, &out)
+	return out.Proofs, err
 }
 
 // Proof returns a user's inclusion proof in a drawn giveaway.
@@ -28,27 +46,14 @@ func (c *Client) Proof(ctx context.Context, giveawayID, userID int64) (draw.Proo
 	var out struct {
 		Proof draw.Proof `json:"proof"`
 	}
-	err := c.do(ctx, "GET", fmt.Sprintf("/api/participants/%d/draw/proof/%d", giveawayID, userID), nil, nil, &out)
+	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw/proof/%d", giveawayID, userID), repeatable: true}, &out)
 	return out.Proof, err
-}
-
-// ExportedParticipant is one line of a participant export.
-type ExportedParticipant struct {
-	ID                   int64   `json:"id"`
-	GiveawayID           int64   `json:"giveaway_id"`
-	UserID               int64   `json:"user_id"`
-	Username             *string `json:"username"`
-	FirstName            *string `json:"first_name"`
-	LastName             *string `json:"last_name"`
-	CaptchaCompleted     bool    `json:"captcha_completed"`
-	SubscriptionVerified bool    `json:"subscription_verified"`
-	IsWinner             bool    `json:"is_winner"`
 }
 
 // Export streams a giveaway's participants in participant-id order to fn,
 // holding one at a time.
-func (c *Client) Export(ctx context.Context, giveawayID int64, fn func(ExportedParticipant) error) error {
-	resp, err := c.send(ctx, "GET", fmt.Sprintf("/api/participants/%d/export", giveawayID), url.Values{"format": {"ndjson"}}, nil)
+func (c *Client) Export(ctx context.Context, giveawayID int64, fn func(Participant) error) error {
+	resp, err := c.send(ctx, call{method: "GET", path: path("/api/participants/%d/export", giveawayID), query: url.Values{"format": {"ndjson"}}})
 	if err != nil {
 		return err
 	}
@@ -56,7 +61,7 @@ func (c *Client) Export(ctx context.Context, giveawayID int64, fn func(ExportedP
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		var p ExportedParticipant
+		var p Participant
 		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
 			return fmt.Errorf("client: export line: %w", err)
 		}
@@ -73,7 +78,7 @@ func (c *Client) Export(ctx context.Context, giveawayID int64, fn func(ExportedP
 // Entrants returns a drawn giveaway's entrant list, ascending: the list the
 // entrants root was computed over.
 func (c *Client) Entrants(ctx context.Context, giveawayID int64) ([]int64, error) {
-	resp, err := c.send(ctx, "GET", fmt.Sprintf("/api/participants/%d/draw/entrants", giveawayID), nil, nil)
+	resp, err := c.send(ctx, call{method: "GET", path: path("/api/participants/%d/draw/entrants", giveawayID), repeatable: true})
 	if err != nil {
 		return nil, err
 	}
@@ -102,4 +107,20 @@ func ReadEntrants(r io.Reader) ([]int64, error) {
 		return nil, fmt.Errorf("entrants: %w", err)
 	}
 	return ids, nil
+}
+
+// ExportTo copies a giveaway's participants to w as NDJSON or CSV
+// ("ndjson" or "csv"), streaming. An export the service had to cut short
+// returns an error, never a silently truncated file.
+func (c *Client) ExportTo(ctx context.Context, giveawayID int64, format string, w io.Writer) (int64, error) {
+	resp, err := c.send(ctx, call{method: "GET", path: path("/api/participants/%d/export", giveawayID), query: url.Values{"format": {format}}})
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("client: export cut short after %d bytes: %w", n, err)
+	}
+	return n, nil
 }
