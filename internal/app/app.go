@@ -37,16 +37,19 @@ import (
 
 // App is a running participant service.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	tracing  *telemetry.Tracing
-	metrics  *telemetry.Metrics
-	store    *store.Store
-	redis    *redis.Client
-	svc      *participant.Service
-	api      *httpapi.Server
-	server   *http.Server
-	listener net.Listener
+	cfg     config.Config
+	log     *slog.Logger
+	tracing *telemetry.Tracing
+	// deepTracing traces queries, Redis commands and upstream calls; nil
+	// unless traces are exported.
+	deepTracing trace.TracerProvider
+	metrics     *telemetry.Metrics
+	store       *store.Store
+	redis       *redis.Client
+	svc         *participant.Service
+	api         *httpapi.Server
+	server      *http.Server
+	listener    net.Listener
 	// metricsServer serves /metrics (and pprof) on METRICS_PORT.
 	metricsServer   *http.Server
 	metricsListener net.Listener
@@ -101,11 +104,19 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		debug.SetMemoryLimit(int64(float64(memLimit) * cfg.MemoryLimitRatio))
 		log.Info("memory limit", "container_bytes", memLimit, "go_soft_limit_bytes", debug.SetMemoryLimit(-1))
 	}
-	st, err := openStore(ctx, cfg, log, tracing.Provider)
+	// Database and Redis spans only when traces leave the process: the
+	// instrumentation costs several per cent of CPU even when spans are not
+	// recorded.
+	var deepTracing trace.TracerProvider
+	if cfg.Tracing.Enabled() || o.spanExporter != nil {
+		deepTracing = tracing.Provider
+	}
+	st, err := openStore(ctx, cfg, log, deepTracing)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, metrics: telemetry.NewMetrics(version.String(), memLimit)}
+	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, deepTracing: deepTracing,
+		metrics: telemetry.NewMetrics(version.String(), memLimit)}
 	if err := a.build(); err != nil {
 		a.close()
 		return nil, err
@@ -129,7 +140,7 @@ func (a *App) build() error {
 		rc, err := redis.Open(redis.Options{
 			URL: cfg.Redis.URL, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName, Cluster: cfg.Redis.Cluster,
 			PoolSize: cfg.Redis.Pool, Timeout: cfg.Redis.Timeout.D(), KeyPrefix: cfg.Redis.KeyPrefix,
-			TracerProvider: a.tracing.Provider,
+			TracerProvider: a.deepTracing,
 		})
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -287,7 +298,7 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		CacheTTL:        cfg.Redis.CacheTTL.D(),
 		Logger:          a.log,
 		OnAttempt:       a.metrics.UpstreamAttempt,
-		TracerProvider:  a.tracing.Provider,
+		TracerProvider:  a.deepTracing,
 		Propagator:      a.tracing.Propagator,
 	}
 	var (

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/telemetry"
 	"github.com/telegive/participant-service/internal/version"
 )
 
@@ -48,7 +50,9 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	log := NewLogger(cfg, stdout)
+	logs := telemetry.NewLogBuffer(stdout, 100*time.Millisecond)
+	defer logs.Close()
+	log := NewLogger(cfg, logs)
 	if cmd == "migrate" {
 		cfg.Database.MigrateOnStart = true
 		st, err := openStore(ctx, cfg, log, nil)

@@ -1,0 +1,232 @@
+// Package loadgen is the load harness: it runs the k6 scenarios of
+// loadtest/ against the service from Go, at a fixed arrival rate (open
+// loop, latency measured from when each request was due, so a stalled
+// service cannot hide its queueing) or with a fixed number of concurrent
+// clients (closed loop), and reports throughput, latency percentiles,
+// errors by code and the service's memory. It builds its test data through
+// the API with the typed client, except for draws over millions of entrants,
+// which it seeds with SQL.
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/telegive/participant-service/pkg/client"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitErrors = 1
+	exitUsage  = 2
+	exitFailed = 3
+)
+
+type envList []string
+
+func (e *envList) String() string     { return strings.Join(*e, " ") }
+func (e *envList) Set(s string) error { *e = append(*e, s); return nil }
+
+// options are the command-line flags.
+type options struct {
+	url, spawn       string
+	env              envList
+	scenario         string
+	rate             float64
+	concurrency      int
+	duration, warmup time.Duration
+	users, giveaways int
+	botToken         string
+	giveawayToken    string
+	entrants         int
+	databaseURL      string
+	jsonOut          string
+	maxInFlight      int
+	pgbench          bool
+	pgbenchScript    string
+}
+
+// Run runs the harness with args (without the program name) and returns
+// the exit code: 0 when every request succeeded, 1 when some failed.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.url, "url", "", "base URL of a running service")
+	fs.StringVar(&o.spawn, "spawn", "", "service binary to start (instead of -url); its RSS and start-up time are measured")
+	fs.Var(&o.env, "env", "KEY=value for the spawned service (repeatable)")
+	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw")
+	fs.Float64Var(&o.rate, "rate", 0, "requests (scenario units) per second, open loop; 0 uses -concurrency")
+	fs.IntVar(&o.concurrency, "concurrency", 50, "concurrent clients, closed loop")
+	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured duration")
+	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "unmeasured load before the measurement")
+	fs.IntVar(&o.users, "users", 2000, "users who pass the captcha during set-up")
+	fs.IntVar(&o.giveaways, "giveaways", 100, "giveaways the load spreads over")
+	fs.StringVar(&o.botToken, "bot-token", os.Getenv("BOT_TOKEN"), "bot service token (default $BOT_TOKEN)")
+	fs.StringVar(&o.giveawayToken, "giveaway-token", os.Getenv("GIVEAWAY_TOKEN"), "giveaway service token (default $GIVEAWAY_TOKEN)")
+	fs.IntVar(&o.entrants, "entrants", 1_000_000, "entrants to seed for the draw scenario")
+	fs.StringVar(&o.databaseURL, "database-url", "", "Postgres URL the service uses, for the draw scenario's seeding and COPY timing")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
+	fs.IntVar(&o.maxInFlight, "max-in-flight", 4000, "open loop: requests outstanding at most before counting overload")
+	fs.BoolVar(&o.pgbench, "pgbench", false, "register scenario: then run pgbench with the same transaction, clients and time, and print the ratio")
+	fs.StringVar(&o.pgbenchScript, "pgbench-script", "loadtest/pgbench/register.sql", "the pgbench script of the registration transaction")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if (o.url == "") == (o.spawn == "") {
+		fmt.Fprintln(stderr, "loadgen: give exactly one of -url and -spawn")
+		return exitUsage
+	}
+	sum, err := run(ctx, o, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadgen:", err)
+		return exitFailed
+	}
+	sum.Print(stdout)
+	if o.jsonOut != "" {
+		b, _ := json.MarshalIndent(sum, "", "  ")
+		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return exitFailed
+		}
+	}
+	if sum.Errors > 0 {
+		return exitErrors
+	}
+	return exitOK
+}
+
+func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
+	base := o.url
+	var svc *spawned
+	if o.spawn != "" {
+		var err error
+		if svc, err = spawn(ctx, o.spawn, o.env); err != nil {
+			return Summary{}, err
+		}
+		defer svc.shutdown()
+		base = svc.url
+		fmt.Fprintf(stdout, "service ready in %s at %s\n", svc.ready.Round(time.Millisecond), base)
+	}
+	transport := &http.Transport{MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	bot, err := client.New(base, client.WithHTTPClient(hc), client.WithServiceToken(o.botToken), client.WithRetries(0, 0))
+	if err != nil {
+		return Summary{}, err
+	}
+	gw, _ := client.New(base, client.WithHTTPClient(hc), client.WithServiceToken(o.giveawayToken), client.WithRetries(0, 0))
+
+	var sum Summary
+	if o.scenario == "draw" {
+		sum, err = runDraw(ctx, o, bot, gw, svc, stdout)
+	} else {
+		sum, err = runLoad(ctx, o, bot, gw, svc, stdout)
+	}
+	if err != nil {
+		return Summary{}, err
+	}
+	if svc != nil {
+		sum.StartupToReady = svc.ready
+		if p := svc.peakRSS.Load(); p > sum.PeakRSS {
+			sum.PeakRSS = p
+		}
+	}
+	return sum, nil
+}
+
+func runLoad(ctx context.Context, o options, bot, gw *client.Client, svc *spawned, stdout io.Writer) (Summary, error) {
+	w := newWorld(bot, gw, o.giveaways)
+	start := time.Now()
+	if err := w.prepare(ctx, o.users); err != nil {
+		return Summary{}, err
+	}
+	fmt.Fprintf(stdout, "set-up: %d users through the captcha, %d giveaways committed, in %s\n",
+		len(w.known), len(w.giveaways), time.Since(start).Round(time.Millisecond))
+	scenarios := map[string]scenario{"register": w.registerScenario, "status": w.statusScenario, "mix": w.mixScenario}
+	sc, ok := scenarios[o.scenario]
+	if !ok {
+		return Summary{}, fmt.Errorf("unknown scenario %q", o.scenario)
+	}
+	if o.warmup > 0 {
+		drive(ctx, o, sc, newRecorder(), o.warmup)
+	}
+	var idle int64
+	if svc != nil {
+		idle, _ = svc.rss()
+		svc.resetPeak()
+	}
+	rec := newRecorder()
+	drive(ctx, o, sc, rec, o.duration)
+	if o.scenario == "mix" {
+		w.finish(ctx, rec)
+	}
+	sum := rec.summary()
+	sum.IdleRSS = idle
+	if svc != nil {
+		sum.PeakRSS = svc.peakRSS.Load()
+	}
+	if o.pgbench && o.scenario == "register" {
+		tps, err := pgbenchRegistrations(ctx, o, w, stdout)
+		if err != nil {
+			return Summary{}, err
+		}
+		sum.PgbenchTPS = tps
+	}
+	return sum, nil
+}
+
+// drive runs the scenario for d, open loop at o.rate or closed loop with
+// o.concurrency clients.
+func drive(ctx context.Context, o options, sc scenario, rec *recorder, d time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	rec.start = time.Now()
+	deadline := rec.start.Add(d)
+	var wg sync.WaitGroup
+	if o.rate > 0 {
+		interval := time.Duration(float64(time.Second) / o.rate)
+		slots := make(chan struct{}, o.maxInFlight)
+		for i := 0; ; i++ {
+			due := rec.start.Add(time.Duration(i) * interval)
+			if !due.Before(deadline) {
+				break
+			}
+			if wait := time.Until(due); wait > 0 {
+				time.Sleep(wait)
+			}
+			select {
+			case slots <- struct{}{}:
+			default:
+				rec.record("overload", time.Since(due), "OVERLOAD")
+				continue
+			}
+			wg.Go(func() {
+				defer func() { <-slots }()
+				sc(ctx, rec, due)
+			})
+		}
+	} else {
+		for range o.concurrency {
+			wg.Go(func() {
+				for time.Now().Before(deadline) && ctx.Err() == nil {
+					sc(ctx, rec, time.Now())
+				}
+			})
+		}
+	}
+	wg.Wait()
+	rec.end = time.Now()
+	if o.rate > 0 {
+		// The measured window is the schedule, not the tail of stragglers.
+		rec.end = deadline
+	}
+}

@@ -1,0 +1,139 @@
+package loadgen
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// spawned is a service process the harness started.
+type spawned struct {
+	cmd     *exec.Cmd
+	url     string
+	ready   time.Duration
+	peakRSS atomic.Int64
+	stop    chan struct{}
+}
+
+// spawn starts the service binary with env on a free port and waits until
+// it is ready.
+func spawn(ctx context.Context, binary string, env []string) (*spawned, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, binary, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "SERVICE_PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metrics), "LISTEN_HOST=127.0.0.1",
+		"LOG_LEVEL=warn", "SHUTDOWN_DELAY=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", binary, err)
+	}
+	s := &spawned{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: make(chan struct{})}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			return nil, fmt.Errorf("the service was not ready within a minute")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.ready = time.Since(start)
+	go s.watchRSS()
+	return s, nil
+}
+
+// rss reads the process's current and peak resident memory from /proc.
+func (s *spawned) rss() (current, peak int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseInt(fields[1], 10, 64)
+		switch fields[0] {
+		case "VmRSS:":
+			current = kb << 10
+		case "VmHWM:":
+			peak = kb << 10
+		}
+	}
+	return current, peak
+}
+
+func (s *spawned) watchRSS() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			cur, _ := s.rss()
+			for {
+				old := s.peakRSS.Load()
+				if cur <= old || s.peakRSS.CompareAndSwap(old, cur) {
+					break
+				}
+			}
+		}
+	}
+}
+
+// resetPeak starts peak measurement afresh (after set-up).
+func (s *spawned) resetPeak() {
+	cur, _ := s.rss()
+	s.peakRSS.Store(cur)
+}
+
+// shutdown stops the service with SIGTERM and waits for it.
+func (s *spawned) shutdown() error {
+	close(s.stop)
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		return fmt.Errorf("the service did not stop within 30 s")
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
