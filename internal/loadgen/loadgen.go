@@ -78,7 +78,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 4000, "open loop: requests outstanding at most before counting overload")
 	fs.BoolVar(&o.pgbench, "pgbench", false, "register scenario: then run pgbench with the same transaction, clients and time, and print the ratio")
-	fs.StringVar(&o.pgbenchScript, "pgbench-script", "loadtest/pgbench/register.sql", "the pgbench script of the registration transaction")
+	fs.StringVar(&o.pgbenchScript, "pgbench-script", "", "a pgbench script to run instead of the service's own registration statement")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}

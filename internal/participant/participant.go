@@ -83,6 +83,22 @@ type RegistrationState struct {
 	Drawn            bool
 }
 
+// Enrollment is what an attempt to store a participation found.
+type Enrollment struct {
+	// DrawFound is false for a giveaway without a draw row yet; nothing is
+	// stored then, and the caller creates the commitment and retries.
+	DrawFound bool
+	// Drawn means the draw closed the giveaway; nothing is stored.
+	Drawn bool
+	// CaptchaCompleted is false for a user who never passed the captcha;
+	// nothing is stored.
+	CaptchaCompleted bool
+	// ParticipantID is the participation, new or existing; 0 when none.
+	ParticipantID int64
+	// Created is true when this call stored the participation.
+	Created bool
+}
+
 // Challenge is a captcha question issued to a user. There is at most one per
 // user: the captcha is global, and the giveaway it was issued for only
 // records where the user started.
@@ -193,6 +209,11 @@ type Queries interface {
 	EnsureDraw(ctx context.Context, giveawayID int64, fresh Draw, lock LockMode) (Draw, error)
 	Draw(ctx context.Context, giveawayID int64) (Draw, error)
 	SaveDraw(ctx context.Context, d Draw) error
+	// Enroll stores p when its giveaway's draw is open and the user has
+	// passed the captcha, counting the participation, atomically and
+	// ordered against the draw (the draw row is held shared); it reports
+	// what it found either way.
+	Enroll(ctx context.Context, p NewParticipant) (Enrollment, error)
 	// InsertParticipant adds p unless the user already takes part; it
 	// returns the participant id and whether this call created it.
 	InsertParticipant(ctx context.Context, p NewParticipant) (id int64, created bool, err error)

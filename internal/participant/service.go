@@ -79,7 +79,9 @@ type RegisterResult struct {
 }
 
 // Register joins a user to a giveaway, or issues the captcha when the user
-// has never passed it.
+// has never passed it. Without subscription checks the whole decision is
+// one statement in the database; with them, the user's state is read
+// first so that only users who could join cost a subscription lookup.
 func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterResult, error) {
 	if err := req.normalize(); err != nil {
 		return RegisterResult{}, err
@@ -88,35 +90,47 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	st, err := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
-	if err != nil {
-		return RegisterResult{}, err
-	}
-	if st.Drawn {
-		return RegisterResult{}, errNotActive()
-	}
-	if st.ParticipantID != 0 {
-		return RegisterResult{}, errDuplicate(st.ParticipantID)
-	}
-	if !st.CaptchaCompleted {
-		ch, err := s.challenge(ctx, Challenge{
-			UserID:     req.UserID,
-			GiveawayID: req.GiveawayID,
-			Profile:    Profile{Username: req.Username, FirstName: req.FirstName, LastName: req.LastName},
-		})
+	if s.opts.RequireSubscription {
+		st, err := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
 		if err != nil {
 			return RegisterResult{}, err
 		}
-		return RegisterResult{Challenge: &ch}, nil
+		switch {
+		case st.Drawn:
+			return RegisterResult{}, errNotActive()
+		case st.ParticipantID != 0:
+			return RegisterResult{}, errDuplicate(st.ParticipantID)
+		case !st.CaptchaCompleted:
+			return s.registerChallenge(ctx, req)
+		}
 	}
-	id, created, err := s.enroll(ctx, req, g)
+	e, err := s.enroll(ctx, req, g)
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	if !created {
-		return RegisterResult{}, errDuplicate(id)
+	// The contract's order: an inactive giveaway, then a duplicate, then
+	// the captcha.
+	switch {
+	case e.Drawn:
+		return RegisterResult{}, errNotActive()
+	case e.ParticipantID != 0 && !e.Created:
+		return RegisterResult{}, errDuplicate(e.ParticipantID)
+	case !e.CaptchaCompleted:
+		return s.registerChallenge(ctx, req)
 	}
-	return RegisterResult{ParticipantID: id}, nil
+	return RegisterResult{ParticipantID: e.ParticipantID}, nil
+}
+
+func (s *Service) registerChallenge(ctx context.Context, req RegisterRequest) (RegisterResult, error) {
+	ch, err := s.challenge(ctx, Challenge{
+		UserID:     req.UserID,
+		GiveawayID: req.GiveawayID,
+		Profile:    Profile{Username: req.Username, FirstName: req.FirstName, LastName: req.LastName},
+	})
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	return RegisterResult{Challenge: &ch}, nil
 }
 
 func (r *RegisterRequest) normalize() error {
@@ -168,19 +182,21 @@ func (s *Service) activeGiveaway(ctx context.Context, id int64) (Giveaway, error
 	return g, nil
 }
 
-// enroll stores the participation. It holds the giveaway's draw row shared,
-// so a registration either commits before the draw freezes the entrants or
-// finds the giveaway closed.
-func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (int64, bool, error) {
+// enroll stores the participation, after the subscription check when one
+// is required. The store holds the giveaway's draw row shared meanwhile, so
+// a registration either commits before the draw freezes the entrants or
+// finds the giveaway closed. A giveaway seen for the first time gets its
+// draw commitment first.
+func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (Enrollment, error) {
 	verified := false
 	if s.opts.RequireSubscription {
 		sub, err := s.checkSubscription(ctx, req.UserID, g.AccountID)
 		if err != nil {
-			return 0, false, err
+			return Enrollment{}, err
 		}
 		if !sub.Subscribed {
 			ch := sub.Channel
-			return 0, false, &Error{
+			return Enrollment{}, &Error{
 				Code:    CodeNotSubscribed,
 				Message: "Please subscribe to the channel to take part in this giveaway.",
 				Channel: &ch,
@@ -188,38 +204,28 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (
 		}
 		verified = true
 	}
-	fresh, err := s.freshDraw(req.GiveawayID)
-	if err != nil {
-		return 0, false, err
+	np := NewParticipant{
+		GiveawayID:           req.GiveawayID,
+		UserID:               req.UserID,
+		Username:             req.Username,
+		FirstName:            req.FirstName,
+		LastName:             req.LastName,
+		SubscriptionVerified: verified,
+		At:                   s.now(),
 	}
-	var (
-		id      int64
-		created bool
-	)
-	err = s.store.InTx(ctx, func(q Queries) error {
-		d, err := q.EnsureDraw(ctx, req.GiveawayID, fresh, LockShared)
-		if err != nil {
-			return err
-		}
-		if d.Status == DrawDrawn {
-			return errNotActive()
-		}
-		now := s.now()
-		id, created, err = q.InsertParticipant(ctx, NewParticipant{
-			GiveawayID:           req.GiveawayID,
-			UserID:               req.UserID,
-			Username:             req.Username,
-			FirstName:            req.FirstName,
-			LastName:             req.LastName,
-			SubscriptionVerified: verified,
-			At:                   now,
-		})
-		if err != nil || !created {
-			return err
-		}
-		return q.AddParticipation(ctx, req.UserID, now)
-	})
-	return id, created, err
+	e, err := s.store.Enroll(ctx, np)
+	if err != nil || e.DrawFound || !e.CaptchaCompleted {
+		return e, err
+	}
+	if _, err := s.CommitDraw(ctx, req.GiveawayID); err != nil {
+		return Enrollment{}, err
+	}
+	np.At = s.now()
+	e, err = s.store.Enroll(ctx, np)
+	if err == nil && !e.DrawFound {
+		err = fmt.Errorf("giveaway %d: no draw row after creating its commitment", req.GiveawayID)
+	}
+	return e, err
 }
 
 // freshDraw prepares the commitment a giveaway gets when it first appears.
@@ -328,17 +334,23 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	if err != nil {
 		return ValidateResult{}, err
 	}
-	id, _, err := s.enroll(ctx, RegisterRequest{
+	e, err := s.enroll(ctx, RegisterRequest{
 		GiveawayID: req.GiveawayID,
 		UserID:     req.UserID,
 		Username:   profile.Username,
 		FirstName:  profile.FirstName,
 		LastName:   profile.LastName,
 	}, g)
-	if err != nil {
+	switch {
+	case err != nil:
 		return ValidateResult{}, err
+	case e.ParticipantID != 0:
+		// Joined now, or by a concurrent answer: the same success.
+		return ValidateResult{Completed: true, ParticipantID: e.ParticipantID}, nil
+	case e.Drawn:
+		return ValidateResult{}, errNotActive()
 	}
-	return ValidateResult{Completed: true, ParticipantID: id}, nil
+	return ValidateResult{}, fmt.Errorf("giveaway %d: user %d solved the captcha but was not enrolled", req.GiveawayID, req.UserID)
 }
 
 // answer applies one answer to the user's challenge. Attempts are counted
