@@ -93,6 +93,18 @@ func TestBotFlow(t *testing.T) {
 			t.Fatalf("history: %s", hist.raw)
 		}
 
+		// Long after, with the solved challenge cleaned up, an answer for a
+		// new giveaway still joins the user: the captcha is done for good.
+		h.clock.Advance(3 * time.Hour)
+		h.do("POST", "/admin/cleanup", nil).expect(t, http.StatusOK, "")
+		later := h.do("POST", "/api/participants/validate-captcha",
+			map[string]any{"giveaway_id": 300, "user_id": 555000111, "answer": 1}).expect(t, http.StatusOK, "")
+		if !later.flag("captcha_completed") || later.num("participant_id") == 0 {
+			t.Fatalf("validate after cleanup: %s", later.raw)
+		}
+		h.do("POST", "/api/participants/validate-captcha",
+			map[string]any{"giveaway_id": 300, "user_id": 42, "answer": 1}).expect(t, http.StatusNotFound, "CAPTCHA_NOT_FOUND")
+
 		list := h.do("GET", "/api/participants/100", nil).expect(t, http.StatusOK, "")
 		p := list.body["participants"].([]any)[0].(map[string]any)
 		if p["username"] != "Alice_Bot" || p["first_name"] != "Alice" || p["last_name"] != "Smith" || p["captcha_completed"] != true {

@@ -43,6 +43,7 @@ type options struct {
 	scenario         string
 	rate             float64
 	concurrency      int
+	clients          int
 	duration, warmup time.Duration
 	users, giveaways int
 	botToken         string
@@ -65,8 +66,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.spawn, "spawn", "", "service binary to start (instead of -url); its RSS and start-up time are measured")
 	fs.Var(&o.env, "env", "KEY=value for the spawned service (repeatable)")
 	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw")
-	fs.Float64Var(&o.rate, "rate", 0, "requests (scenario units) per second, open loop; 0 uses -concurrency")
+	fs.Float64Var(&o.rate, "rate", 0, "scenario units per second, open loop; 0 uses -concurrency")
 	fs.IntVar(&o.concurrency, "concurrency", 50, "concurrent clients, closed loop")
+	fs.IntVar(&o.clients, "clients", 0, "with -rate: that many clients share the rate, each sending on its own schedule (as k6 VUs with pacing)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured duration")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "unmeasured load before the measurement")
 	fs.IntVar(&o.users, "users", 2000, "users who pass the captcha during set-up")
@@ -192,7 +194,27 @@ func drive(ctx context.Context, o options, sc scenario, rec *recorder, d time.Du
 	rec.start = time.Now()
 	deadline := rec.start.Add(d)
 	var wg sync.WaitGroup
-	if o.rate > 0 {
+	switch {
+	case o.rate > 0 && o.clients > 0:
+		// Each client sends every clients/rate seconds, offset so that the
+		// clients interleave; a slow answer delays only that client, and its
+		// lateness counts against the latency.
+		interval := time.Duration(float64(time.Second) * float64(o.clients) / o.rate)
+		for c := range o.clients {
+			wg.Go(func() {
+				for i := 0; ; i++ {
+					due := rec.start.Add(interval*time.Duration(i) + interval*time.Duration(c)/time.Duration(o.clients))
+					if !due.Before(deadline) || ctx.Err() != nil {
+						return
+					}
+					if wait := time.Until(due); wait > 0 {
+						time.Sleep(wait)
+					}
+					sc(ctx, rec, due)
+				}
+			})
+		}
+	case o.rate > 0:
 		interval := time.Duration(float64(time.Second) / o.rate)
 		slots := make(chan struct{}, o.maxInFlight)
 		for i := 0; ; i++ {
@@ -214,7 +236,7 @@ func drive(ctx context.Context, o options, sc scenario, rec *recorder, d time.Du
 				sc(ctx, rec, due)
 			})
 		}
-	} else {
+	default:
 		for range o.concurrency {
 			wg.Go(func() {
 				for time.Now().Before(deadline) && ctx.Err() == nil {

@@ -221,6 +221,11 @@ type Queries interface {
 	Participant(ctx context.Context, giveawayID, userID int64) (Participant, error)
 	User(ctx context.Context, userID int64) (User, error)
 	CompleteCaptcha(ctx context.Context, userID int64, at time.Time) error
+	// SolveChallenge saves the solved challenge c and completes its user's
+	// captcha.
+	SolveChallenge(ctx context.Context, c Challenge, at time.Time) error
+	// Challenge returns the user's challenge.
+	Challenge(ctx context.Context, userID int64) (Challenge, error)
 	// ChallengeForUpdate returns the user's challenge, locked until the
 	// transaction ends.
 	ChallengeForUpdate(ctx context.Context, userID int64) (Challenge, error)

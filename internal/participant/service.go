@@ -245,8 +245,25 @@ func (s *Service) freshDraw(giveawayID int64) (Draw, error) {
 
 // challenge returns the user's live challenge, or issues a fresh one.
 // Concurrent calls agree on one challenge: the database keeps one row per
-// user and the loser of an insert race reads the winner's row.
+// user. The common cases cost one or two statements: a first challenge is
+// a single insert, and a live one is read back; only a renewal takes the
+// row lock.
 func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, error) {
+	first, err := s.opts.Captcha.issue(s.opts.Random, nil, base, s.now())
+	if err != nil {
+		return Challenge{}, err
+	}
+	created, err := s.store.InsertChallenge(ctx, first)
+	if err != nil || created {
+		return first, err
+	}
+	prev, err := s.store.Challenge(ctx, base.UserID)
+	if err == nil && prev.live(s.now()) {
+		return prev, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Challenge{}, err
+	}
 	for range 3 {
 		var (
 			out   Challenge
@@ -258,6 +275,7 @@ func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, err
 			prev, err := q.ChallengeForUpdate(ctx, base.UserID)
 			switch {
 			case errors.Is(err, ErrNotFound):
+				// Cleaned up meanwhile: start afresh.
 				ch, err := s.opts.Captcha.issue(s.opts.Random, nil, base, now)
 				if err != nil {
 					return err
@@ -316,19 +334,25 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	if err := v.Err(); err != nil {
 		return ValidateResult{}, err
 	}
-	st, err := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
-	if err != nil {
-		return ValidateResult{}, err
-	}
+	// The answer comes first: a user who passed the captcha keeps a solved
+	// challenge until cleanup, and only then needs their record read.
 	var profile Profile
-	if !st.CaptchaCompleted {
-		res, solved, err := s.answer(ctx, req, &profile)
-		if err != nil || !solved {
-			return res, err
+	res, solved, err := s.answer(ctx, req, &profile)
+	if ErrorCode(err) == CodeCaptchaNotFound {
+		st, serr := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
+		if serr != nil {
+			return ValidateResult{}, serr
 		}
+		if !st.CaptchaCompleted {
+			return ValidateResult{}, err
+		}
+		if st.ParticipantID != 0 {
+			return ValidateResult{Completed: true, ParticipantID: st.ParticipantID}, nil
+		}
+		solved, err = true, nil
 	}
-	if st.ParticipantID != 0 {
-		return ValidateResult{Completed: true, ParticipantID: st.ParticipantID}, nil
+	if err != nil || !solved {
+		return res, err
 	}
 	g, err := s.activeGiveaway(ctx, req.GiveawayID)
 	if err != nil {
@@ -401,11 +425,8 @@ func (s *Service) answer(ctx context.Context, req ValidateRequest, profile *Prof
 		}
 		if req.Answer == ch.Answer {
 			ch.SolvedAt = &now
-			if err := q.UpdateChallenge(ctx, ch); err != nil {
-				return err
-			}
 			solved = true
-			return q.CompleteCaptcha(ctx, req.UserID, now)
+			return q.SolveChallenge(ctx, ch, now)
 		}
 		ch.AttemptsUsed++
 		res = ValidateResult{AttemptsRemaining: ch.AttemptsRemaining()}

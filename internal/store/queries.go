@@ -238,6 +238,37 @@ func (q queries) CompleteCaptcha(ctx context.Context, userID int64, at time.Time
 	return nil
 }
 
+func (q queries) Challenge(ctx context.Context, userID int64) (participant.Challenge, error) {
+	var row challengeRow
+	if err := q.db.NewRaw("SELECT * FROM captcha_challenges WHERE user_id = ?", userID).Scan(ctx, &row); err != nil {
+		return participant.Challenge{}, notFound(err)
+	}
+	return row.domain(), nil
+}
+
+// solveSQL marks a challenge solved and completes the user's captcha in one
+// round trip on Postgres; the WHERE keeps the first completion time when
+// two answers race.
+const solveSQL = `WITH c AS (
+	UPDATE captcha_challenges SET solved_at = ?, attempts_used = ? WHERE user_id = ? RETURNING user_id
+)
+INSERT INTO users (user_id, captcha_completed, captcha_completed_at) SELECT user_id, TRUE, ? FROM c
+ON CONFLICT (user_id) DO UPDATE SET captcha_completed = TRUE, captcha_completed_at = excluded.captcha_completed_at
+WHERE NOT users.captcha_completed`
+
+func (q queries) SolveChallenge(ctx context.Context, c participant.Challenge, at time.Time) error {
+	if !q.postgres {
+		if err := q.UpdateChallenge(ctx, c); err != nil {
+			return err
+		}
+		return q.CompleteCaptcha(ctx, c.UserID, at)
+	}
+	if _, err := q.db.ExecContext(ctx, solveSQL, at, c.AttemptsUsed, c.UserID, at); err != nil {
+		return fmt.Errorf("store: solve captcha: %w", err)
+	}
+	return nil
+}
+
 func (q queries) ChallengeForUpdate(ctx context.Context, userID int64) (participant.Challenge, error) {
 	var row challengeRow
 	err := q.db.NewRaw("SELECT * FROM captcha_challenges WHERE user_id = ?"+q.lockClause(participant.LockExclusive), userID).
