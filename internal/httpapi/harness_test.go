@@ -69,11 +69,6 @@ func withAPI(fn func(*httpapi.Options)) harnessOption {
 	return func(c *harnessConfig) { fn(&c.api) }
 }
 
-// withCheck adds a health check.
-func withCheck(ch health.Check) harnessOption {
-	return func(c *harnessConfig) { c.checks = append(c.checks, ch) }
-}
-
 func withOptions(fn func(*participant.Options)) harnessOption {
 	return func(c *harnessConfig) { fn(&c.opts) }
 }

@@ -450,7 +450,7 @@ func (q queries) MarkWinners(ctx context.Context, giveawayID int64, picks []draw
 	b.WriteString(" END")
 	res, err := q.db.ExecContext(ctx, `UPDATE participants SET is_winner = TRUE, winner_selected_at = ?, disqualified_at = NULL,
 		winner_position = `+b.String()+` WHERE giveaway_id = ? AND user_id IN (?)`,
-		at, giveawayID, bun.In(users))
+		at, giveawayID, bun.List(users))
 	if err != nil {
 		return fmt.Errorf("store: mark winners: %w", err)
 	}
@@ -460,7 +460,7 @@ func (q queries) MarkWinners(ctx context.Context, giveawayID int64, picks []draw
 func (q queries) Disqualify(ctx context.Context, giveawayID int64, userIDs []int64, at time.Time) error {
 	res, err := q.db.ExecContext(ctx, `UPDATE participants SET is_winner = FALSE, winner_position = NULL,
 		winner_selected_at = NULL, disqualified_at = ? WHERE giveaway_id = ? AND user_id IN (?) AND is_winner`,
-		at, giveawayID, bun.In(userIDs))
+		at, giveawayID, bun.List(userIDs))
 	if err != nil {
 		return fmt.Errorf("store: disqualify winners: %w", err)
 	}
@@ -476,11 +476,11 @@ func (q queries) AddWins(ctx context.Context, userIDs []int64, delta int) error 
 	if q.postgres {
 		// Lock the rows in id order first: two draws sharing winners would
 		// otherwise lock them in different orders and deadlock.
-		if _, err := q.db.ExecContext(ctx, "SELECT 1 FROM users WHERE user_id IN (?) ORDER BY user_id FOR UPDATE", bun.In(ids)); err != nil {
+		if _, err := q.db.ExecContext(ctx, "SELECT 1 FROM users WHERE user_id IN (?) ORDER BY user_id FOR UPDATE", bun.List(ids)); err != nil {
 			return fmt.Errorf("store: lock users: %w", err)
 		}
 	}
-	_, err := q.db.ExecContext(ctx, "UPDATE users SET total_wins = total_wins + ? WHERE user_id IN (?)", delta, bun.In(ids))
+	_, err := q.db.ExecContext(ctx, "UPDATE users SET total_wins = total_wins + ? WHERE user_id IN (?)", delta, bun.List(ids))
 	if err != nil {
 		return fmt.Errorf("store: count wins: %w", err)
 	}
@@ -588,7 +588,7 @@ func (q queries) UpdateDelivery(ctx context.Context, ids []int64, delivered bool
 			message_delivered = message_delivered OR ?,
 			delivery_timestamp = CASE WHEN ? THEN ? ELSE delivery_timestamp END
 		WHERE id IN (?) RETURNING id`,
-		delivered, delivered, at, bun.In(ids)).Scan(ctx, &updated)
+		delivered, delivered, at, bun.List(ids)).Scan(ctx, &updated)
 	if err != nil {
 		return nil, fmt.Errorf("store: update delivery: %w", err)
 	}

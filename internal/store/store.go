@@ -64,12 +64,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.opts = o
-	if o.TracerProvider != nil {
-		// Query text as written, with ? placeholders: formatted queries
-		// would put user data into spans.
-		s.db.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(s.Dialect()),
-			bunotel.WithTracerProvider(o.TracerProvider), bunotel.WithFormattedQueries(false)))
-	}
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
@@ -97,7 +91,7 @@ func open(o Options) (*Store, error) {
 		sqldb.SetMaxOpenConns(o.PoolSize)
 		sqldb.SetMaxIdleConns(o.PoolSize)
 		sqldb.SetConnMaxLifetime(o.PoolRecycle)
-		db := bun.NewDB(sqldb, pgdialect.New())
+		db := traced(bun.NewDB(sqldb, pgdialect.New()), "postgres", o.TracerProvider)
 		return &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector}, nil
 	}
 	if dir := filepath.Dir(o.SQLitePath); dir != "" {
@@ -118,8 +112,19 @@ func open(o Options) (*Store, error) {
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetMaxIdleConns(1)
 	sqldb.SetConnMaxLifetime(0)
-	db := bun.NewDB(sqldb, sqlitedialect.New())
+	db := traced(bun.NewDB(sqldb, sqlitedialect.New()), "sqlite", o.TracerProvider)
 	return &Store{queries: queries{db: db}, db: db}, nil
+}
+
+// traced adds a span per query when tp is set. Spans carry the query text
+// as written, with ? placeholders: formatted queries would put user data
+// into traces.
+func traced(db *bun.DB, name string, tp trace.TracerProvider) *bun.DB {
+	if tp == nil {
+		return db
+	}
+	return db.WithQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(name),
+		bunotel.WithTracerProvider(tp), bunotel.WithFormattedQueries(false)))
 }
 
 // Options returns the options the store was opened with.

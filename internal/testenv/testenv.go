@@ -183,7 +183,7 @@ func dockerPostgres() (string, error) {
 	_ = res.Expire(900) // the container removes itself if the tests die
 	u := fmt.Sprintf("postgres://postgres@%s/test?sslmode=disable", res.GetHostPort("5432/tcp"))
 	if err := pool.Retry(func() error { return pingPostgres(u) }); err != nil {
-		return "", fmt.Errorf("Postgres container did not come up: %w", err)
+		return "", fmt.Errorf("the Postgres container did not come up: %w", err)
 	}
 	return u, nil
 }
@@ -200,7 +200,7 @@ func dockerRedis() (string, error) {
 	_ = res.Expire(900)
 	u := "redis://" + res.GetHostPort("6379/tcp") + "/0"
 	if err := pool.Retry(func() error { return dial(u) }); err != nil {
-		return "", fmt.Errorf("Redis container did not come up: %w", err)
+		return "", fmt.Errorf("the Redis container did not come up: %w", err)
 	}
 	return u, nil
 }
