@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
@@ -71,7 +72,13 @@ type errorBody struct {
 // generic 500 that reveals nothing.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *participant.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case errors.Is(err, participant.ErrUnavailable):
+		s.log.WarnContext(r.Context(), "database unavailable", "error", err, "method", r.Method, "route", routeName(r))
+		e = &participant.Error{Code: participant.CodeServiceUnavailable,
+			Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
+	default:
 		s.log.ErrorContext(r.Context(), "request failed", "error", err, "method", r.Method, "route", routeName(r))
 		e = &participant.Error{Code: participant.CodeInternal, Message: "An internal error occurred. Please try again later."}
 	}

@@ -116,4 +116,7 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict means a uniqueness rule refused the write.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable means the database could not be reached; the request
+	// may succeed if retried shortly.
+	ErrUnavailable = errors.New("database unavailable")
 )

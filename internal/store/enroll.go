@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
@@ -69,7 +68,7 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 		p.GiveawayID, p.UserID, nullable(p.Username), nullable(p.FirstName), nullable(p.LastName), p.At, p.SubscriptionVerified,
 		p.GiveawayID, p.UserID, p.GiveawayID, p.UserID).Scan(&status, &completed, &created, &existing)
 	if err != nil {
-		return participant.Enrollment{}, fmt.Errorf("store: enroll: %w", err)
+		return participant.Enrollment{}, wrap("enroll", err)
 	}
 	e := participant.Enrollment{
 		DrawFound:        status.Valid,
@@ -87,7 +86,7 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 		// statement's snapshot, so read it now.
 		if err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
 			p.GiveawayID, p.UserID).Scan(&e.ParticipantID); err != nil {
-			return participant.Enrollment{}, fmt.Errorf("store: enroll: read the concurrent participant: %w", err)
+			return participant.Enrollment{}, wrap("enroll: read the concurrent participant", err)
 		}
 	}
 	return e, nil

@@ -50,7 +50,7 @@ func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return participant.ErrNotFound
 	}
-	return err
+	return wrap("query", err)
 }
 
 func (q queries) RegistrationState(ctx context.Context, giveawayID, userID int64) (participant.RegistrationState, error) {
@@ -65,7 +65,7 @@ func (q queries) RegistrationState(ctx context.Context, giveawayID, userID int64
 		(SELECT status FROM draws WHERE giveaway_id = ?)`,
 		giveawayID, userID, userID, giveawayID).Scan(&pid, &completed, &status)
 	if err != nil {
-		return participant.RegistrationState{}, fmt.Errorf("store: registration state: %w", err)
+		return participant.RegistrationState{}, wrap("registration state", err)
 	}
 	return participant.RegistrationState{
 		ParticipantID:    pid.Int64,
@@ -120,7 +120,7 @@ func (q queries) EnsureDraw(ctx context.Context, giveawayID int64, fresh partici
 		VALUES (?, ?, ?, ?, ?) ON CONFLICT (giveaway_id) DO NOTHING`,
 		giveawayID, string(participant.DrawCommitted), fresh.ServerSeed, fresh.Commitment[:], fresh.CommittedAt)
 	if err != nil {
-		return participant.Draw{}, fmt.Errorf("store: create draw commitment: %w", err)
+		return participant.Draw{}, wrap("create draw commitment", err)
 	}
 	return q.selectDraw(ctx, giveawayID, lock)
 }
@@ -128,19 +128,19 @@ func (q queries) EnsureDraw(ctx context.Context, giveawayID int64, fresh partici
 func (q queries) SaveDraw(ctx context.Context, d participant.Draw) error {
 	rec, err := json.Marshal(d.Record)
 	if err != nil {
-		return fmt.Errorf("store: encode draw record: %w", err)
+		return wrap("encode draw record", err)
 	}
 	var tree []byte
 	if d.Tree != nil {
 		if tree, err = d.Tree.MarshalBinary(); err != nil {
-			return fmt.Errorf("store: encode tree cache: %w", err)
+			return wrap("encode tree cache", err)
 		}
 	}
 	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?, tree_cache = ?
 		WHERE giveaway_id = ?`,
 		string(d.Status), d.RequireSubscription, d.Record.DrawnAt, string(rec), tree, d.GiveawayID)
 	if err != nil {
-		return fmt.Errorf("store: save draw: %w", err)
+		return wrap("save draw", err)
 	}
 	return expectRows(res, 1, "save draw")
 }
@@ -175,7 +175,7 @@ func (q queries) InsertParticipant(ctx context.Context, p participant.NewPartici
 		row.GiveawayID, row.UserID, nullable(row.Username), nullable(row.FirstName), nullable(row.LastName),
 		row.ParticipatedAt, row.CaptchaCompleted, row.SubscriptionVerified).Scan(ctx, &ids)
 	if err != nil {
-		return 0, false, fmt.Errorf("store: insert participant: %w", err)
+		return 0, false, wrap("insert participant", err)
 	}
 	if len(ids) == 1 {
 		return ids[0], true, nil
@@ -184,7 +184,7 @@ func (q queries) InsertParticipant(ctx context.Context, p participant.NewPartici
 	var id int64
 	if err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
 		p.GiveawayID, p.UserID).Scan(&id); err != nil {
-		return 0, false, fmt.Errorf("store: read existing participant: %w", err)
+		return 0, false, wrap("read existing participant", err)
 	}
 	return id, false, nil
 }
@@ -204,7 +204,7 @@ func (q queries) AddParticipation(ctx context.Context, userID int64, at time.Tim
 			first_participation = COALESCE(users.first_participation, excluded.first_participation)`,
 		userID, at)
 	if err != nil {
-		return fmt.Errorf("store: count participation: %w", err)
+		return wrap("count participation", err)
 	}
 	return nil
 }
@@ -233,7 +233,7 @@ func (q queries) CompleteCaptcha(ctx context.Context, userID int64, at time.Time
 		WHERE NOT users.captcha_completed`,
 		userID, at)
 	if err != nil {
-		return fmt.Errorf("store: complete captcha: %w", err)
+		return wrap("complete captcha", err)
 	}
 	return nil
 }
@@ -264,7 +264,7 @@ func (q queries) SolveChallenge(ctx context.Context, c participant.Challenge, at
 		return q.CompleteCaptcha(ctx, c.UserID, at)
 	}
 	if _, err := q.db.ExecContext(ctx, solveSQL, at, c.AttemptsUsed, c.UserID, at); err != nil {
-		return fmt.Errorf("store: solve captcha: %w", err)
+		return wrap("solve captcha", err)
 	}
 	return nil
 }
@@ -283,11 +283,11 @@ func (q queries) InsertChallenge(ctx context.Context, c participant.Challenge) (
 	row := challengeFrom(c)
 	res, err := q.db.NewInsert().Model(&row).On("CONFLICT (user_id) DO NOTHING").Exec(ctx)
 	if err != nil {
-		return false, fmt.Errorf("store: insert captcha challenge: %w", err)
+		return false, wrap("insert captcha challenge", err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("store: insert captcha challenge: %w", err)
+		return false, wrap("insert captcha challenge", err)
 	}
 	return n == 1, nil
 }
@@ -296,7 +296,7 @@ func (q queries) UpdateChallenge(ctx context.Context, c participant.Challenge) e
 	row := challengeFrom(c)
 	res, err := q.db.NewUpdate().Model(&row).WherePK().Exec(ctx)
 	if err != nil {
-		return fmt.Errorf("store: update captcha challenge: %w", err)
+		return wrap("update captcha challenge", err)
 	}
 	return expectRows(res, 1, "update captcha challenge")
 }
@@ -318,7 +318,7 @@ func (q queries) EntrantsFrom(ctx context.Context, giveawayID int64, requireSubs
 	err := q.db.NewRaw("SELECT user_id FROM participants WHERE giveaway_id = ? AND "+eligible(requireSubscription)+
 		" AND user_id >= ? ORDER BY user_id LIMIT ?", giveawayID, from, limit).Scan(ctx, &ids)
 	if err != nil {
-		return nil, fmt.Errorf("store: read entrants: %w", err)
+		return nil, wrap("read entrants", err)
 	}
 	return ids, nil
 }
@@ -330,19 +330,19 @@ func (q queries) EligibleEntrants(ctx context.Context, giveawayID int64, require
 	}
 	rows, err := q.db.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("store: read entrants: %w", err)
+		return nil, wrap("read entrants", err)
 	}
 	defer rows.Close()
 	ids := []int64{}
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: read entrants: %w", err)
+			return nil, wrap("read entrants", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read entrants: %w", err)
+		return nil, wrap("read entrants", err)
 	}
 	return ids, nil
 }
@@ -359,14 +359,14 @@ func (q queries) copyIDs(ctx context.Context, query string) ([]int64, error) {
 		}
 		c, err := db.Conn(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("store: acquire a connection: %w", err)
+			return nil, wrap("acquire a connection", err)
 		}
 		defer c.Close()
 		conn = &c
 	}
 	p := &idParser{ids: []int64{}}
 	if _, err := pgdriver.CopyTo(ctx, *conn, p, "COPY ("+query+") TO STDOUT"); err != nil {
-		return nil, fmt.Errorf("store: copy entrants: %w", err)
+		return nil, wrap("copy entrants", err)
 	}
 	if err := p.flush(); err != nil {
 		return nil, err
@@ -452,7 +452,7 @@ func (q queries) MarkWinners(ctx context.Context, giveawayID int64, picks []draw
 		winner_position = `+b.String()+` WHERE giveaway_id = ? AND user_id IN (?)`,
 		at, giveawayID, bun.List(users))
 	if err != nil {
-		return fmt.Errorf("store: mark winners: %w", err)
+		return wrap("mark winners", err)
 	}
 	return expectRows(res, int64(len(picks)), "mark winners")
 }
@@ -462,7 +462,7 @@ func (q queries) Disqualify(ctx context.Context, giveawayID int64, userIDs []int
 		winner_selected_at = NULL, disqualified_at = ? WHERE giveaway_id = ? AND user_id IN (?) AND is_winner`,
 		at, giveawayID, bun.List(userIDs))
 	if err != nil {
-		return fmt.Errorf("store: disqualify winners: %w", err)
+		return wrap("disqualify winners", err)
 	}
 	return expectRows(res, int64(len(userIDs)), "disqualify winners")
 }
@@ -477,12 +477,12 @@ func (q queries) AddWins(ctx context.Context, userIDs []int64, delta int) error 
 		// Lock the rows in id order first: two draws sharing winners would
 		// otherwise lock them in different orders and deadlock.
 		if _, err := q.db.ExecContext(ctx, "SELECT 1 FROM users WHERE user_id IN (?) ORDER BY user_id FOR UPDATE", bun.List(ids)); err != nil {
-			return fmt.Errorf("store: lock users: %w", err)
+			return wrap("lock users", err)
 		}
 	}
 	_, err := q.db.ExecContext(ctx, "UPDATE users SET total_wins = total_wins + ? WHERE user_id IN (?)", delta, bun.List(ids))
 	if err != nil {
-		return fmt.Errorf("store: count wins: %w", err)
+		return wrap("count wins", err)
 	}
 	return nil
 }
@@ -492,7 +492,7 @@ func (q queries) Winners(ctx context.Context, giveawayID int64) ([]participant.W
 	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ? AND is_winner", giveawayID).
 		Order("winner_position").Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: read winners: %w", err)
+		return nil, wrap("read winners", err)
 	}
 	out := make([]participant.Winner, len(rows))
 	for i, r := range rows {
@@ -505,7 +505,7 @@ func (q queries) WinnerCount(ctx context.Context, giveawayID int64) (int64, erro
 	var n int64
 	err := q.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM participants WHERE giveaway_id = ? AND is_winner", giveawayID).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("store: count winners: %w", err)
+		return 0, wrap("count winners", err)
 	}
 	return n, nil
 }
@@ -515,7 +515,7 @@ func (q queries) ListParticipants(ctx context.Context, giveawayID int64, offset,
 	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ?", giveawayID).
 		Order("id").Offset(int64(offset)).Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: list participants: %w", err)
+		return nil, wrap("list participants", err)
 	}
 	return domainAll(rows), nil
 }
@@ -525,7 +525,7 @@ func (q queries) ParticipantsAfter(ctx context.Context, giveawayID, afterID int6
 	err := q.db.NewSelect().Model(&rows).Where("giveaway_id = ? AND id > ?", giveawayID, afterID).
 		Order("id").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: page participants: %w", err)
+		return nil, wrap("page participants", err)
 	}
 	return domainAll(rows), nil
 }
@@ -548,7 +548,7 @@ func (q queries) Stats(ctx context.Context, giveawayID int64) (participant.Stats
 		FROM participants WHERE giveaway_id = ?`, giveawayID).
 		Scan(&s.Total, &s.CaptchaCompleted, &s.SubscriptionVerified, &s.Winners, &s.MessagesDelivered)
 	if err != nil {
-		return participant.Stats{}, fmt.Errorf("store: participant stats: %w", err)
+		return participant.Stats{}, wrap("participant stats", err)
 	}
 	return s, nil
 }
@@ -557,7 +557,7 @@ func (q queries) Count(ctx context.Context, giveawayID int64) (int64, error) {
 	var n int64
 	err := q.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM participants WHERE giveaway_id = ?", giveawayID).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("store: count participants: %w", err)
+		return 0, wrap("count participants", err)
 	}
 	return n, nil
 }
@@ -567,7 +567,7 @@ func (q queries) History(ctx context.Context, userID int64, limit int) ([]partic
 	err := q.db.NewSelect().Model(&rows).Column("giveaway_id", "participated_at", "is_winner", "winner_selected_at").
 		Where("user_id = ?", userID).OrderExpr("participated_at DESC, id DESC").Limit(int64(limit)).Scan(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("store: history: %w", err)
+		return nil, wrap("history", err)
 	}
 	out := make([]participant.HistoryEntry, len(rows))
 	for i, r := range rows {
@@ -590,7 +590,7 @@ func (q queries) UpdateDelivery(ctx context.Context, ids []int64, delivered bool
 		WHERE id IN (?) RETURNING id`,
 		delivered, delivered, at, bun.List(ids)).Scan(ctx, &updated)
 	if err != nil {
-		return nil, fmt.Errorf("store: update delivery: %w", err)
+		return nil, wrap("update delivery", err)
 	}
 	return updated, nil
 }
@@ -608,7 +608,7 @@ func (q queries) AdminStats(ctx context.Context, now, staleBefore time.Time) (pa
 		now, staleBefore, staleBefore).
 		Scan(&s.Participants, &s.Users, &s.CaptchaCompleted, &s.Giveaways, &s.Drawn, &s.PendingChallenges, &s.StaleChallenges)
 	if err != nil {
-		return participant.AdminStats{}, fmt.Errorf("store: admin stats: %w", err)
+		return participant.AdminStats{}, wrap("admin stats", err)
 	}
 	return s, nil
 }
@@ -624,7 +624,7 @@ func (q queries) DeleteStaleChallenges(ctx context.Context, before time.Time, li
 		SELECT user_id FROM captcha_challenges WHERE expires_at < ? AND window_started_at < ? LIMIT ?`+skip+`)`,
 		before, before, limit)
 	if err != nil {
-		return 0, fmt.Errorf("store: delete stale challenges: %w", err)
+		return 0, wrap("delete stale challenges", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), err

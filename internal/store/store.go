@@ -66,7 +66,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.opts = o
 	if err := s.db.PingContext(ctx); err != nil {
 		s.db.Close()
-		return nil, fmt.Errorf("store: connect: %w", err)
+		return nil, wrap("connect", err)
 	}
 	return s, nil
 }
@@ -96,7 +96,7 @@ func open(o Options) (*Store, error) {
 	}
 	if dir := filepath.Dir(o.SQLitePath); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("store: create the SQLite directory: %w", err)
+			return nil, wrap("create the SQLite directory", err)
 		}
 	}
 	// One connection serializes every transaction, which is what makes the
@@ -107,7 +107,7 @@ func open(o Options) (*Store, error) {
 		filepath.ToSlash(o.SQLitePath))
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("store: open SQLite: %w", err)
+		return nil, wrap("open SQLite", err)
 	}
 	sqldb.SetMaxOpenConns(1)
 	sqldb.SetMaxIdleConns(1)
@@ -182,12 +182,12 @@ func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (e
 	// the same session (see EligibleEntrants).
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("store: acquire a connection: %w", err)
+		return wrap("acquire a connection", err)
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return wrap("begin", err)
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -200,7 +200,7 @@ func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (e
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
+		return wrap("commit", err)
 	}
 	return nil
 }
