@@ -140,7 +140,7 @@ func (a *App) build() error {
 		rc, err := redis.Open(redis.Options{
 			URL: cfg.Redis.URL, Addrs: cfg.Redis.Addrs, MasterName: cfg.Redis.MasterName, Cluster: cfg.Redis.Cluster,
 			PoolSize: cfg.Redis.Pool, Timeout: cfg.Redis.Timeout.D(), KeyPrefix: cfg.Redis.KeyPrefix,
-			TracerProvider: a.deepTracing,
+			TracerProvider: a.deepTracing, Logger: log,
 		})
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -39,6 +40,18 @@ type Options struct {
 	KeyPrefix string
 	// TracerProvider traces every command; nil disables it.
 	TracerProvider trace.TracerProvider
+	// Logger receives go-redis's own messages (failed dials and the like),
+	// which it would otherwise print to stderr unstructured.
+	Logger *slog.Logger
+}
+
+// redisLogger routes go-redis's log lines into the service's structured
+// log at debug level: the service already logs Redis outages once a
+// minute, and a dead Redis makes go-redis print on every dial.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis client", "message", fmt.Sprintf(format, v...))
 }
 
 // Client is a connected Redis.
@@ -70,13 +83,19 @@ func Open(o Options) (*Client, error) {
 		DialTimeout:   timeout,
 		ReadTimeout:   timeout,
 		WriteTimeout:  timeout,
-		// One retry: a replica that lost its connection reconnects at once,
-		// a dead Redis is not hammered.
-		MaxRetries: 1,
+		// One retry and one dial: a replica that lost its connection
+		// reconnects at once, and a dead Redis costs a request one refused
+		// dial, not five.
+		MaxRetries:    1,
+		DialerRetries: 1,
 	}
 	prefix := o.KeyPrefix
 	if prefix == "" {
 		prefix = "participant-service:"
+	}
+	if o.Logger != nil {
+		// go-redis has one logger for the whole process.
+		goredis.SetLogger(redisLogger{o.Logger})
 	}
 	rdb := goredis.NewUniversalClient(uo)
 	if o.TracerProvider != nil {
