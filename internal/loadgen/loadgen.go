@@ -52,6 +52,7 @@ type options struct {
 	databaseURL      string
 	jsonOut          string
 	maxInFlight      int
+	memoryLimit      int64
 	pgbench          bool
 	pgbenchScript    string
 }
@@ -79,6 +80,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.databaseURL, "database-url", "", "Postgres URL the service uses, for the draw scenario's seeding and COPY timing")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the summary as JSON to this file")
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 4000, "open loop: requests outstanding at most before counting overload")
+	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "run the spawned service in a cgroup with this many bytes of memory (root, Linux)")
 	fs.BoolVar(&o.pgbench, "pgbench", false, "register scenario: then run pgbench with the same transaction, clients and time, and print the ratio")
 	fs.StringVar(&o.pgbenchScript, "pgbench-script", "", "a pgbench script to run instead of the service's own registration statement")
 	if err := fs.Parse(args); err != nil {
@@ -112,7 +114,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 	var svc *spawned
 	if o.spawn != "" {
 		var err error
-		if svc, err = spawn(ctx, o.spawn, o.env); err != nil {
+		if svc, err = spawn(ctx, o.spawn, o.env, o.memoryLimit); err != nil {
 			return Summary{}, err
 		}
 		defer svc.shutdown()

@@ -18,6 +18,7 @@ import (
 // spawned is a service process the harness started.
 type spawned struct {
 	cmd     *exec.Cmd
+	cleanup func()
 	url     string
 	ready   time.Duration
 	peakRSS atomic.Int64
@@ -25,8 +26,9 @@ type spawned struct {
 }
 
 // spawn starts the service binary with env on a free port and waits until
-// it is ready.
-func spawn(ctx context.Context, binary string, env []string) (*spawned, error) {
+// it is ready. With a memory limit it runs in a cgroup of that size from
+// its first instruction, so the service sees the limit as in a container.
+func spawn(ctx context.Context, binary string, env []string, memoryLimit int64) (*spawned, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -36,6 +38,16 @@ func spawn(ctx context.Context, binary string, env []string) (*spawned, error) {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, binary, "serve")
+	var cleanup func()
+	if memoryLimit > 0 {
+		procs, rm, err := memoryCgroup(memoryLimit)
+		if err != nil {
+			return nil, err
+		}
+		cleanup = rm
+		// The shell joins the cgroup, then becomes the service.
+		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", `echo $$ > "$1" && exec "$2" serve`, "sh", procs, binary)
+	}
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "SERVICE_PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metrics), "LISTEN_HOST=127.0.0.1",
 		"LOG_LEVEL=warn", "SHUTDOWN_DELAY=0")
@@ -44,7 +56,7 @@ func spawn(ctx context.Context, binary string, env []string) (*spawned, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
-	s := &spawned{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: make(chan struct{})}
+	s := &spawned{cmd: cmd, url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: make(chan struct{}), cleanup: cleanup}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(s.url + "/health/ready")
@@ -120,11 +132,15 @@ func (s *spawned) shutdown() error {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
+	if s.cleanup != nil {
+		defer s.cleanup()
+	}
 	select {
 	case err := <-done:
 		return err
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
+		<-done
 		return fmt.Errorf("the service did not stop within 30 s")
 	}
 }

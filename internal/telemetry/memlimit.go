@@ -2,14 +2,15 @@ package telemetry
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
 
-// MemoryLimit returns the container's memory limit from the cgroup (v2,
-// then v1), or 0 when there is none or it cannot be read.
+// MemoryLimit returns the memory limit of the process's cgroup (v2, then
+// v1), or 0 when there is none or it cannot be read.
 func MemoryLimit() int64 {
-	for _, path := range []string{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"} {
+	for _, path := range limitFiles() {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			continue
@@ -26,4 +27,26 @@ func MemoryLimit() int64 {
 		return n
 	}
 	return 0
+}
+
+// limitFiles lists where the limit may be, most specific first: inside a
+// container the cgroup's own files are mounted at the root; on a host the
+// process's cgroup path from /proc/self/cgroup leads to them.
+func limitFiles() []string {
+	var files []string
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			parts := strings.SplitN(line, ":", 3)
+			if len(parts) != 3 || parts[2] == "/" {
+				continue
+			}
+			switch {
+			case parts[0] == "0" && parts[1] == "":
+				files = append(files, filepath.Join("/sys/fs/cgroup", parts[2], "memory.max"))
+			case strings.Contains(","+parts[1]+",", ",memory,"):
+				files = append(files, filepath.Join("/sys/fs/cgroup/memory", parts[2], "memory.limit_in_bytes"))
+			}
+		}
+	}
+	return append(files, "/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
 }
