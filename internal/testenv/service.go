@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/telegive/participant-service/internal/app"
@@ -14,8 +15,13 @@ import (
 type Service struct {
 	*app.App
 	// URL is the API's base URL.
-	URL string
+	URL  string
+	stop func() error
 }
+
+// Stop shuts the service down as SIGTERM does, waiting for the graceful
+// shutdown to finish. It is safe to call more than once.
+func (s *Service) Stop() error { return s.stop() }
 
 // StartService runs the service on free local ports with the environment
 // given (KEY=value), stopping it when the test ends. Without DATABASE_URL
@@ -46,11 +52,14 @@ func StartServiceWithLogs(tb testing.TB, w io.Writer, env ...string) *Service {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(ctx) }()
-	tb.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	tb.Cleanup(func() {
+		if err := stop(); err != nil {
 			tb.Logf("service stopped with: %v", err)
 		}
 	})
-	return &Service{App: a, URL: "http://" + a.Addr()}
+	return &Service{App: a, URL: "http://" + a.Addr(), stop: stop}
 }
