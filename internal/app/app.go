@@ -199,6 +199,7 @@ func (a *App) build() error {
 		ServiceName:     cfg.ServiceName,
 		Version:         version.String(),
 		MaxBodyBytes:    cfg.MaxRequestBodyBytes,
+		MaxInFlight:     cfg.MaxInFlight,
 		ExportBatchSize: cfg.ExportBatchSize,
 		Auth:            authn,
 		Limiter:         limiter,

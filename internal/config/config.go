@@ -25,6 +25,7 @@ type Config struct {
 	Port                int       `env:"PORT"` // overrides SERVICE_PORT, as platforms such as Heroku set it
 	ListenHost          string    `env:"LISTEN_HOST"`
 	MaxRequestBodyBytes int64     `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576"`
+	MaxInFlight         int       `env:"MAX_IN_FLIGHT" envDefault:"1000"`
 	ReadHeaderTimeout   Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
 	ReadTimeout         Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
 	WriteTimeout        Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
@@ -185,6 +186,7 @@ func (c Config) validate() error {
 	check(validPort(c.ServicePort), portVar(c), "must be a port number in 1..65535, got %d", c.ServicePort)
 	check(validPort(c.MetricsPort), "METRICS_PORT", "must be a port number in 1..65535, got %d", c.MetricsPort)
 	check(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "must differ from the API port %d", c.ServicePort)
+	check(c.MaxInFlight >= 0, "MAX_IN_FLIGHT", "must be 0 (no bound) or more, got %d", c.MaxInFlight)
 	check(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES", "must be at least 1024, got %d", c.MaxRequestBodyBytes)
 	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
 	check(c.ListMaxLimit >= 1, "LIST_MAX_LIMIT", "must be at least 1, got %d", c.ListMaxLimit)

@@ -24,6 +24,7 @@ type Observer interface {
 	RequestStarted()
 	RequestFinished(route, method string, status int, d time.Duration)
 	RateLimited(kind string)
+	Shed()
 	AuthFailed(reason string)
 	AnonymousCall(route string)
 	Registration(result string)
@@ -37,6 +38,7 @@ type nopObserver struct{}
 func (nopObserver) RequestStarted()                                    {}
 func (nopObserver) RequestFinished(string, string, int, time.Duration) {}
 func (nopObserver) RateLimited(string)                                 {}
+func (nopObserver) Shed()                                              {}
 func (nopObserver) AuthFailed(string)                                  {}
 func (nopObserver) AnonymousCall(string)                               {}
 func (nopObserver) Registration(string)                                {}

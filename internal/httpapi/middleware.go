@@ -158,3 +158,35 @@ func nameRoute(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// probes are the routes load shedding never refuses: a kubelet that cannot
+// reach them would restart a pod that is merely busy.
+var probes = map[string]bool{"health": true, "health_live": true, "health_ready": true}
+
+// errOverloaded answers a request shed because MaxInFlight are in flight.
+var errOverloaded = &participant.Error{Code: participant.CodeServiceUnavailable,
+	Message: "The service is busy. Please try again shortly.", RetryAfter: time.Second}
+
+// shedLoad refuses a request at once, with 503 and Retry-After, when
+// MaxInFlight requests are already being served. Under overload a queue
+// only grows memory and latency; an early answer lets the caller back off
+// and keeps the requests in flight fast.
+func (s *Server) shedLoad(next http.Handler) http.Handler {
+	if s.slots == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if probes[routeName(r)] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case s.slots <- struct{}{}:
+			defer func() { <-s.slots }()
+			next.ServeHTTP(w, r)
+		default:
+			s.obs.Shed()
+			s.writeError(w, r, errOverloaded)
+		}
+	})
+}

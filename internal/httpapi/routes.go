@@ -35,7 +35,7 @@ func (s *Server) routes() {
 	// not-found handler tells the two apart itself.
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
-	r.Use(nameRoute)
+	r.Use(nameRoute, s.shedLoad)
 
 	const (
 		bot      = auth.ScopeBot

@@ -35,6 +35,10 @@ type Options struct {
 	Version     string
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// MaxInFlight bounds the API requests served at once; beyond it a
+	// request is answered 503 at once instead of queueing for the database.
+	// Health probes are never refused. Zero means no bound.
+	MaxInFlight int
 	// ExportBatchSize is how many rows an export reads at a time.
 	ExportBatchSize int
 	// ExportTimeout bounds one export stream.
@@ -75,6 +79,7 @@ type Server struct {
 	router   *mux.Router
 	openapi  []byte
 	draining atomic.Bool
+	slots    chan struct{} // MaxInFlight tokens; nil when unbounded
 }
 
 // New returns a Server with its routes registered.
@@ -110,6 +115,9 @@ func New(o Options) *Server {
 		panic("httpapi: the embedded OpenAPI description is not valid YAML: " + err.Error())
 	}
 	s.openapi = doc
+	if o.MaxInFlight > 0 {
+		s.slots = make(chan struct{}, o.MaxInFlight)
+	}
 	s.routes()
 	return s
 }

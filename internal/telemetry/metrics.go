@@ -34,6 +34,7 @@ type Metrics struct {
 	drawEntrants  prometheus.Histogram
 	redraws       *prometheus.CounterVec
 	rateLimited   *prometheus.CounterVec
+	shed          prometheus.Counter
 	authFailures  *prometheus.CounterVec
 	anonymous     *prometheus.CounterVec
 	upstream      *prometheus.CounterVec
@@ -69,6 +70,8 @@ func NewMetrics(version string, memoryLimit int64) *Metrics {
 	})).(prometheus.Histogram)
 	m.redraws = counter("redraws_total", "Redraw calls by outcome.", "result")
 	m.rateLimited = counter("rate_limited_total", "Requests refused with 429, by budget.", "kind")
+	m.shed = f(prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "http_requests_shed_total",
+		Help: "Requests refused with 503 because MAX_IN_FLIGHT were being served."})).(prometheus.Counter)
 	m.authFailures = counter("auth_failures_total", "Requests refused with 401 or 403.", "reason")
 	m.anonymous = counter("anonymous_requests_total", "Requests without a token accepted in permissive mode.", "route")
 	m.upstream = counter("upstream_requests_total", "Upstream call attempts by outcome.", "service", "outcome")
@@ -135,6 +138,9 @@ func (m *Metrics) RequestFinished(route, method string, status int, d time.Durat
 
 // RateLimited counts a 429.
 func (m *Metrics) RateLimited(kind string) { m.rateLimited.WithLabelValues(kind).Inc() }
+
+// Shed counts a request refused for overload.
+func (m *Metrics) Shed() { m.shed.Inc() }
 
 // AuthFailed counts a 401 or 403.
 func (m *Metrics) AuthFailed(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
