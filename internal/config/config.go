@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"reflect"
@@ -385,6 +386,11 @@ func parseDuration(s string, unit time.Duration) (time.Duration, error) {
 	if n, err := strconv.ParseFloat(s, 64); err == nil {
 		if n < 0 {
 			return 0, fmt.Errorf("%q is negative", s)
+		}
+		// NaN, Inf and anything past about 292 years do not fit a
+		// duration, and converting them is undefined across platforms.
+		if !(n*float64(unit) < math.MaxInt64) {
+			return 0, fmt.Errorf("%q is too large", s)
 		}
 		return time.Duration(n * float64(unit)), nil
 	}

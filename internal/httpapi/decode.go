@@ -153,8 +153,10 @@ func (b *body) timestamp(field string) *time.Time {
 		return nil
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		b.v.Add(field, fieldCode("INVALID_", field), "%s must be an RFC 3339 time such as 2024-01-02T15:04:05Z", field)
+	// Years outside 1..9999 (in UTC, after the offset) parse but cannot be
+	// stored or written back as RFC 3339.
+	if err != nil || t.UTC().Year() < 1 || t.UTC().Year() > 9999 {
+		b.v.Add(field, fieldCode("INVALID_", field), "%s must be an RFC 3339 time between the years 0001 and 9999, such as 2024-01-02T15:04:05Z", field)
 		return nil
 	}
 	return &t

@@ -31,6 +31,9 @@ func notReserved(r *http.Request, _ *mux.RouteMatch) bool {
 
 func (s *Server) routes() {
 	r := s.router
+	// Match the path as sent: "2%2Fcount" is one segment, not "2/count",
+	// as proxies and the OpenAPI description read it.
+	r.UseEncodedPath()
 	// mux reports a wrong method inside subrouters as not found, so the
 	// not-found handler tells the two apart itself.
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -62,6 +63,19 @@ func TestEveryRouteIsReachable(t *testing.T) {
 	} {
 		if _, ok := seen[want]; !ok {
 			t.Errorf("missing route %s", want)
+		}
+	}
+}
+
+// TestEncodedSlashStaysInItsSegment: %2F does not split a segment, so
+// /api/participants/2%2Fcount is a giveaway id that is not a number, not
+// the count of giveaway 2 (which a proxy rule would not expect).
+func TestEncodedSlashStaysInItsSegment(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	h.do("GET", "/api/participants/2/count", nil).expect(t, http.StatusOK, "")
+	for _, path := range []string{"/api/participants/2%2Fcount", "/api/participants/2%2fcount"} {
+		if r := h.do("GET", path, nil); r.status == http.StatusOK {
+			t.Errorf("GET %s = 200 %s; the encoded slash was taken as a separator", path, r.raw)
 		}
 	}
 }

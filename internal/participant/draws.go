@@ -48,7 +48,7 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 	if req.WinnerCount < 0 || req.WinnerCount > s.opts.MaxWinners {
 		v.Add("winner_count", "INVALID_WINNER_COUNT", "winner_count must be between 1 and %d", s.opts.MaxWinners)
 	}
-	beacon, err := hex.DecodeString(strings.TrimSpace(req.Beacon))
+	beacon, err := hex.DecodeString(req.Beacon)
 	if err != nil || len(beacon) > MaxBeaconBytes || strings.ToLower(req.Beacon) != req.Beacon {
 		v.Add("beacon", "INVALID_BEACON", "beacon must be lowercase hex of at most %d bytes", MaxBeaconBytes)
 	}
@@ -174,7 +174,7 @@ func (s *Service) Redraw(ctx context.Context, giveawayID int64, req RedrawReques
 			break
 		}
 	}
-	if name, ok := NormalizeName(req.Reason); !ok || len([]rune(name)) > MaxReasonLength {
+	if _, ok := normalizeText(req.Reason, MaxReasonLength); !ok {
 		v.Add("reason", "INVALID_REASON", "reason must be at most %d characters without control characters", MaxReasonLength)
 	}
 	if req.Reason == "" {

@@ -48,21 +48,18 @@ func (s *Service) List(ctx context.Context, giveawayID int64, page, limit int) (
 		return Listing{}, err
 	}
 	ps := []Participant{}
-	offset := int64(page-1) * int64(limit)
-	if offset < stats.Total {
-		if ps, err = s.store.ListParticipants(ctx, giveawayID, int(offset), limit); err != nil {
+	pages := (stats.Total + int64(limit) - 1) / int64(limit)
+	// Compare pages, not offsets: (page-1)*limit overflows for huge pages
+	// and would wrap round to the first page.
+	if int64(page) <= pages {
+		if ps, err = s.store.ListParticipants(ctx, giveawayID, (page-1)*limit, limit); err != nil {
 			return Listing{}, err
 		}
 	}
 	return Listing{
 		Participants: ps,
 		Stats:        stats,
-		Pagination: Pagination{
-			Page:  page,
-			Limit: limit,
-			Total: stats.Total,
-			Pages: (stats.Total + int64(limit) - 1) / int64(limit),
-		},
+		Pagination:   Pagination{Page: page, Limit: limit, Total: stats.Total, Pages: pages},
 	}, nil
 }
 

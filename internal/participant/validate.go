@@ -28,9 +28,13 @@ func NormalizeUsername(s string) (string, bool) {
 // acceptable: at most MaxNameLength characters, valid UTF-8 and free of
 // control characters (Postgres cannot store NUL, and no Telegram name holds
 // one).
-func NormalizeName(s string) (string, bool) {
+func NormalizeName(s string) (string, bool) { return normalizeText(s, MaxNameLength) }
+
+// normalizeText trims s and reports whether it is valid UTF-8 of at most
+// max characters without control characters.
+func normalizeText(s string, max int) (string, bool) {
 	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxNameLength {
+	if !utf8.ValidString(s) || utf8.RuneCountInString(s) > max {
 		return s, false
 	}
 	for _, r := range s {
