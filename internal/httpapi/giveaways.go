@@ -69,7 +69,12 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v participant.Validation
+	// Errors are reported in field order, so page's range is checked here
+	// before limit is read (the service checks it again).
 	page := queryInt(r, "page", 1, &v)
+	if page < 1 {
+		v.Add("page", "INVALID_PAGE", "page must be a positive integer")
+	}
 	limit := queryInt(r, "limit", participant.DefaultPageSize, &v)
 	if err := v.Err(); err != nil {
 		s.writeError(w, r, err)
