@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/caarlos0/env/v11"
 )
@@ -223,7 +224,7 @@ func (c Config) validate() error {
 	check(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT", "must be positive")
 	check(c.DrawTimeout > 0, "DRAW_TIMEOUT", "must be positive")
 	for _, o := range c.CORSOrigins {
-		check(o == "*" || strings.HasPrefix(o, "http://") || strings.HasPrefix(o, "https://"), "CORS_ORIGINS",
+		check(o == "*" || validOrigin(o), "CORS_ORIGINS",
 			"%q is not an origin (want * or a scheme://host[:port] list)", o)
 	}
 	for _, uv := range []struct{ name, value string }{
@@ -299,6 +300,15 @@ func portVar(c Config) string {
 }
 
 func validPort(p int) bool { return p >= 1 && p <= 65535 }
+
+// validOrigin reports whether s is a browser origin: http or https, a host
+// and an optional port, nothing else.
+func validOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && u.Hostname() != "" &&
+		u.User == nil && u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !u.ForceQuery &&
+		!strings.ContainsFunc(s, unicode.IsSpace) && s == u.Scheme+"://"+u.Host
+}
 
 func trimAll(in []string) []string {
 	out := in[:0]
