@@ -8,7 +8,7 @@
 # (CGO is off: the SQLite driver is pure Go), so multi-platform builds need
 # no emulation.
 
-ARG GO_VERSION=1.26.8
+ARG GO_VERSION=1.26.10
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-bookworm AS build
 WORKDIR /src

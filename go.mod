@@ -2,6 +2,8 @@ module github.com/telegive/participant-service
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/cenkalti/backoff/v5 v5.0.3
