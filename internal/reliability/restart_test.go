@@ -18,8 +18,9 @@ import (
 )
 
 // balancer is a round-robin proxy over the backends that are ready, as a
-// Kubernetes Service over its endpoints: it polls /health/ready every
-// 100 ms.
+// Kubernetes Service over its endpoints: it polls each backend's
+// /health/ready every 100 ms, each on its own, with the kubelet's default
+// one-second timeout.
 type balancer struct {
 	backends []*url.URL
 	ready    []atomic.Bool
@@ -38,13 +39,18 @@ func newBalancer(urls ...string) *balancer {
 	b.proxy = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
 		r.SetURL(b.pick())
 	}}
-	go b.watch()
+	for i := range b.backends {
+		go b.watch(i)
+	}
 	return b
 }
 
 func (b *balancer) pick() *url.URL {
-	for range len(b.backends) {
-		i := int(b.next.Add(1) % uint64(len(b.backends)))
+	// One ticket per request: concurrent picks taking turns on a shared
+	// counter could otherwise skip the only ready backend.
+	start := b.next.Add(1)
+	for k := range uint64(len(b.backends)) {
+		i := (start + k) % uint64(len(b.backends))
 		if b.ready[i].Load() {
 			return b.backends[i]
 		}
@@ -52,34 +58,35 @@ func (b *balancer) pick() *url.URL {
 	return b.backends[0]
 }
 
-func (b *balancer) watch() {
-	hc := &http.Client{Timeout: 200 * time.Millisecond}
+// watch probes backend i until the balancer stops. A slow machine (this
+// suite runs beside others, under the race detector) must not delay the
+// news that a backend is draining, so each backend has its own prober.
+func (b *balancer) watch(i int) {
+	hc := &http.Client{Timeout: time.Second}
 	for {
 		select {
 		case <-b.stop:
 			return
 		case <-time.After(100 * time.Millisecond):
 		}
-		for i, u := range b.backends {
-			resp, err := hc.Get(u.String() + "/health/ready")
-			var netErr net.Error
-			if errors.As(err, &netErr) && netErr.Timeout() {
-				continue // a slow probe says nothing; keep the last state
-			}
-			b.ready[i].Store(err == nil && resp.StatusCode == http.StatusOK)
-			if resp != nil {
-				resp.Body.Close()
-			}
+		resp, err := hc.Get(b.backends[i].String() + "/health/ready")
+		var netErr net.Error
+		if errors.As(err, &netErr) && netErr.Timeout() {
+			continue // a slow probe says nothing; keep the last state
+		}
+		b.ready[i].Store(err == nil && resp.StatusCode == http.StatusOK)
+		if resp != nil {
+			resp.Body.Close()
 		}
 	}
 }
 
 // TestRollingRestart: one of two instances gets SIGTERM under load behind
-// the balancer; with readiness dropping first and the drain delay longer
-// than the balancer's poll, no request fails.
+// the balancer; with readiness dropping first and the drain delay (2 s)
+// well beyond the balancer's poll and probe timeout, no request fails.
 func TestRollingRestart(t *testing.T) {
 	dsn := testenv.PostgresSchema(t)
-	a := start(t, "DATABASE_URL="+dsn, "SHUTDOWN_DELAY=1", "SHUTDOWN_TIMEOUT=10")
+	a := start(t, "DATABASE_URL="+dsn, "SHUTDOWN_DELAY=2", "SHUTDOWN_TIMEOUT=10")
 	bSvc := start(t, "DATABASE_URL="+dsn, "MIGRATE_ON_START=false")
 	lb := newBalancer(a.URL, bSvc.URL)
 	defer close(lb.stop)
