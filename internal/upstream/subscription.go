@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/participant"
 )
 
@@ -19,17 +20,29 @@ import (
 type Subscriptions struct {
 	channels, auth, telegram *service
 	opts                     Options
-	now                      func() time.Time
+	// secrets holds the bot tokens: only in this process's memory, never
+	// in the shared cache, where anyone who can read Redis could read them.
+	secrets Options
+	now     func() time.Time
 }
+
+// maxCachedTokens bounds the in-process bot-token cache; one entry per
+// giveaway account in use.
+const maxCachedTokens = 10_000
 
 // NewSubscriptions returns a subscription checker.
 func NewSubscriptions(o Options) *Subscriptions {
 	o = o.withDefaults()
+	secrets := o
+	if o.Cache != nil {
+		secrets.Cache = cache.NewMemory(maxCachedTokens, nil)
+	}
 	return &Subscriptions{
 		channels: newService("channel", o.ChannelURL, true, o),
 		auth:     newService("auth", o.AuthURL, true, o),
 		telegram: newService("telegram", o.TelegramAPIBase, false, o),
 		opts:     o,
+		secrets:  secrets,
 		now:      time.Now,
 	}
 }
@@ -64,6 +77,11 @@ func (s *Subscriptions) CheckSubscription(ctx context.Context, userID, accountID
 			return participant.Subscription{}, err
 		}
 		status, member, err := s.chatMember(ctx, token, ch.TelegramID, userID)
+		if errors.Is(err, errTokenRejected) && s.secrets.Cache != nil {
+			// The token was revoked or rotated: ask the auth service
+			// again next time instead of for the rest of the TTL.
+			_ = s.secrets.Cache.Delete(ctx, botTokenKey(accountID))
+		}
 		if err != nil {
 			return participant.Subscription{}, err
 		}
@@ -114,9 +132,10 @@ func (s *Subscriptions) channel(ctx context.Context, accountID int64) (channel, 
 }
 
 // botToken asks the auth service for the account's bot token. The token is
-// cached like any answer but never logged or returned to a caller.
+// cached for as long as other answers, but in this process only, and never
+// logged or returned to a caller.
 func (s *Subscriptions) botToken(ctx context.Context, accountID int64) (string, error) {
-	return cached(ctx, s.opts, fmt.Sprintf("bot-token:%d", accountID), always[string], func() (string, error) {
+	return cached(ctx, s.secrets, botTokenKey(accountID), always[string], func() (string, error) {
 		resp, err := s.auth.get(ctx, fmt.Sprintf("/api/auth/bot-token/%d", accountID))
 		if err != nil {
 			return "", s.auth.unavailable(err)
@@ -135,6 +154,11 @@ func (s *Subscriptions) botToken(ctx context.Context, accountID int64) (string, 
 		return body.BotToken, nil
 	})
 }
+
+func botTokenKey(accountID int64) string { return fmt.Sprintf("bot-token:%d", accountID) }
+
+// errTokenRejected is Telegram's 401: the bot token is no longer valid.
+var errTokenRejected = errors.New("bot token rejected")
 
 // chatMember calls getChatMember. The token is part of the URL, so no
 // error from here may include the URL or the body verbatim.
@@ -165,6 +189,9 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chatID, us
 		// seen in the chat: that user is simply not subscribed.
 		if resp.status == http.StatusBadRequest && strings.Contains(strings.ToLower(body.Description), "user not found") {
 			return "left", false, nil
+		}
+		if resp.status == http.StatusUnauthorized {
+			return "", false, telegramError(errTokenRejected)
 		}
 		return "", false, telegramError(fmt.Errorf("status %d", resp.status))
 	}

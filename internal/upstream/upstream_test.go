@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/internal/upstream"
 )
@@ -140,6 +143,77 @@ func TestSubscriptionChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBotTokensStayInProcess: the shared cache (Redis in production) holds
+// the channel but never the bot token; the token is still cached, in the
+// process, so a second check does not ask the auth service again.
+func TestBotTokensStayInProcess(t *testing.T) {
+	var authCalls atomic.Int64
+	h := telegram(200, 200, `{"success": true, "bot_token": "`+botToken+`"}`, 200, `{"ok": true, "result": {"status": "left"}}`)
+	o := fakeServices(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+			authCalls.Add(1)
+		}
+		h(w, r)
+	})
+	shared := &recordingCache{Cache: cache.NewMemory(100, nil)}
+	o.Cache, o.CacheTTL = shared, time.Minute
+	subs := upstream.NewSubscriptions(o)
+	for range 2 {
+		if sub, err := subs.CheckSubscription(context.Background(), 77, 9); err != nil || sub.Subscribed {
+			t.Fatalf("subscription = %+v, %v", sub, err)
+		}
+	}
+	if n := authCalls.Load(); n != 1 {
+		t.Fatalf("the auth service was asked %d times, want 1 (the token is cached)", n)
+	}
+	if len(shared.keys) == 0 {
+		t.Fatal("nothing reached the shared cache; the test proves nothing")
+	}
+	for i, k := range shared.keys {
+		if strings.Contains(k, "token") || strings.Contains(string(shared.values[i]), botToken) {
+			t.Fatalf("the shared cache received the bot token under %q", k)
+		}
+	}
+}
+
+// TestRejectedBotTokenIsFetchedAgain: after Telegram answers 401 the cached
+// token is dropped, so a rotated token takes effect at the next check.
+func TestRejectedBotTokenIsFetchedAgain(t *testing.T) {
+	var authCalls atomic.Int64
+	rejected := telegram(200, 200, `{"success": true, "bot_token": "`+botToken+`"}`, 401, `{"ok": false, "description": "Unauthorized"}`)
+	o := fakeServices(t, func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/auth/") {
+			authCalls.Add(1)
+		}
+		rejected(w, r)
+	})
+	o.Cache, o.CacheTTL = cache.NewMemory(100, nil), time.Minute
+	subs := upstream.NewSubscriptions(o)
+	for range 2 {
+		if _, err := subs.CheckSubscription(context.Background(), 77, 9); participant.ErrorCode(err) != participant.CodeTelegramAPI {
+			t.Fatalf("error = %v, want TELEGRAM_API_ERROR", err)
+		}
+	}
+	if n := authCalls.Load(); n != 2 {
+		t.Fatalf("the auth service was asked %d times, want 2 (a rejected token is not kept)", n)
+	}
+}
+
+// recordingCache remembers everything written to it.
+type recordingCache struct {
+	cache.Cache
+	mu     sync.Mutex
+	keys   []string
+	values [][]byte
+}
+
+func (c *recordingCache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	c.mu.Lock()
+	c.keys, c.values = append(c.keys, key), append(c.values, value)
+	c.mu.Unlock()
+	return c.Cache.Set(ctx, key, value, ttl)
 }
 
 // TestTelegramTransportErrorsHideTheToken: a refused connection's error
