@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -140,6 +141,33 @@ func TestEligibleEntrantsSortedAndFiltered(t *testing.T) {
 			t.Fatalf("empty giveaway entrants = %#v, %v", none, err)
 		}
 	})
+}
+
+// TestEligibleEntrantsAllocatedOnce: on Postgres the ids of a large
+// giveaway are read into one slice of the right size, not grown while COPY
+// streams (which allocated five times the ids' size and held twice it).
+func TestEligibleEntrantsAllocatedOnce(t *testing.T) {
+	const n = 200_000
+	s := testenv.OpenStore(t, "postgres")
+	ctx := context.Background()
+	_, err := s.DB().ExecContext(ctx, `INSERT INTO participants (giveaway_id, user_id, participated_at)
+		SELECT 1, g::bigint * 7919 + 13, now() FROM generate_series(1, ?) g`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ids, err := s.EligibleEntrants(ctx, 1, false)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(ids) != n {
+		t.Fatalf("read %d entrants, %v; want %d", len(ids), err, n)
+	}
+	if cap(ids) != n {
+		t.Errorf("the slice has room for %d ids, want exactly %d", cap(ids), n)
+	}
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(n*8*3/2); got > limit {
+		t.Errorf("reading %d ids (%d bytes) allocated %d bytes, want at most %d", n, n*8, got, limit)
+	}
 }
 
 func TestDrawRowLifecycle(t *testing.T) {
