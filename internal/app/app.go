@@ -201,6 +201,8 @@ func (a *App) build() error {
 		MaxBodyBytes:    cfg.MaxRequestBodyBytes,
 		MaxInFlight:     cfg.MaxInFlight,
 		ExportBatchSize: cfg.ExportBatchSize,
+		RequestTimeout:  cfg.RequestTimeout.D(),
+		DrawTimeout:     cfg.DrawTimeout.D(),
 		Auth:            authn,
 		Limiter:         limiter,
 		Limits: httpapi.Limits{

@@ -31,6 +31,7 @@ type Config struct {
 	ReadHeaderTimeout   Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
 	ReadTimeout         Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
 	WriteTimeout        Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
+	RequestTimeout      Seconds   `env:"REQUEST_TIMEOUT" envDefault:"10"`
 	IdleTimeout         Seconds   `env:"HTTP_IDLE_TIMEOUT" envDefault:"120"`
 	ShutdownDelay       Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5"`
 	ShutdownTimeout     Seconds   `env:"SHUTDOWN_TIMEOUT" envDefault:"20"`
@@ -223,6 +224,8 @@ func (c Config) validate() error {
 	check(c.UpstreamTimeout > 0, "UPSTREAM_TIMEOUT", "must be positive")
 	check(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT", "must be positive")
 	check(c.DrawTimeout > 0, "DRAW_TIMEOUT", "must be positive")
+	check(c.RequestTimeout > 0 && c.RequestTimeout < c.WriteTimeout, "REQUEST_TIMEOUT",
+		"must be positive and shorter than HTTP_WRITE_TIMEOUT (%gs) so the answer can still be written", float64(c.WriteTimeout))
 	for _, o := range c.CORSOrigins {
 		check(o == "*" || validOrigin(o), "CORS_ORIGINS",
 			"%q is not an origin (want * or a scheme://host[:port] list)", o)

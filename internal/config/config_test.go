@@ -105,6 +105,8 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 		"SHUTDOWN_TIMEOUT=0":                    "SHUTDOWN_TIMEOUT",
 		"TELEGIVE_GIVEAWAY_URL=http://":         "TELEGIVE_GIVEAWAY_URL",
 		"DRAW_TIMEOUT=0":                        "DRAW_TIMEOUT",
+		"REQUEST_TIMEOUT=0":                     "REQUEST_TIMEOUT",
+		"REQUEST_TIMEOUT=30":                    "REQUEST_TIMEOUT",
 		"HTTP_READ_HEADER_TIMEOUT=0":            "HTTP_READ_HEADER_TIMEOUT",
 		"TELEGIVE_CHANNEL_URL=//no-scheme:8000": "TELEGIVE_CHANNEL_URL",
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -76,6 +77,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &e):
 	case errors.Is(err, participant.ErrUnavailable):
 		s.log.WarnContext(r.Context(), "database unavailable", "error", err, "method", r.Method, "route", routeName(r))
+		e = &participant.Error{Code: participant.CodeServiceUnavailable,
+			Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
+	case errors.Is(err, context.DeadlineExceeded):
+		s.log.WarnContext(r.Context(), "request timed out", "error", err, "method", r.Method, "route", routeName(r))
 		e = &participant.Error{Code: participant.CodeServiceUnavailable,
 			Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
 	default:

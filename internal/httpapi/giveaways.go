@@ -196,8 +196,6 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, v.Err())
 		return
 	}
-	ctl := http.NewResponseController(w)
-	_ = ctl.SetWriteDeadline(time.Now().Add(s.opts.ExportTimeout))
 	started := false
 	start := func() {
 		if started {
@@ -214,6 +212,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		}
 		w.WriteHeader(http.StatusOK)
 	}
+	ctl := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	cw := csv.NewWriter(w)
 	rows := 0

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -158,6 +159,42 @@ func nameRoute(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// bound gives each request a deadline, so that a dependency that stops
+// answering without refusing (a network partition, a stuck server) costs a
+// caller at most the deadline and a pooled connection is freed instead of
+// held for the database read timeout. Probes have their own short
+// timeouts; streams (export, the entrant list) run under ExportTimeout.
+func (s *Server) bound(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := routeName(r)
+		d := s.opts.RequestTimeout
+		switch {
+		case probes[name]:
+			d = 0
+		case streams[name]:
+			d = s.opts.ExportTimeout
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
+		case draws[name] && s.opts.DrawTimeout > 0:
+			d = s.opts.DrawTimeout
+			// Leave time to write the answer after a long draw.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + 5*time.Second))
+		}
+		if d <= 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// draws are the routes that read every entrant of a giveaway.
+var draws = map[string]bool{"select_winners": true, "select_winners_legacy": true, "redraw": true}
+
+// streams are the routes that stream a giveaway's entrants.
+var streams = map[string]bool{"export": true, "draw_entrants": true}
 
 // probes are the routes load shedding never refuses: a kubelet that cannot
 // reach them would restart a pod that is merely busy.

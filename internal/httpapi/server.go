@@ -43,6 +43,13 @@ type Options struct {
 	ExportBatchSize int
 	// ExportTimeout bounds one export stream.
 	ExportTimeout time.Duration
+	// RequestTimeout bounds the work for one API request: past it, waits on
+	// the database, Redis and upstream services give up and the caller
+	// gets 503. Zero means no bound.
+	RequestTimeout time.Duration
+	// DrawTimeout replaces RequestTimeout for select-winners and redraw,
+	// which read every entrant, and extends their write deadline to match.
+	DrawTimeout time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Auth authenticates callers; nil means every caller has every scope

@@ -22,13 +22,37 @@ import (
 // and counted once; nothing else is there; readiness went 503 and back;
 // the service recovered without a restart.
 func TestDatabaseOutageUnderLoad(t *testing.T) {
+	report(t, underDatabaseFault(t, outage, 2*time.Second))
+}
+
+// TestDatabasePartitionUnderLoad: the same load while the network to
+// Postgres goes silent for three seconds: nothing is refused or closed,
+// answers simply stop coming and new connections hang, as in a partition.
+// The request deadline (REQUEST_TIMEOUT, one second here) bounds what any
+// caller waits, frees the pool's stuck connections and turns the wait into
+// 503; the same guarantees hold for what was acknowledged.
+func TestDatabasePartitionUnderLoad(t *testing.T) {
+	const deadline = time.Second
+	f := underDatabaseFault(t, partition, 3*time.Second, "REQUEST_TIMEOUT=1")
+	// The deadline, plus the answer's own way back on a busy machine.
+	if slowest := f["slowest_answer_ms"].(float64); slowest > ms(deadline+time.Second) {
+		t.Fatalf("a caller waited %.0f ms for an answer; the request deadline is %v", slowest, deadline)
+	}
+	report(t, f)
+}
+
+// underDatabaseFault registers first-time users through the captcha from
+// eight bot-like clients while f breaks the way to Postgres for d, then
+// checks what was acknowledged against the database itself.
+func underDatabaseFault(t *testing.T, f fault, d time.Duration, env ...string) figures {
+	t.Helper()
 	direct := testenv.PostgresSchema(t)
 	u, _ := url.Parse(direct)
 	proxy := testenv.NewProxy(t, u.Host)
 	viaProxy := *u
 	viaProxy.Host = proxy.Addr()
-	svc := start(t, "DATABASE_URL="+viaProxy.String(), "DATABASE_POOL_SIZE=10",
-		"DATABASE_POOL_TIMEOUT=1", "HEALTH_CHECK_TIMEOUT=0.3")
+	svc := start(t, append([]string{"DATABASE_URL=" + viaProxy.String(), "DATABASE_POOL_SIZE=10",
+		"DATABASE_POOL_TIMEOUT=1", "HEALTH_CHECK_TIMEOUT=0.3"}, env...)...)
 	ready := watchReadiness(svc.URL)
 	b := newBot(t, svc.URL)
 
@@ -65,20 +89,20 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 		})
 	}
 	time.Sleep(2 * time.Second)
-	outage := time.Now()
-	proxy.Stop()
-	time.Sleep(2 * time.Second)
-	proxy.Start()
+	broken := time.Now()
+	f.begin(proxy)
+	time.Sleep(d)
+	f.end(proxy)
 	back := time.Now()
 	wg.Wait()
 	ready.close()
 
-	if ready.notReadyAt.IsZero() || ready.notReadyAt.Before(outage) || ready.readyAgain.Before(back) {
+	if ready.notReadyAt.IsZero() || ready.notReadyAt.Before(broken) || ready.readyAgain.Before(back) {
 		t.Fatalf("readiness did not go 503 during the outage and back (503 at %v, ready again at %v)", ready.notReadyAt, ready.readyAgain)
 	}
 	for code := range b.failures {
 		if code != "SERVICE_UNAVAILABLE" {
-			t.Errorf("during the outage the service answered %s; a database outage is 503 SERVICE_UNAVAILABLE", code)
+			t.Errorf("during the fault the service answered %s; an unreachable database is 503 SERVICE_UNAVAILABLE", code)
 		}
 	}
 	if lost.Load() > 0 {
@@ -123,9 +147,10 @@ func TestDatabaseOutageUnderLoad(t *testing.T) {
 	if counted != int64(len(acks)) {
 		t.Fatalf("participations counted %d times for %d registrations", counted, len(acks))
 	}
-	report(t, figures{
+	return figures{
 		"requests_sent": b.requests, "failed_answers": b.failures, "registrations_attempted": len(users),
 		"acknowledged": len(acks), "found": len(found), "lost": missing, "duplicated": rowsSeen - len(found),
 		"not_ready_ms": ms(ready.notReadyFor), "recovery_ms": ms(ready.readyAgain.Sub(back)),
-	})
+		"slowest_answer_ms": ms(b.slowest),
+	}
 }

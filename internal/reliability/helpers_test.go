@@ -26,6 +26,17 @@ func start(t *testing.T, env ...string) *testenv.Service {
 	return testenv.StartService(t, append([]string{"API_RATE_LIMIT=1000000 per second", "USER_RATE_LIMIT=1000000 per second"}, env...)...)
 }
 
+// fault breaks the way to a dependency and mends it.
+type fault struct{ begin, end func(*testenv.Proxy) }
+
+var (
+	// outage: the dependency goes away (connections cut, new ones refused)
+	// and comes back on the same address, as a restarting server does.
+	outage = fault{(*testenv.Proxy).Stop, (*testenv.Proxy).Start}
+	// partition: the network goes silent, nothing refused or closed.
+	partition = fault{(*testenv.Proxy).Pause, (*testenv.Proxy).Resume}
+)
+
 // figures are a scenario's numbers, logged and, when RELIABILITY_REPORT
 // names a file, appended to it as one JSON line for docs/reliability.md.
 type figures map[string]any
@@ -71,6 +82,7 @@ type bot struct {
 	mu       sync.Mutex
 	requests int
 	failures map[string]int
+	slowest  time.Duration
 }
 
 func newBot(t *testing.T, base string) *bot {
@@ -82,10 +94,11 @@ func newBot(t *testing.T, base string) *bot {
 	return &bot{c: c, deadline: 20 * time.Second, failures: map[string]int{}}
 }
 
-func (b *bot) count(err error) {
+func (b *bot) count(err error, took time.Duration) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests++
+	b.slowest = max(b.slowest, took)
 	// A duplicate is the service confirming an earlier attempt whose answer
 	// was lost: an acknowledgement, not a failure.
 	if err != nil && !client.IsCode(err, client.CodeDuplicate) {
@@ -104,8 +117,9 @@ func (b *bot) count(err error) {
 func (b *bot) join(ctx context.Context, giveawayID, userID int64) int64 {
 	stop := time.Now().Add(b.deadline)
 	for time.Now().Before(stop) && ctx.Err() == nil {
+		sent := time.Now()
 		res, err := b.c.Register(ctx, client.RegisterRequest{GiveawayID: giveawayID, UserID: userID})
-		b.count(err)
+		b.count(err, time.Since(sent))
 		var e *client.Error
 		switch {
 		case errors.As(err, &e) && e.Code == client.CodeDuplicate:
@@ -116,8 +130,9 @@ func (b *bot) join(ctx context.Context, giveawayID, userID int64) int64 {
 		case !res.RequiresCaptcha:
 			return res.ParticipantID
 		}
+		sent = time.Now()
 		v, err := b.c.ValidateCaptcha(ctx, client.ValidateRequest{GiveawayID: giveawayID, UserID: userID, Answer: solve(res.Challenge.Question)})
-		b.count(err)
+		b.count(err, time.Since(sent))
 		if err == nil && v.CaptchaCompleted {
 			return v.ParticipantID
 		}

@@ -20,6 +20,25 @@ import (
 // bypassed, so no request fails; /health says degraded meanwhile and
 // healthy again after, without a restart.
 func TestRedisOutageUnderLoad(t *testing.T) {
+	report(t, underRedisFault(t, outage))
+}
+
+// TestRedisPartitionUnderLoad: the same, with Redis going silent instead
+// of away: each command waits out REDIS_TIMEOUT (0.2 s here) and then
+// degrades as in an outage, so requests slow down by a few timeouts but
+// none fails.
+func TestRedisPartitionUnderLoad(t *testing.T) {
+	f := underRedisFault(t, partition)
+	// A request makes at most a few Redis calls (auth replay check, two
+	// limiter checks, a cache read); each gives up after 0.2 s.
+	if slowest := f["max_ms"].(float64); slowest > 2000 {
+		t.Fatalf("a request took %.0f ms while Redis was silent", slowest)
+	}
+	report(t, f)
+}
+
+func underRedisFault(t *testing.T, f fault) figures {
+	t.Helper()
 	ru, _ := url.Parse(testenv.RedisURL(t))
 	proxy := testenv.NewProxy(t, ru.Host)
 	ru.Host = proxy.Addr()
@@ -69,7 +88,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 		})
 	}
 	time.Sleep(1500 * time.Millisecond)
-	proxy.Stop()
+	f.begin(proxy)
 	deadline := time.Now().Add(2 * time.Second)
 	for time.Now().Before(deadline) {
 		if health(t, svc.URL) == "degraded" {
@@ -77,7 +96,7 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	proxy.Start()
+	f.end(proxy)
 	back := time.Now()
 	wg.Wait()
 	var recovered time.Duration
@@ -94,10 +113,10 @@ func TestRedisOutageUnderLoad(t *testing.T) {
 	if failed.Load() > 0 {
 		t.Fatalf("%d of %d requests failed during the Redis outage", failed.Load(), sent.Load())
 	}
-	report(t, figures{
+	return figures{
 		"requests_sent": sent.Load(), "failed": failed.Load(), "p99_ms": ms(lat.quantile("request", 0.99)),
 		"max_ms": ms(lat.quantile("request", 1)), "healthy_again_ms": ms(recovered),
-	})
+	}
 }
 
 func health(t *testing.T, base string) string {

@@ -1,14 +1,14 @@
 package testenv
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
 )
 
 // Proxy forwards TCP connections to a server and can cut them, to play a
-// dependency that goes away and comes back on the same address.
+// dependency that goes away and comes back on the same address, or hold
+// them, to play a network partition.
 type Proxy struct {
 	tb     testing.TB
 	target string
@@ -17,6 +17,8 @@ type Proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]struct{}
+	// healed is non-nil while paused and closed by Resume.
+	healed chan struct{}
 }
 
 // NewProxy starts a proxy to target on a free local port.
@@ -38,6 +40,7 @@ func (p *Proxy) Addr() string { return p.addr }
 // Stop closes the listener and every open connection: the dependency is
 // gone.
 func (p *Proxy) Stop() {
+	p.Resume()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ln != nil {
@@ -60,6 +63,38 @@ func (p *Proxy) Start() {
 	p.serve(ln)
 }
 
+// Pause stops forwarding in both directions without closing or refusing
+// anything, as a network partition does: connections stay open and new
+// ones are accepted, but no byte goes through until Resume, when what was
+// held back is delivered (as TCP would retransmit it).
+func (p *Proxy) Pause() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.healed == nil {
+		p.healed = make(chan struct{})
+	}
+}
+
+// Resume ends a Pause.
+func (p *Proxy) Resume() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.healed != nil {
+		close(p.healed)
+		p.healed = nil
+	}
+}
+
+// wait blocks while the proxy is paused.
+func (p *Proxy) wait() {
+	p.mu.Lock()
+	healed := p.healed
+	p.mu.Unlock()
+	if healed != nil {
+		<-healed
+	}
+}
+
 func (p *Proxy) serve(ln net.Listener) {
 	p.mu.Lock()
 	p.ln = ln
@@ -76,6 +111,7 @@ func (p *Proxy) serve(ln net.Listener) {
 }
 
 func (p *Proxy) forward(c net.Conn) {
+	p.wait()
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
@@ -92,7 +128,19 @@ func (p *Proxy) forward(c net.Conn) {
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	pipe := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.wait()
+				if _, werr := dst.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
 		dst.Close()
 		src.Close()
 		done <- struct{}{}
