@@ -31,7 +31,7 @@ type Config struct {
 	ReadHeaderTimeout   Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
 	ReadTimeout         Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
 	WriteTimeout        Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
-	RequestTimeout      Seconds   `env:"REQUEST_TIMEOUT" envDefault:"10"`
+	RequestTimeout      Seconds   `env:"REQUEST_TIMEOUT" envDefault:"8"`
 	IdleTimeout         Seconds   `env:"HTTP_IDLE_TIMEOUT" envDefault:"120"`
 	ShutdownDelay       Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5"`
 	ShutdownTimeout     Seconds   `env:"SHUTDOWN_TIMEOUT" envDefault:"20"`
