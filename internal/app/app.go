@@ -148,7 +148,7 @@ func (a *App) build() error {
 		a.redis = rc
 		limiter = &ratelimit.FailOpen{Limiter: rc.Limiter(),
 			OnFailure: redisFailure(log, m, "ratelimit", "rate limiter failed open: Redis unavailable")}
-		shared = &cache.Bypass{Cache: rc.Cache(), Local: cache.NewMemory(100_000, nil),
+		shared = &cache.Bypass{Cache: rc.Cache(),
 			OnFailure: redisFailure(log, m, "cache", "cache bypassed: Redis unavailable")}
 		m.WatchRedisPool(func() telemetry.RedisPoolStats {
 			ps := rc.PoolStats()
@@ -161,7 +161,7 @@ func (a *App) build() error {
 		checks = append(checks, health.Check{Name: "redis", Impact: impact, Run: health.Func(rc.Ping)})
 	}
 
-	authn, err := a.authenticator(shared)
+	authn, err := a.authenticator()
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func redisFailure(log *slog.Logger, m *telemetry.Metrics, use, msg string) func(
 // authenticator loads the service tokens and picks the mode: required when
 // tokens exist, permissive (today's callers send none) when they do not,
 // unless AUTH_MODE says otherwise.
-func (a *App) authenticator(nonces cache.Cache) (*auth.Authenticator, error) {
+func (a *App) authenticator() (*auth.Authenticator, error) {
 	cfg := a.cfg.Auth
 	tokens, err := auth.LoadTokens(cfg.Tokens, cfg.TokensFile, cfg.LegacySecret)
 	if err != nil {
@@ -277,7 +277,10 @@ func (a *App) authenticator(nonces cache.Cache) (*auth.Authenticator, error) {
 	a.log.Info("authentication", "auth_mode", mode, "callers", tokens.Names(), "require_signatures", cfg.RequireSignatures)
 	return auth.New(auth.Options{
 		Tokens: tokens, Mode: mode, RequireSignatures: cfg.RequireSignatures,
-		Window: cfg.SignatureWindow.D(), Nonces: nonces,
+		Window: cfg.SignatureWindow.D(),
+		// In the database: every replica refuses a replay, with or
+		// without Redis, and a Redis outage opens no gap.
+		Nonces: auth.NoncesFunc(a.store.RememberSignature),
 	}), nil
 }
 
@@ -375,7 +378,9 @@ func probeCheck(name string, p *upstream.Prober) health.Check {
 	}}
 }
 
-// cleanLoop deletes stale captcha challenges every CleanupInterval.
+// cleanLoop deletes stale captcha challenges and expired request
+// signatures every CleanupInterval, in bounded batches that several
+// replicas can run at once.
 func (a *App) cleanLoop(ctx context.Context) {
 	t := time.NewTicker(a.cfg.CleanupInterval.D())
 	defer t.Stop()
@@ -393,6 +398,30 @@ func (a *App) cleanLoop(ctx context.Context) {
 		if n > 0 {
 			a.log.Info("captcha cleanup", "deleted", n)
 		}
+		a.cleanSignatures(ctx)
+	}
+}
+
+// cleanSignatures deletes expired request signatures, at most
+// signatureBatches batches of signatureBatch per round.
+func (a *App) cleanSignatures(ctx context.Context) {
+	const signatureBatch, signatureBatches = 5000, 20
+	total := 0
+	for range signatureBatches {
+		n, err := a.store.DeleteExpiredSignatures(ctx, signatureBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("signature cleanup failed", "error", err, "deleted", total)
+			}
+			return
+		}
+		if n < signatureBatch {
+			break
+		}
+	}
+	if total > 0 {
+		a.log.Debug("signature cleanup", "deleted", total)
 	}
 }
 

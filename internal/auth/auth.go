@@ -237,10 +237,31 @@ type Options struct {
 	RequireSignatures bool
 	// Window is how far a signed request's timestamp may be from now.
 	Window time.Duration
-	// Nonces remembers signatures already used; shared through Redis
-	// when configured.
-	Nonces cache.Cache
+	// Nonces remembers signatures already used; in process memory when
+	// nil, which protects one replica only.
+	Nonces Nonces
 	Now    func() time.Time
+}
+
+// Nonces remembers the signatures of requests already served.
+type Nonces interface {
+	// Remember records signature for ttl and reports whether it was new.
+	Remember(ctx context.Context, signature string, ttl time.Duration) (bool, error)
+}
+
+// NoncesFunc adapts a function to Nonces.
+type NoncesFunc func(ctx context.Context, signature string, ttl time.Duration) (bool, error)
+
+// Remember implements Nonces.
+func (f NoncesFunc) Remember(ctx context.Context, signature string, ttl time.Duration) (bool, error) {
+	return f(ctx, signature, ttl)
+}
+
+// memoryNonces keeps the signatures in this process.
+type memoryNonces struct{ c *cache.Memory }
+
+func (m memoryNonces) Remember(ctx context.Context, signature string, ttl time.Duration) (bool, error) {
+	return m.c.Add(ctx, signature, []byte{1}, ttl)
 }
 
 // Authenticator checks requests.
@@ -257,7 +278,7 @@ func New(o Options) *Authenticator {
 		o.Window = 5 * time.Minute
 	}
 	if o.Nonces == nil {
-		o.Nonces = cache.NewMemory(100_000, o.Now)
+		o.Nonces = memoryNonces{cache.NewMemory(100_000, o.Now)}
 	}
 	return &Authenticator{opts: o}
 }
@@ -324,7 +345,7 @@ func (a *Authenticator) verifySignature(ctx context.Context, r *http.Request, bo
 	}
 	// A signature is unique to its request and timestamp; remembering it
 	// for twice the window refuses every replay.
-	fresh, err := a.opts.Nonces.Add(ctx, "nonce:"+want, []byte{1}, 2*a.opts.Window)
+	fresh, err := a.opts.Nonces.Remember(ctx, want, 2*a.opts.Window)
 	if err != nil {
 		return fmt.Errorf("auth: remember the signature: %w", err)
 	}

@@ -15,9 +15,6 @@ type Cache interface {
 	// Get returns the value and whether it was found.
 	Get(ctx context.Context, key string) ([]byte, bool, error)
 	Set(ctx context.Context, key string, value []byte, ttl time.Duration) error
-	// Add stores the value only when the key is absent and reports whether
-	// it did, atomically (for replay protection).
-	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
 	Delete(ctx context.Context, keys ...string) error
 }
 
@@ -70,7 +67,8 @@ func (m *Memory) Set(_ context.Context, key string, value []byte, ttl time.Durat
 	return nil
 }
 
-// Add implements Cache.
+// Add stores the value only when the key is absent (or expired) and
+// reports whether it did.
 func (m *Memory) Add(_ context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -113,12 +111,9 @@ func (m *Memory) remove(el *list.Element) {
 }
 
 // Bypass wraps a shared cache so that its failures read as misses and
-// skipped writes: a Redis outage costs upstream calls, not requests. Add
-// falls back to a process-local cache, so replay protection still holds on
-// this replica while Redis is away.
+// skipped writes: a Redis outage costs upstream calls, not requests.
 type Bypass struct {
 	Cache    Cache
-	Local    *Memory
 	failures atomic.Int64
 	// OnFailure, when set, is called with each failure (for metrics).
 	OnFailure func(error)
@@ -150,16 +145,6 @@ func (b *Bypass) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		b.failed(err)
 	}
 	return nil
-}
-
-// Add implements Cache.
-func (b *Bypass) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	ok, err := b.Cache.Add(ctx, key, value, ttl)
-	if err != nil {
-		b.failed(err)
-		return b.Local.Add(ctx, key, value, ttl)
-	}
-	return ok, nil
 }
 
 // Delete implements Cache.

@@ -165,17 +165,6 @@ func (r redisCache) Set(ctx context.Context, key string, value []byte, ttl time.
 	return nil
 }
 
-func (r redisCache) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
-	err := r.c.rdb.SetArgs(ctx, r.c.prefix+key, value, goredis.SetArgs{Mode: "NX", TTL: ttl}).Err()
-	if errors.Is(err, goredis.Nil) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("redis: add: %w", err)
-	}
-	return true, nil
-}
-
 func (r redisCache) Delete(ctx context.Context, keys ...string) error {
 	full := make([]string, len(keys))
 	for i, k := range keys {

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,6 +251,49 @@ func TestUpdateDeliveryOneStatement(t *testing.T) {
 		st, err := s.Stats(ctx, 1)
 		if err != nil || st != (participant.Stats{Total: 3, CaptchaCompleted: 3, MessagesDelivered: 2}) {
 			t.Fatalf("stats = %+v, %v", st, err)
+		}
+	})
+}
+
+func TestRememberSignature(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		var fresh atomic.Int64
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				ok, err := s.RememberSignature(ctx, "sig-a", time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					fresh.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if fresh.Load() != 1 {
+			t.Fatalf("one signature was new %d times among 20 concurrent requests, want once", fresh.Load())
+		}
+		// An expired signature is taken over; a live one is not.
+		if ok, err := s.RememberSignature(ctx, "sig-old", -time.Second); !ok || err != nil {
+			t.Fatalf("first sight of sig-old: %v, %v", ok, err)
+		}
+		if ok, err := s.RememberSignature(ctx, "sig-old", time.Minute); !ok || err != nil {
+			t.Fatalf("an expired signature was not taken over: %v, %v", ok, err)
+		}
+		if ok, err := s.RememberSignature(ctx, "sig-old", time.Minute); ok || err != nil {
+			t.Fatalf("a live signature was accepted again: %v, %v", ok, err)
+		}
+		if _, err := s.RememberSignature(ctx, "sig-gone", -time.Second); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.DeleteExpiredSignatures(ctx, 100)
+		if err != nil || n != 1 {
+			t.Fatalf("deleted %d expired signatures, %v; want 1", n, err)
+		}
+		if ok, _ := s.RememberSignature(ctx, "sig-a", time.Minute); ok {
+			t.Fatal("cleaning up deleted a live signature")
 		}
 	})
 }
