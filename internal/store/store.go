@@ -7,6 +7,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -185,6 +186,9 @@ func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (e
 		return wrap("acquire a connection", err)
 	}
 	defer conn.Close()
+	if s.postgres {
+		return pgTx(ctx, conn, fn)
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return wrap("begin", err)
@@ -195,13 +199,49 @@ func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (e
 			panic(p)
 		}
 	}()
-	if err := fn(queries{db: tx, conn: &conn, postgres: s.postgres}); err != nil {
+	if err := fn(queries{db: tx, conn: &conn}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return wrap("commit", err)
 	}
+	return nil
+}
+
+// rollbackTimeout bounds a ROLLBACK, which must be sent even when the
+// request's own deadline has passed.
+const rollbackTimeout = 5 * time.Second
+
+// pgTx runs fn between BEGIN and COMMIT sent as plain statements. The
+// driver sends the COMMIT and ROLLBACK of database/sql transactions without
+// a context, so a database that stopped answering would hold them, and the
+// request, for the whole read timeout (minutes, for draws); statements obey
+// the request's deadline.
+func pgTx(ctx context.Context, conn bun.Conn, fn func(participant.Queries) error) error {
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return wrap("begin", err)
+	}
+	committed := false
+	defer func() {
+		if committed {
+			return
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
+			// Never hand the pool a connection inside a transaction:
+			// ErrBadConn makes database/sql close it.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
+	if err := fn(queries{db: conn, conn: &conn, postgres: true}); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return wrap("commit", err)
+	}
+	committed = true
 	return nil
 }
 

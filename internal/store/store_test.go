@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"runtime"
 	"slices"
 	"sync"
@@ -296,4 +297,49 @@ func TestRememberSignature(t *testing.T) {
 			t.Fatal("cleaning up deleted a live signature")
 		}
 	})
+}
+
+// TestTransactionObeysDeadline: when Postgres stops answering between a
+// transaction's statements and its COMMIT (a partition), InTx gives up at
+// the caller's deadline with ErrUnavailable instead of waiting for the
+// database's read timeout, and the store works again afterwards.
+func TestTransactionObeysDeadline(t *testing.T) {
+	direct := testenv.OpenStore(t, "postgres").Options() // creates and migrates the schema
+	u, err := url.Parse(direct.PostgresURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := testenv.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	opts := direct
+	opts.PostgresURL = u.String()
+	s, err := store.Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	heal := time.AfterFunc(5*time.Second, proxy.Resume)
+	defer heal.Stop()
+	start := time.Now()
+	err = s.InTx(ctx, func(q participant.Queries) error {
+		if _, err := q.EligibleEntrants(ctx, 1, false); err != nil {
+			return err
+		}
+		proxy.Pause()
+		return nil
+	})
+	took := time.Since(start)
+	proxy.Resume()
+	if !errors.Is(err, participant.ErrUnavailable) {
+		t.Fatalf("InTx = %v, want ErrUnavailable", err)
+	}
+	if took > 2*time.Second {
+		t.Fatalf("InTx waited %v with a 500 ms deadline", took)
+	}
+	if _, err := s.EligibleEntrants(context.Background(), 1, false); err != nil {
+		t.Fatalf("the store did not recover: %v", err)
+	}
 }
