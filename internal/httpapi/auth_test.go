@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/telegive/participant-service/internal/auth"
 	"github.com/telegive/participant-service/internal/httpapi"
+	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/internal/ratelimit"
 	"github.com/telegive/participant-service/pkg/signing"
 )
@@ -139,6 +142,29 @@ func TestSignedRequestsOverHTTP(t *testing.T) {
 		expect(t, http.StatusUnauthorized, "AUTH_INVALID")
 	if strings.Contains(h.logs.String(), botToken) {
 		t.Fatal("a token reached the logs")
+	}
+}
+
+// TestSignatureStoreDown: when the database that remembers signatures
+// cannot be reached, a signed request is answered 503 (try again), not
+// let through unchecked and not 500.
+func TestSignatureStoreDown(t *testing.T) {
+	down := auth.NoncesFunc(func(context.Context, string, time.Duration) (bool, error) {
+		return false, fmt.Errorf("store: remember a request signature: %w", participant.ErrUnavailable)
+	})
+	h := newHarness(t, "sqlite", withAPI(func(o *httpapi.Options) {
+		tokens, _ := auth.LoadTokens("bot:"+botToken, "", "")
+		o.Auth = auth.New(auth.Options{Tokens: tokens, Mode: auth.ModeRequired, Nonces: down})
+	}))
+	body := `{"giveaway_id": 5, "user_id": 6}`
+	ts := time.Now().Unix()
+	r := h.doWith("POST", "/api/participants/register", body, map[string]string{
+		"X-Service-Token": botToken,
+		"X-Timestamp":     strconv.FormatInt(ts, 10),
+		"X-Signature":     signing.Sign(botToken, "POST", "/api/participants/register", ts, []byte(body)),
+	}).expect(t, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
+	if r.header.Get("Retry-After") == "" {
+		t.Fatal("503 without Retry-After")
 	}
 }
 
