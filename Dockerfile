@@ -2,7 +2,8 @@
 #
 # Image of the participant service: two static binaries on distroless.
 #
-#   docker build --build-arg VERSION=$(git describe --tags --always) -t participant-service .
+#   docker build --build-arg VERSION=$(git describe --tags --always) \
+#     --build-arg REVISION=$(git rev-parse HEAD) -t participant-service .
 #
 # The build stage runs on the build machine's platform and cross-compiles
 # (CGO is off: the SQLite driver is pure Go), so multi-platform builds need
@@ -20,9 +21,10 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 
 COPY . .
 
-# Stamped into internal/version.Version (`participant-service version`,
-# participant_build_info{version}, /health).
+# Stamped into internal/version (`participant-service version`,
+# participant_build_info{version,revision}, /health).
 ARG VERSION=dev
+ARG REVISION=unknown
 ARG TARGETOS
 ARG TARGETARCH
 # -trimpath: no build-machine paths in the binary; -s -w: no symbol table
@@ -31,7 +33,7 @@ ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     set -eu; \
-    ldflags="-s -w -X github.com/telegive/participant-service/internal/version.Version=${VERSION}"; \
+    ldflags="-s -w -X github.com/telegive/participant-service/internal/version.Version=${VERSION} -X github.com/telegive/participant-service/internal/version.Revision=${REVISION}"; \
     for cmd in participant-service participantctl; do \
       CGO_ENABLED=0 GOOS="${TARGETOS:-linux}" GOARCH="${TARGETARCH:-amd64}" \
         go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "/out/$cmd" "./cmd/$cmd"; \
@@ -42,10 +44,12 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 FROM gcr.io/distroless/static-debian12:nonroot
 
 ARG VERSION=dev
+ARG REVISION=unknown
 LABEL org.opencontainers.image.title="participant-service" \
       org.opencontainers.image.description="Telegive participant service" \
       org.opencontainers.image.source="https://github.com/telegive/participant-service" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 
 COPY --from=build /out/participant-service /participant-service
 COPY --from=build /out/participantctl /participantctl

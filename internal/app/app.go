@@ -116,7 +116,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, deepTracing: deepTracing,
-		metrics: telemetry.NewMetrics(version.String(), memLimit)}
+		metrics: telemetry.NewMetrics(version.String(), version.Commit(), memLimit)}
 	if err := a.build(); err != nil {
 		a.close()
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,8 +42,8 @@ func TestStaticBinary(t *testing.T) {
 	if ldflags == nil || build == nil || !bytes.Contains(docker, []byte("CGO_ENABLED=0")) {
 		t.Fatal("the Dockerfile's build command is not the one this test knows (CGO_ENABLED=0 go build <flags> -ldflags \"$ldflags\")")
 	}
-	const stamp = "v0.0.0-image-test"
-	flags := strings.ReplaceAll(string(ldflags[1]), "${VERSION}", stamp)
+	const stamp, commit = "v0.0.0-image-test", "0123456789abcdef0123456789abcdef01234567"
+	flags := strings.NewReplacer("${VERSION}", stamp, "${REVISION}", commit).Replace(string(ldflags[1]))
 	bin := filepath.Join(t.TempDir(), "participant-service")
 	args := append([]string{"build"}, strings.Fields(string(build[1]))...)
 	args = append(args, "-ldflags", flags, "-o", bin, "./cmd/participant-service")
@@ -118,7 +119,16 @@ func TestStaticBinary(t *testing.T) {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	resp, err := http.Get(base + "/health")
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `revision="` + commit + `"`; !bytes.Contains(scrape, []byte(want)) || !bytes.Contains(scrape, []byte(`version="`+stamp+`"`)) {
+		t.Errorf("participant_build_info does not carry the stamped version and revision")
+	}
+	resp, err = http.Get(base + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"net/http"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -44,7 +43,7 @@ type Metrics struct {
 
 // NewMetrics registers the metrics, the Go and process collectors, build
 // information and the memory limit.
-func NewMetrics(version string, memoryLimit int64) *Metrics {
+func NewMetrics(version, revision string, memoryLimit int64) *Metrics {
 	reg := prometheus.NewRegistry()
 	f := func(c prometheus.Collector) prometheus.Collector { reg.MustRegister(c); return c }
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
@@ -82,14 +81,6 @@ func NewMetrics(version string, memoryLimit int64) *Metrics {
 	m.redisErrors = counter("redis_errors_total", "Redis failures the service degraded around.", "use")
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	revision := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, s := range info.Settings {
-			if s.Key == "vcs.revision" {
-				revision = s.Value
-			}
-		}
-	}
 	f(prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info", Help: "Build information; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
