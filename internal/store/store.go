@@ -209,10 +209,6 @@ func (s *Store) inTx(ctx context.Context, fn func(participant.Queries) error) (e
 	return nil
 }
 
-// rollbackTimeout bounds a ROLLBACK, which must be sent even when the
-// request's own deadline has passed.
-const rollbackTimeout = 5 * time.Second
-
 // pgTx runs fn between BEGIN and COMMIT sent as plain statements. The
 // driver sends the COMMIT and ROLLBACK of database/sql transactions without
 // a context, so a database that stopped answering would hold them, and the
@@ -227,13 +223,17 @@ func pgTx(ctx context.Context, conn bun.Conn, fn func(participant.Queries) error
 		if committed {
 			return
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		defer cancel()
-		if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
-			// Never hand the pool a connection inside a transaction:
-			// ErrBadConn makes database/sql close it.
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		// ROLLBACK within the request's deadline too. A connection that
+		// cannot roll back in time, or whose request is already over, is
+		// closed instead (ErrBadConn makes database/sql discard it), which
+		// ends the transaction on the server as well; the pool never gets
+		// a connection inside a transaction.
+		if ctx.Err() == nil {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err == nil {
+				return
+			}
 		}
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 	}()
 	if err := fn(queries{db: conn, conn: &conn, postgres: true}); err != nil {
 		return err

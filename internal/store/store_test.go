@@ -299,10 +299,11 @@ func TestRememberSignature(t *testing.T) {
 	})
 }
 
-// TestTransactionObeysDeadline: when Postgres stops answering between a
-// transaction's statements and its COMMIT (a partition), InTx gives up at
-// the caller's deadline with ErrUnavailable instead of waiting for the
-// database's read timeout, and the store works again afterwards.
+// TestTransactionObeysDeadline: when Postgres stops answering in the middle
+// of a transaction (a partition), InTx gives up at the caller's deadline,
+// whether it was about to COMMIT or to ROLLBACK after an error of its own,
+// instead of waiting for the database's read timeout; the store works
+// again afterwards.
 func TestTransactionObeysDeadline(t *testing.T) {
 	direct := testenv.OpenStore(t, "postgres").Options() // creates and migrates the schema
 	u, err := url.Parse(direct.PostgresURL)
@@ -319,27 +320,36 @@ func TestTransactionObeysDeadline(t *testing.T) {
 	}
 	defer s.Close()
 
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	heal := time.AfterFunc(5*time.Second, proxy.Resume)
-	defer heal.Stop()
-	start := time.Now()
-	err = s.InTx(ctx, func(q participant.Queries) error {
-		if _, err := q.EligibleEntrants(ctx, 1, false); err != nil {
-			return err
-		}
-		proxy.Pause()
-		return nil
-	})
-	took := time.Since(start)
-	proxy.Resume()
-	if !errors.Is(err, participant.ErrUnavailable) {
-		t.Fatalf("InTx = %v, want ErrUnavailable", err)
-	}
-	if took > 2*time.Second {
-		t.Fatalf("InTx waited %v with a 500 ms deadline", took)
-	}
-	if _, err := s.EligibleEntrants(context.Background(), 1, false); err != nil {
-		t.Fatalf("the store did not recover: %v", err)
+	refused := errors.New("refused by the domain")
+	for _, c := range []struct {
+		name   string
+		result error // what fn returns once the network is silent
+		want   error
+	}{{"commit", nil, participant.ErrUnavailable}, {"rollback", refused, refused}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			heal := time.AfterFunc(5*time.Second, proxy.Resume)
+			defer heal.Stop()
+			start := time.Now()
+			err := s.InTx(ctx, func(q participant.Queries) error {
+				if _, err := q.EligibleEntrants(ctx, 1, false); err != nil {
+					return err
+				}
+				proxy.Pause()
+				return c.result
+			})
+			took := time.Since(start)
+			proxy.Resume()
+			if !errors.Is(err, c.want) {
+				t.Fatalf("InTx = %v, want %v", err, c.want)
+			}
+			if took > 2*time.Second {
+				t.Fatalf("InTx waited %v with a 500 ms deadline", took)
+			}
+			if _, err := s.EligibleEntrants(context.Background(), 1, false); err != nil {
+				t.Fatalf("the store did not recover: %v", err)
+			}
+		})
 	}
 }
