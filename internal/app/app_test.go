@@ -5,45 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/telegive/participant-service/internal/app"
-	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/testenv"
 )
-
-// start runs the real service on a free port with the given environment.
-func start(t *testing.T, env ...string) (*app.App, context.CancelFunc, chan error) {
-	t.Helper()
-	// No drain delay unless the test asks for one; later entries win.
-	cfg, err := config.Load(append([]string{"SHUTDOWN_DELAY=0"}, env...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ServicePort, cfg.MetricsPort = 0, 0 // any free ports
-	cfg.ListenHost = "127.0.0.1"
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return a, cancel, done
-}
 
 func get(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
@@ -61,8 +30,8 @@ func get(t *testing.T, url string) (int, map[string]any) {
 // new requests are still served during the delay, and a request in flight
 // when shutdown began completes.
 func TestGracefulShutdown(t *testing.T) {
-	a, stop, done := start(t, "SQLITE_PATH="+testenv.SQLitePath(t), "SHUTDOWN_DELAY=1", "SHUTDOWN_TIMEOUT=10")
-	base := "http://" + a.Addr()
+	svc := testenv.StartService(t, "SHUTDOWN_DELAY=1", "SHUTDOWN_TIMEOUT=10")
+	base := svc.URL
 	if code, _ := get(t, base+"/health/ready"); code != http.StatusOK {
 		t.Fatalf("ready before shutdown: %d", code)
 	}
@@ -88,7 +57,8 @@ func TestGracefulShutdown(t *testing.T) {
 	_, _ = pw.Write([]byte(`{"giveaway_id": 1,`))
 	time.Sleep(100 * time.Millisecond)
 
-	stop()
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.Stop() }()
 	deadline := time.Now().Add(900 * time.Millisecond)
 	sawNotReady := false
 	for time.Now().Before(deadline) {
@@ -111,11 +81,10 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("in-flight request: %d %q %v", r.status, r.body, r.err)
 	}
 	select {
-	case err := <-done:
+	case err := <-stopped:
 		if err != nil {
 			t.Fatalf("serve returned %v", err)
 		}
-		done <- nil
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop")
 	}
@@ -153,8 +122,8 @@ func TestMigrateCommand(t *testing.T) {
 			if !strings.Contains(out.String(), "initial_schema") {
 				t.Fatalf("migrate did not report what it applied: %s", out.String())
 			}
-			a, _, _ := start(t, append(env, "MIGRATE_ON_START=false")...)
-			if code, body := get(t, "http://"+a.Addr()+"/health/ready"); code != http.StatusOK {
+			svc := testenv.StartService(t, append(env, "MIGRATE_ON_START=false")...)
+			if code, body := get(t, svc.URL+"/health/ready"); code != http.StatusOK {
 				t.Fatalf("ready after migrate: %d %v", code, body)
 			}
 		})
@@ -164,8 +133,8 @@ func TestMigrateCommand(t *testing.T) {
 // TestNotReadyUntilMigrated: with MIGRATE_ON_START=false and no schema the
 // service starts but is not ready, and says why.
 func TestNotReadyUntilMigrated(t *testing.T) {
-	a, _, _ := start(t, "SQLITE_PATH="+testenv.SQLitePath(t), "MIGRATE_ON_START=false")
-	code, body := get(t, "http://"+a.Addr()+"/health/ready")
+	svc := testenv.StartService(t, "MIGRATE_ON_START=false")
+	code, body := get(t, svc.URL+"/health/ready")
 	if code != http.StatusServiceUnavailable {
 		t.Fatalf("ready without a schema: %d %v", code, body)
 	}

@@ -39,9 +39,9 @@ func TestReplicasShareRedis(t *testing.T) {
 		"API_RATE_LIMIT=6 per hour",
 		"SERVICE_TOKENS=giveaway:" + token,
 	}
-	a, _, _ := start(t, env...)
-	b, _, _ := start(t, append(env, "MIGRATE_ON_START=false")...)
-	urls := []string{"http://" + a.Addr(), "http://" + b.Addr()}
+	a := testenv.StartService(t, env...)
+	b := testenv.StartService(t, append(env, "MIGRATE_ON_START=false")...)
+	urls := []string{a.URL, b.URL}
 
 	for i := range 6 {
 		if code, _ := getAs(t, urls[i%2]+"/api/participants/1/count", token); code != http.StatusOK {

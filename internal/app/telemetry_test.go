@@ -3,7 +3,6 @@ package app_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/app"
-	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/testenv"
 )
 
@@ -42,33 +40,6 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// startWith runs the service with options and a log sink.
-func startWith(t *testing.T, logs io.Writer, opts []app.Option, env ...string) *app.App {
-	t.Helper()
-	cfg, err := config.Load(append([]string{"SHUTDOWN_DELAY=0"}, env...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, app.NewLogger(cfg, logs), opts...)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return a
-}
-
 // TestOneTracePerRequest: a registration produces one trace, continuing the
 // caller's W3C trace context, with the server span, database queries, Redis
 // commands and the upstream call, and passes the context on upstream; the
@@ -85,14 +56,14 @@ func TestOneTracePerRequest(t *testing.T) {
 	defer giveaways.Close()
 	exporter := tracetest.NewInMemoryExporter()
 	logs := &syncBuffer{}
-	a := startWith(t, logs, []app.Option{app.WithSpanExporter(exporter)},
+	a := testenv.StartServiceWith(t, logs, []app.Option{app.WithSpanExporter(exporter)},
 		"DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
 		"REDIS_KEY_PREFIX=trace-test:"+time.Now().Format("150405.000000")+":",
 		"TELEGIVE_GIVEAWAY_URL="+giveaways.URL)
 	exporter.Reset() // forget start-up queries
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	req, _ := http.NewRequest("POST", "http://"+a.Addr()+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
+	req, _ := http.NewRequest("POST", a.URL+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
 	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -168,10 +139,10 @@ func attr(kvs []attribute.KeyValue, key string) string {
 // TestMetricsContract: after some traffic, every metric the contract in
 // docs/metrics.md names is exported.
 func TestMetricsContract(t *testing.T) {
-	a := startWith(t, io.Discard, nil, "DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
+	a := testenv.StartServiceWith(t, io.Discard, nil, "DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
 		"REDIS_KEY_PREFIX=metrics-test:"+time.Now().Format("150405.000000")+":", "TELEGIVE_GIVEAWAY_URL=http://127.0.0.1:1",
 		"TELEGIVE_CHANNEL_URL=http://127.0.0.1:1", "TELEGIVE_AUTH_URL=http://127.0.0.1:1", "UPSTREAM_RETRIES=0")
-	traffic(t, "http://"+a.Addr())
+	traffic(t, a.URL)
 	exported := scrape(t, "http://"+a.MetricsAddr()+"/metrics")
 	for _, name := range contractMetrics(t) {
 		if !exported[name] {

@@ -23,9 +23,8 @@ func TestOpenBreakerAnswersAtOnceAndShowsInHealth(t *testing.T) {
 	defer down.Close()
 	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer bot.Close()
-	a, _, _ := start(t, "SQLITE_PATH="+testenv.SQLitePath(t), "TELEGIVE_GIVEAWAY_URL="+down.URL,
-		"UPSTREAM_BREAKER_FAILURES=2", "UPSTREAM_RETRIES=0", "UPSTREAM_BREAKER_OPEN=60", "TELEGIVE_BOT_URL="+bot.URL)
-	base := "http://" + a.Addr()
+	base := testenv.StartService(t, "TELEGIVE_GIVEAWAY_URL="+down.URL,
+		"UPSTREAM_BREAKER_FAILURES=2", "UPSTREAM_RETRIES=0", "UPSTREAM_BREAKER_OPEN=60", "TELEGIVE_BOT_URL="+bot.URL).URL
 	post := func() *http.Response {
 		resp, err := http.Post(base+"/api/participants/register", "application/json", strings.NewReader(`{"giveaway_id": 1, "user_id": 2}`))
 		if err != nil {

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"io"
-	"log/slog"
 	"sync"
 	"testing"
 
@@ -34,6 +33,14 @@ func StartService(tb testing.TB, env ...string) *Service {
 // StartServiceWithLogs is StartService with the logs written to w.
 func StartServiceWithLogs(tb testing.TB, w io.Writer, env ...string) *Service {
 	tb.Helper()
+	return StartServiceWith(tb, w, nil, env...)
+}
+
+// StartServiceWith is StartService with the logs written to w, through the
+// production logger (JSON with trace ids unless LOG_FORMAT says text), and
+// the app's options.
+func StartServiceWith(tb testing.TB, w io.Writer, opts []app.Option, env ...string) *Service {
+	tb.Helper()
 	defaults := []string{"SQLITE_PATH=" + SQLitePath(tb), "SHUTDOWN_DELAY=0"}
 	cfg, err := config.Load(append(defaults, env...))
 	if err != nil {
@@ -41,7 +48,7 @@ func StartServiceWithLogs(tb testing.TB, w io.Writer, env ...string) *Service {
 	}
 	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.NewJSONHandler(w, nil)))
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg, w), opts...)
 	if err != nil {
 		cancel()
 		tb.Fatalf("start the service: %v", err)

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telegive/participant-service/internal/app"
-	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/testenv"
 )
 
 // The browser test's tools, installed by .ci/install-browser.
@@ -48,7 +45,7 @@ const (
 // Screenshots go to test-artifacts/browser at the repository root.
 func TestDrawPageInBrowser(t *testing.T) {
 	node := requireBrowserTools(t)
-	base := startService(t)
+	base := testenv.StartService(t).URL
 	seeded := seedGiveaways(t, base)
 
 	artifacts, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "browser"))
@@ -122,39 +119,6 @@ func nodeMajor(node string) (int, error) {
 	}
 	major, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimSpace(string(out)), "v"), ".")
 	return strconv.Atoi(major)
-}
-
-// startService runs the service in process with an embedded SQLite
-// database in a temporary directory, and returns its base URL.
-func startService(t *testing.T) string {
-	t.Helper()
-	cfg, err := config.Load([]string{
-		"SQLITE_PATH=" + filepath.Join(t.TempDir(), "participant.db"),
-		"SHUTDOWN_DELAY=0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.ServicePort, cfg.MetricsPort, cfg.ListenHost = 0, 0, "127.0.0.1"
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := app.New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if err := a.Listen(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("serve: %v", err)
-		}
-	})
-	return "http://" + a.Addr()
 }
 
 type seededDraw struct {
