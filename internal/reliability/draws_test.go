@@ -56,23 +56,9 @@ func TestExactlyOnceDraws(t *testing.T) {
 	wg.Wait()
 
 	// Many concurrent select-winners per giveaway, on random instances.
-	answers := make([][]client.Selection, giveaways)
-	var mu sync.Mutex
-	for g := range giveaways {
-		for range 8 {
-			wg.Go(func() {
-				sel, err := clients[rand.IntN(3)].SelectWinners(ctx, gids[g], client.SelectRequest{WinnerCount: winners})
-				if err != nil {
-					t.Errorf("select-winners: %v", err)
-					return
-				}
-				mu.Lock()
-				answers[g] = append(answers[g], sel)
-				mu.Unlock()
-			})
-		}
-	}
-	wg.Wait()
+	answers := concurrently(t, giveaways, 8, func(g int) (client.Selection, error) {
+		return clients[rand.IntN(3)].SelectWinners(ctx, gids[g], client.SelectRequest{WinnerCount: winners})
+	})
 	draws := 0
 	for g, as := range answers {
 		fresh := 0
@@ -91,23 +77,10 @@ func TestExactlyOnceDraws(t *testing.T) {
 	}
 
 	// Concurrent identical redraws: one round each.
-	rounds := make([][]client.RedrawResult, giveaways)
-	for g := range giveaways {
+	rounds := concurrently(t, giveaways, 6, func(g int) (client.RedrawResult, error) {
 		loser := answers[g][0].Winners[0].UserID
-		for range 6 {
-			wg.Go(func() {
-				rd, err := clients[rand.IntN(3)].Redraw(ctx, gids[g], []int64{loser}, "left the channel")
-				if err != nil {
-					t.Errorf("redraw: %v", err)
-					return
-				}
-				mu.Lock()
-				rounds[g] = append(rounds[g], rd)
-				mu.Unlock()
-			})
-		}
-	}
-	wg.Wait()
+		return clients[rand.IntN(3)].Redraw(ctx, gids[g], []int64{loser}, "left the channel")
+	})
 	verified := 0
 	for g, rs := range rounds {
 		applied := 0
@@ -153,4 +126,31 @@ func TestExactlyOnceDraws(t *testing.T) {
 
 func sameWinner(a, b client.Winner) bool {
 	return a.Position == b.Position && a.UserID == b.UserID && a.ParticipantID == b.ParticipantID
+}
+
+// concurrently calls call each times for every one of n giveaways, all at
+// once, and returns the answers by giveaway; a failed call fails the test.
+func concurrently[T any](t *testing.T, n, each int, call func(g int) (T, error)) [][]T {
+	t.Helper()
+	answers := make([][]T, n)
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	for g := range n {
+		for range each {
+			wg.Go(func() {
+				v, err := call(g)
+				if err != nil {
+					t.Errorf("giveaway #%d: %v", g, err)
+					return
+				}
+				mu.Lock()
+				answers[g] = append(answers[g], v)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	return answers
 }

@@ -141,6 +141,21 @@ func (b *bot) join(ctx context.Context, giveawayID, userID int64) int64 {
 	return 0
 }
 
+// users registers n new users through the captcha into giveaway 1, before
+// any fault, and returns their ids.
+func (b *bot) users(t *testing.T, n int64) []int64 {
+	t.Helper()
+	base := uniqueBase()
+	ids := make([]int64, 0, n)
+	for i := range n {
+		if b.join(context.Background(), 1, base+i) == 0 {
+			t.Fatal("set-up registration failed")
+		}
+		ids = append(ids, base+i)
+	}
+	return ids
+}
+
 // readiness records how a service's readiness changes, polled every 25 ms.
 type readiness struct {
 	mu          sync.Mutex

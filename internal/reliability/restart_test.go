@@ -95,14 +95,7 @@ func TestRollingRestart(t *testing.T) {
 
 	bt := newBot(t, front.URL)
 	ctx := context.Background()
-	base := uniqueBase()
-	var known []int64
-	for i := range int64(10) {
-		if bt.join(ctx, 1, base+i) == 0 {
-			t.Fatal("set-up registration failed")
-		}
-		known = append(known, base+i)
-	}
+	known := bt.users(t, 10)
 	c, _ := client.New(front.URL, client.WithRetries(0, 0))
 	var (
 		sent, failed atomic.Int64

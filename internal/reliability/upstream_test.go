@@ -74,14 +74,7 @@ func TestUpstreamFaultsUnderLoad(t *testing.T) {
 
 	b := newBot(t, svc.URL)
 	ctx := context.Background()
-	base := uniqueBase()
-	var known []int64
-	for i := range int64(10) {
-		if b.join(ctx, 1, base+i) == 0 {
-			t.Fatal("set-up registration failed")
-		}
-		known = append(known, base+i)
-	}
+	known := b.users(t, 10)
 	c, _ := client.New(svc.URL, client.WithRetries(0, 0))
 	var (
 		lat       latencies
