@@ -316,6 +316,19 @@ func (f field) positiveIDs() ([]int64, bool) {
 	return ids, true
 }
 
+// requiredIDs returns a required array of ids, or the code its absence
+// (MISSING_<name>) or a bad value (INVALID_<name>) gets.
+func (f field) requiredIDs(name string) ([]int64, string) {
+	if !f.present {
+		return nil, "MISSING_" + name
+	}
+	ids, ok := f.positiveIDs()
+	if !ok {
+		return nil, "INVALID_" + name
+	}
+	return ids, ""
+}
+
 // firstOf returns the first non-empty code.
 func firstOf(codes ...string) string {
 	for _, c := range codes {
@@ -506,15 +519,7 @@ func FuzzUpdateDelivery(f *testing.F) {
 			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
-		idsField := fieldOf(m, "participant_ids")
-		ids, idsOK := idsField.positiveIDs()
-		idsBad := ""
-		switch {
-		case !idsField.present:
-			idsBad = "MISSING_PARTICIPANT_IDS"
-		case !idsOK:
-			idsBad = "INVALID_PARTICIPANT_IDS"
-		}
+		ids, idsBad := fieldOf(m, "participant_ids").requiredIDs("PARTICIPANT_IDS")
 		delivered := fieldOf(m, "delivered")
 		deliveredOK := !delivered.present || delivered.raw == "true" || delivered.raw == "false"
 		ts, tsOK := fieldOf(m, "delivery_timestamp").text()
@@ -730,15 +735,7 @@ func FuzzRedraw(f *testing.F) {
 			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
-		dqField := fieldOf(m, "disqualified_user_ids")
-		dq, dqOK := dqField.positiveIDs()
-		dqBad := ""
-		switch {
-		case !dqField.present:
-			dqBad = "MISSING_DISQUALIFIED_USER_IDS"
-		case !dqOK:
-			dqBad = "INVALID_DISQUALIFIED_USER_IDS"
-		}
+		dq, dqBad := fieldOf(m, "disqualified_user_ids").requiredIDs("DISQUALIFIED_USER_IDS")
 		reason, reasonOK := fieldOf(m, "reason").text()
 		want := firstOf(dqBad, ifBad(reasonOK, "INVALID_REASON"))
 		if want == "" {
