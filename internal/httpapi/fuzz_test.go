@@ -111,13 +111,7 @@ func (a *fuzzAPI) setupJoin(f *testing.F, giveawayID, userID int64) int64 {
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
 	if resp.StatusCode == http.StatusOK {
-		q := questionRE.FindStringSubmatch(fmt.Sprint(m["captcha_question"]))
-		if q == nil {
-			f.Fatalf("set-up: unexpected captcha %s", raw)
-		}
-		x, _ := strconv.ParseInt(q[1], 10, 64)
-		y, _ := strconv.ParseInt(q[3], 10, 64)
-		answer := map[string]int64{"+": x + y, "-": x - y, "×": x * y}[q[2]]
+		answer := solve(f, fmt.Sprint(m["captcha_question"]))
 		m = a.setup(f, "POST", "/api/participants/validate-captcha",
 			fmt.Sprintf(`{"giveaway_id": %d, "user_id": %d, "answer": %d}`, giveawayID, userID, answer), http.StatusOK)
 	} else if resp.StatusCode != http.StatusCreated {
@@ -394,7 +388,7 @@ func FuzzRegister(f *testing.F) {
 		switch status {
 		case http.StatusOK:
 			if resp["requires_captcha"] != true || resp["session_id"] == "" || resp["session_id"] != resp["captcha_session_id"] ||
-				!questionRE.MatchString(fmt.Sprint(resp["captcha_question"])) {
+				!testenv.CaptchaQuestion.MatchString(fmt.Sprint(resp["captcha_question"])) {
 				t.Fatalf("user %d in %d: a captcha answer without its question or session: %v", uid, gid, resp)
 			}
 		case http.StatusCreated:

@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -220,25 +218,8 @@ func (r reply) expect(t *testing.T, status int, code string) reply {
 	return r
 }
 
-var questionRE = regexp.MustCompile(`^What is (\d+) ([-+×]) (\d+)\?$`)
-
 // solve answers a captcha question the way a person would.
-func solve(t *testing.T, q string) int64 {
-	t.Helper()
-	m := questionRE.FindStringSubmatch(q)
-	if m == nil {
-		t.Fatalf("unexpected captcha question %q", q)
-	}
-	a, _ := strconv.ParseInt(m[1], 10, 64)
-	b, _ := strconv.ParseInt(m[3], 10, 64)
-	switch m[2] {
-	case "+":
-		return a + b
-	case "-":
-		return a - b
-	}
-	return a * b
-}
+var solve = testenv.SolveCaptcha
 
 // join registers a user through the captcha and returns the participant id.
 func (h *harness) join(giveawayID, userID int64) int64 {

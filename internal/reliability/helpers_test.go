@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"regexp"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -56,27 +54,10 @@ func report(t *testing.T, f figures) {
 	}
 }
 
-var question = regexp.MustCompile(`(\d+) ([-+×]) (\d+)`)
-
-func solve(q string) int64 {
-	m := question.FindStringSubmatch(q)
-	if m == nil {
-		return -1
-	}
-	a, _ := strconv.ParseInt(m[1], 10, 64)
-	b, _ := strconv.ParseInt(m[3], 10, 64)
-	switch m[2] {
-	case "+":
-		return a + b
-	case "-":
-		return a - b
-	}
-	return a * b
-}
-
 // bot plays the bot service: it retries whenever an answer is not a
 // success, as the real one does, until the deadline.
 type bot struct {
+	t        *testing.T
 	c        *client.Client
 	deadline time.Duration
 	mu       sync.Mutex
@@ -91,7 +72,7 @@ func newBot(t *testing.T, base string) *bot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &bot{c: c, deadline: 20 * time.Second, failures: map[string]int{}}
+	return &bot{t: t, c: c, deadline: 20 * time.Second, failures: map[string]int{}}
 }
 
 func (b *bot) count(err error, took time.Duration) {
@@ -131,7 +112,7 @@ func (b *bot) join(ctx context.Context, giveawayID, userID int64) int64 {
 			return res.ParticipantID
 		}
 		sent = time.Now()
-		v, err := b.c.ValidateCaptcha(ctx, client.ValidateRequest{GiveawayID: giveawayID, UserID: userID, Answer: solve(res.Challenge.Question)})
+		v, err := b.c.ValidateCaptcha(ctx, client.ValidateRequest{GiveawayID: giveawayID, UserID: userID, Answer: testenv.SolveCaptcha(b.t, res.Challenge.Question)})
 		b.count(err, time.Since(sent))
 		if err == nil && v.CaptchaCompleted {
 			return v.ParticipantID

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,29 +186,9 @@ func enter(t *testing.T, api string, giveaway, user int64) {
 		CaptchaCompleted bool `json:"captcha_completed"`
 	}
 	call(t, "POST", api+"/validate-captcha",
-		map[string]any{"giveaway_id": giveaway, "user_id": user, "answer": solve(t, reg.CaptchaQuestion)}, &solved)
+		map[string]any{"giveaway_id": giveaway, "user_id": user, "answer": testenv.SolveCaptcha(t, reg.CaptchaQuestion)}, &solved)
 	if !solved.CaptchaCompleted {
 		t.Fatalf("captcha %q not accepted for user %d", reg.CaptchaQuestion, user)
-	}
-}
-
-var captchaRE = regexp.MustCompile(`^What is (\d+) ([-+×]) (\d+)\?$`)
-
-func solve(t *testing.T, question string) int {
-	t.Helper()
-	m := captchaRE.FindStringSubmatch(question)
-	if m == nil {
-		t.Fatalf("unexpected captcha question %q", question)
-	}
-	a, _ := strconv.Atoi(m[1])
-	b, _ := strconv.Atoi(m[3])
-	switch m[2] {
-	case "+":
-		return a + b
-	case "-":
-		return a - b
-	default:
-		return a * b
 	}
 }
 

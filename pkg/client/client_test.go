@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strconv"
 	"sync/atomic"
@@ -21,25 +20,6 @@ const (
 	giveawayToken = "giveaway-token-for-client-tests"
 	adminToken    = "admin-token-for-client-tests"
 )
-
-var question = regexp.MustCompile(`(\d+) ([-+×]) (\d+)`)
-
-func answer(t *testing.T, q string) int64 {
-	t.Helper()
-	m := question.FindStringSubmatch(q)
-	if m == nil {
-		t.Fatalf("question %q", q)
-	}
-	a, _ := strconv.ParseInt(m[1], 10, 64)
-	b, _ := strconv.ParseInt(m[3], 10, 64)
-	switch m[2] {
-	case "+":
-		return a + b
-	case "-":
-		return a - b
-	}
-	return a * b
-}
 
 // TestClientAgainstTheService drives every endpoint through the client,
 // signing the bot's requests, against the real service.
@@ -66,7 +46,7 @@ func TestClientAgainstTheService(t *testing.T) {
 		if err != nil || !res.RequiresCaptcha || res.Challenge == nil {
 			t.Fatalf("register %d: %+v %v", u, res, err)
 		}
-		a := answer(t, res.Challenge.Question)
+		a := testenv.SolveCaptcha(t, res.Challenge.Question)
 		if u == 100 {
 			wrong, err := bot.ValidateCaptcha(ctx, client.ValidateRequest{GiveawayID: 9, UserID: u, Answer: a + 1})
 			if err != nil || wrong.CaptchaCompleted || wrong.AttemptsRemaining != 2 {
