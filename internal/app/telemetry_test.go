@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -23,23 +22,6 @@ import (
 	"github.com/telegive/participant-service/internal/testenv"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestOneTracePerRequest: a registration produces one trace, continuing the
 // caller's W3C trace context, with the server span, database queries, Redis
 // commands and the upstream call, and passes the context on upstream; the
@@ -55,7 +37,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	}))
 	defer giveaways.Close()
 	exporter := tracetest.NewInMemoryExporter()
-	logs := &syncBuffer{}
+	logs := &testenv.Logs{}
 	a := testenv.StartServiceWith(t, logs, []app.Option{app.WithSpanExporter(exporter)},
 		"DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
 		"REDIS_KEY_PREFIX=trace-test:"+time.Now().Format("150405.000000")+":",

@@ -47,7 +47,7 @@ const (
 // target builds one (once per fuzzing process) and sends it every input.
 type fuzzAPI struct {
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *testenv.Logs
 	// participants are the participant ids the set-up created.
 	participants []int64
 }
@@ -72,7 +72,7 @@ func newFuzzAPI(f *testing.F) *fuzzAPI {
 	opts := defaultOptions()
 	opts.Now = clk.Now
 	svc := participant.NewService(st, nil, fuzzSubscriptions{clk.Now}, opts)
-	logs := &syncBuffer{}
+	logs := &testenv.Logs{}
 	api := httpapi.New(httpapi.Options{
 		Service:     svc,
 		Health:      health.New(time.Second, health.Check{Name: "database", Impact: health.Critical, Run: health.Func(st.Ping)}),

@@ -47,7 +47,7 @@ type harness struct {
 	store   *store.Store
 	clock   *clock
 	api     *httpapi.Server
-	logs    *syncBuffer
+	logs    *testenv.Logs
 }
 
 type harnessOption func(*harnessConfig)
@@ -105,7 +105,7 @@ func newHarness(t *testing.T, backend string, options ...harnessOption) *harness
 	clk := &clock{now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
 	cfg.opts.Now = clk.Now
 	svc := participant.NewService(st, cfg.giveaways, cfg.subscriptions, cfg.opts)
-	logs := &syncBuffer{}
+	logs := &testenv.Logs{}
 	checks := health.New(time.Second, append([]health.Check{{Name: "database", Impact: health.Critical, Run: health.Func(st.Ping)}}, cfg.checks...)...)
 	o := cfg.api
 	o.Service, o.Health = svc, checks
@@ -239,22 +239,4 @@ func (h *harness) join(giveawayID, userID int64) int64 {
 		h.t.Fatalf("right answer not accepted: %s", v.raw)
 	}
 	return v.num("participant_id")
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

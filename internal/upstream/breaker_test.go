@@ -1,7 +1,6 @@
 package upstream_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/telegive/participant-service/internal/cache"
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/testenv"
 	"github.com/telegive/participant-service/internal/upstream"
 )
 
@@ -47,23 +47,6 @@ func newFlaky(t *testing.T, mode string) (*flaky, string) {
 	return f, srv.URL
 }
 
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestBreakerOpensFailsFastAndRecovers: after the configured failures the
 // breaker opens and answers at once with SERVICE_UNAVAILABLE and a
 // Retry-After; after the open period one trial call goes through, and a
@@ -72,7 +55,7 @@ func TestBreakerOpensFailsFastAndRecovers(t *testing.T) {
 	f, base := newFlaky(t, "fail")
 	var transitions []string
 	var mu sync.Mutex
-	logs := &logBuffer{}
+	logs := &testenv.Logs{}
 	g := upstream.NewGiveaways(upstream.Options{
 		GiveawayURL: base, Timeout: 200 * time.Millisecond, Retries: 0, BreakerFailures: 3, BreakerOpen: 300 * time.Millisecond,
 		ServiceToken: "svc-secret-token", Logger: slog.New(slog.NewJSONHandler(logs, nil)),
