@@ -68,6 +68,12 @@ type errorBody struct {
 	ChannelInfo      *participant.Channel     `json:"channel_info,omitempty"`
 }
 
+// errTryAgain answers a request that failed for want of a dependency (the
+// database out of reach, the request's deadline passed): 503 with a short
+// Retry-After.
+var errTryAgain = &participant.Error{Code: participant.CodeServiceUnavailable,
+	Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
+
 // writeError answers a failed request. Domain errors keep their code and
 // safe message; anything else is logged in full and answered with a
 // generic 500 that reveals nothing.
@@ -77,12 +83,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &e):
 	case errors.Is(err, participant.ErrUnavailable):
 		s.log.WarnContext(r.Context(), "database unavailable", "error", err, "method", r.Method, "route", routeName(r))
-		e = &participant.Error{Code: participant.CodeServiceUnavailable,
-			Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
+		e = errTryAgain
 	case errors.Is(err, context.DeadlineExceeded):
 		s.log.WarnContext(r.Context(), "request timed out", "error", err, "method", r.Method, "route", routeName(r))
-		e = &participant.Error{Code: participant.CodeServiceUnavailable,
-			Message: "The service is temporarily unavailable. Please try again shortly.", RetryAfter: time.Second}
+		e = errTryAgain
 	default:
 		s.log.ErrorContext(r.Context(), "request failed", "error", err, "method", r.Method, "route", routeName(r))
 		e = &participant.Error{Code: participant.CodeInternal, Message: "An internal error occurred. Please try again later."}
