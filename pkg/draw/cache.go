@@ -105,20 +105,7 @@ func (c TreeCache) Proof(chunk int, ids []int64, userID int64) (uint64, []Hash, 
 // pathOver is the audit path of hashes[index] in the RFC 6962 tree whose
 // leaves are already hashed subtrees, from the bottom up.
 func pathOver(hashes []Hash, index int) []Hash {
-	var path []Hash
-	lo, hi := 0, len(hashes)
-	for hi-lo > 1 {
-		k := lo + int(split(uint64(hi-lo)))
-		if index < k {
-			path = append(path, combine(hashes[k:hi]))
-			hi = k
-		} else {
-			path = append(path, combine(hashes[lo:k]))
-			lo = k
-		}
-	}
-	slices.Reverse(path)
-	return path
+	return auditPath(uint64(len(hashes)), uint64(index), func(lo, hi uint64) Hash { return combine(hashes[lo:hi]) })
 }
 
 // cacheFormat versions the binary form.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -113,23 +114,27 @@ func InclusionProof(entrants []int64, index uint64) ([]Hash, error) {
 	if index >= n {
 		return nil, fmt.Errorf("draw: leaf index %d out of range for %d entrants", index, n)
 	}
+	return auditPath(n, index, func(lo, hi uint64) Hash { return Root(entrants[lo:hi]) }), nil
+}
+
+// auditPath walks the RFC 6962 tree of n leaves from the root down to the
+// leaf at index, taking subtreeRoot of the sibling at each level, and
+// returns the path ordered from the leaf upwards.
+func auditPath(n, index uint64, subtreeRoot func(lo, hi uint64) Hash) []Hash {
 	path := make([]Hash, 0, bits.Len64(n))
 	lo, hi := uint64(0), n
 	for hi-lo > 1 {
 		k := lo + split(hi-lo)
 		if index < k {
-			path = append(path, Root(entrants[k:hi]))
+			path = append(path, subtreeRoot(k, hi))
 			hi = k
 		} else {
-			path = append(path, Root(entrants[lo:k]))
+			path = append(path, subtreeRoot(lo, k))
 			lo = k
 		}
 	}
-	// The walk went from the root down; the audit path goes up.
-	for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
-		path[i], path[j] = path[j], path[i]
-	}
-	return path, nil
+	slices.Reverse(path)
+	return path
 }
 
 // VerifyInclusion checks that userID is the leaf at index of a tree of size
