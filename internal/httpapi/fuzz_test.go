@@ -238,6 +238,18 @@ func expectOneOf(t *testing.T, status int, body map[string]any, sent []byte, all
 // The request oracles: what docs/api.md says a field may hold, decided from
 // the request's JSON independently of the service's decoder.
 
+// bodyObject returns the fields of the body sent, or nil once it has
+// checked that a body which is not a JSON object was refused with 400
+// INVALID_JSON.
+func bodyObject(t *testing.T, status int, resp map[string]any, body []byte) map[string]json.RawMessage {
+	t.Helper()
+	m := jsonObject(body)
+	if m == nil {
+		expectError(t, status, resp, 400, "INVALID_JSON", body)
+	}
+	return m
+}
+
 // jsonObject is the body as an object of raw values, or nil when it is not
 // a JSON object.
 func jsonObject(body []byte) map[string]json.RawMessage {
@@ -366,9 +378,8 @@ func FuzzRegister(f *testing.F) {
 	f.Add([]byte(`{"giveaway_id": 3, "user_id": 1}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, resp := a.call(t, "POST", "/api/participants/register", body)
-		m := jsonObject(body)
+		m := bodyObject(t, status, resp, body)
 		if m == nil {
-			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
 		gid, gidBad := fieldOf(m, "giveaway_id").id("giveaway_id")
@@ -412,9 +423,8 @@ func FuzzValidateCaptcha(f *testing.F) {
 	f.Add([]byte(fmt.Sprintf(`{"giveaway_id": %d, "user_id": %d, "answer": 1.0, "session_id": null}`, fuzzOpen, fuzzPendingUser)))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, resp := a.call(t, "POST", "/api/participants/validate-captcha", body)
-		m := jsonObject(body)
+		m := bodyObject(t, status, resp, body)
 		if m == nil {
-			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
 		_, gidBad := fieldOf(m, "giveaway_id").id("giveaway_id")
@@ -464,9 +474,8 @@ func FuzzVerifySubscription(f *testing.F) {
 	f.Add([]byte(`{"user_id": 9223372036854775807, "account_id": 1e2}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, resp := a.call(t, "POST", "/api/participants/verify-subscription", body)
-		m := jsonObject(body)
+		m := bodyObject(t, status, resp, body)
 		if m == nil {
-			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
 		uid, uidBad := fieldOf(m, "user_id").id("user_id")
@@ -508,9 +517,8 @@ func FuzzUpdateDelivery(f *testing.F) {
 	f.Add([]byte(`{"participant_ids": [3, 3], "delivered": false}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		status, resp := a.call(t, "PUT", "/api/participants/update-delivery-status", body)
-		m := jsonObject(body)
+		m := bodyObject(t, status, resp, body)
 		if m == nil {
-			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
 		ids, idsBad := fieldOf(m, "participant_ids").requiredIDs("PARTICIPANT_IDS")
@@ -724,9 +732,8 @@ func FuzzRedraw(f *testing.F) {
 			expectPathRefusal(t, status, resp, "INVALID_GIVEAWAY_ID", seg)
 			return
 		}
-		m := jsonObject(body)
+		m := bodyObject(t, status, resp, body)
 		if m == nil {
-			expectError(t, status, resp, 400, "INVALID_JSON", body)
 			return
 		}
 		dq, dqBad := fieldOf(m, "disqualified_user_ids").requiredIDs("DISQUALIFIED_USER_IDS")
