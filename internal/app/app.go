@@ -274,7 +274,7 @@ func (a *App) authenticator() (*auth.Authenticator, error) {
 	if mode != auth.ModeRequired {
 		a.log.Warn("callers without a service token are accepted", "auth_mode", mode)
 	}
-	a.log.Info("authentication", "auth_mode", mode, "callers", tokens.Names(), "require_signatures", cfg.RequireSignatures)
+	a.log.Info("authentication", "auth_mode", mode, "callers", nonNil(tokens.Names()), "require_signatures", cfg.RequireSignatures)
 	return auth.New(auth.Options{
 		Tokens: tokens, Mode: mode, RequireSignatures: cfg.RequireSignatures,
 		Window: cfg.SignatureWindow.D(),
@@ -467,9 +467,18 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trac
 			st.Close()
 			return nil, err
 		}
-		log.Info("database migrated", "applied", applied)
+		log.Info("database migrated", "applied", nonNil(applied))
 	}
 	return st, nil
+}
+
+// nonNil returns s, or an empty list in place of nil, so that a log line
+// says [] rather than null when there is nothing to list.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // databaseCheck pings the database and checks that its schema is the one

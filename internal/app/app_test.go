@@ -139,3 +139,46 @@ func TestNotReadyUntilMigrated(t *testing.T) {
 		t.Fatalf("ready without a schema: %d %v", code, body)
 	}
 }
+
+// TestStartupLogsListEmptyListsAsArrays: the start-up lines that list
+// things (migrations applied, callers with tokens) say [] when there are
+// none, never null, so a log query for the field finds an array.
+func TestStartupLogsListEmptyListsAsArrays(t *testing.T) {
+	path := testenv.SQLitePath(t)
+	var migrated bytes.Buffer
+	if err := app.Run(context.Background(), []string{"participant-service", "migrate"}, []string{"SQLITE_PATH=" + path}, &migrated, &migrated); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, migrated.String())
+	}
+	// The schema is current and no token is set: both lists are empty.
+	var logs testenv.Logs
+	svc := testenv.StartServiceWithLogs(t, &logs, "SQLITE_PATH="+path, "MIGRATE_ON_START=true")
+	if err := svc.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	lists := map[string]string{"database migrated": "applied", "authentication": "callers"}
+	found := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q: %v", line, err)
+		}
+		for field, v := range rec {
+			if string(v) == "null" {
+				t.Errorf("%s logs %s as null: %s", rec["msg"], field, line)
+			}
+		}
+		var msg string
+		_ = json.Unmarshal(rec["msg"], &msg)
+		if field, ok := lists[msg]; ok {
+			found[msg] = true
+			if got := string(rec[field]); got != "[]" {
+				t.Errorf("%q: %s = %s, want []", msg, field, got)
+			}
+		}
+	}
+	for msg := range lists {
+		if !found[msg] {
+			t.Errorf("no %q line in the start-up logs:\n%s", msg, logs.String())
+		}
+	}
+}
