@@ -21,19 +21,22 @@ import (
 
 // Config is every setting of the service. Field tags name the environment
 // variables that existing deployments of the participant service already use.
+// A want tag says what a number accepts, for refusals to quote; durations,
+// switches, rates and the log level need none, as their types say it (see
+// wanted).
 type Config struct {
 	// HTTP server.
-	ServicePort         int       `env:"SERVICE_PORT" envDefault:"8004"`
-	Port                int       `env:"PORT"` // overrides SERVICE_PORT, as platforms such as Heroku set it
+	ServicePort         int       `env:"SERVICE_PORT" envDefault:"8004" want:"a port number 1..65535"`
+	Port                int       `env:"PORT" want:"a port number 1..65535"` // overrides SERVICE_PORT, as platforms such as Heroku set it
 	ListenHost          string    `env:"LISTEN_HOST"`
-	MaxRequestBodyBytes int64     `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576"`
-	MaxInFlight         int       `env:"MAX_IN_FLIGHT" envDefault:"1000"`
+	MaxRequestBodyBytes int64     `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576" want:"a whole number of bytes, at least 1024"`
+	MaxInFlight         int       `env:"MAX_IN_FLIGHT" envDefault:"1000" want:"a whole number, 0 (no bound) or more"`
 	ReadHeaderTimeout   Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
 	ReadTimeout         Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
 	WriteTimeout        Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
 	RequestTimeout      Seconds   `env:"REQUEST_TIMEOUT" envDefault:"8"`
 	IdleTimeout         Seconds   `env:"HTTP_IDLE_TIMEOUT" envDefault:"120"`
-	ShutdownDelay       Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5"`
+	ShutdownDelay       Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5" want:"seconds (a number) or a Go duration such as 90s, 0 or more"`
 	ShutdownTimeout     Seconds   `env:"SHUTDOWN_TIMEOUT" envDefault:"20"`
 	CORSOrigins         []string  `env:"CORS_ORIGINS" envSeparator:","`
 	LogLevel            LogLevel  `env:"LOG_LEVEL" envDefault:"info"`
@@ -41,21 +44,21 @@ type Config struct {
 	ServiceName         string    `env:"SERVICE_NAME" envDefault:"participant-service"`
 	UpstreamTimeout     Seconds   `env:"UPSTREAM_TIMEOUT" envDefault:"3"`
 	HealthCheckTimeout  Seconds   `env:"HEALTH_CHECK_TIMEOUT" envDefault:"1"`
-	ListMaxLimit        int       `env:"LIST_MAX_LIMIT" envDefault:"10000"`
-	MaxWinners          int       `env:"MAX_WINNERS" envDefault:"1000"`
+	ListMaxLimit        int       `env:"LIST_MAX_LIMIT" envDefault:"10000" want:"a whole number, at least 1"`
+	MaxWinners          int       `env:"MAX_WINNERS" envDefault:"1000" want:"a whole number, at least 1"`
 	RequireSubscription bool      `env:"REQUIRE_SUBSCRIPTION" envDefault:"false"`
 	APIRateLimit        RateLimit `env:"API_RATE_LIMIT" envDefault:"1000 per hour"`
 	DrawTimeout         Seconds   `env:"DRAW_TIMEOUT" envDefault:"300"`
-	ExportBatchSize     int       `env:"EXPORT_BATCH_SIZE" envDefault:"5000"`
+	ExportBatchSize     int       `env:"EXPORT_BATCH_SIZE" envDefault:"5000" want:"a whole number 1..100000"`
 	CaptchaTimeout      Minutes   `env:"CAPTCHA_TIMEOUT_MINUTES" envDefault:"10"`
-	CaptchaMaxAttempts  int       `env:"CAPTCHA_MAX_ATTEMPTS" envDefault:"3"`
-	CaptchaMinNumber    int       `env:"CAPTCHA_MIN_NUMBER" envDefault:"1"`
-	CaptchaMaxNumber    int       `env:"CAPTCHA_MAX_NUMBER" envDefault:"10"`
-	CaptchaPerHour      int       `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5"`
+	CaptchaMaxAttempts  int       `env:"CAPTCHA_MAX_ATTEMPTS" envDefault:"3" want:"a whole number 1..100"`
+	CaptchaMinNumber    int       `env:"CAPTCHA_MIN_NUMBER" envDefault:"1" want:"a whole number, at least 1"`
+	CaptchaMaxNumber    int       `env:"CAPTCHA_MAX_NUMBER" envDefault:"10" want:"a whole number above CAPTCHA_MIN_NUMBER, at most 1000"`
+	CaptchaPerHour      int       `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5" want:"a whole number, at least 1"`
 	EnableMetrics       bool      `env:"ENABLE_METRICS" envDefault:"true"`
 	PprofEnabled        bool      `env:"PPROF_ENABLED" envDefault:"false"`
-	MemoryLimitRatio    float64   `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9"`
-	MetricsPort         int       `env:"METRICS_PORT" envDefault:"9090"`
+	MemoryLimitRatio    float64   `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9" want:"a number 0..1 (0 disables)"`
+	MetricsPort         int       `env:"METRICS_PORT" envDefault:"9090" want:"a port number 1..65535"`
 	UserRateLimit       RateLimit `env:"USER_RATE_LIMIT" envDefault:"30 per minute"`
 	PublicRateLimit     RateLimit `env:"PUBLIC_RATE_LIMIT" envDefault:"600 per minute"`
 	HTTPSOnly           bool      `env:"HTTPS_ONLY" envDefault:"false"`
@@ -102,7 +105,7 @@ type Auth struct {
 type Database struct {
 	PostgresURL     string  `env:"DATABASE_URL"`
 	SQLitePath      string  `env:"SQLITE_PATH" envDefault:"./data/participant.db"`
-	PoolSize        int     `env:"DATABASE_POOL_SIZE" envDefault:"20"`
+	PoolSize        int     `env:"DATABASE_POOL_SIZE" envDefault:"20" want:"a whole number, at least 1"`
 	PoolTimeout     Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
 	PoolRecycle     Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
 	ResponseTimeout Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
@@ -118,7 +121,7 @@ type Redis struct {
 	Cluster    bool     `env:"REDIS_CLUSTER" envDefault:"false"`
 	Required   bool     `env:"REDIS_REQUIRED" envDefault:"false"`
 	Timeout    Seconds  `env:"REDIS_TIMEOUT" envDefault:"0.5"`
-	Pool       int      `env:"REDIS_POOL_SIZE" envDefault:"0"`
+	Pool       int      `env:"REDIS_POOL_SIZE" envDefault:"0" want:"a whole number, 0 (the go-redis default) or more"`
 	CacheTTL   Seconds  `env:"REDIS_CACHE_TTL" envDefault:"300"`
 	KeyPrefix  string   `env:"REDIS_KEY_PREFIX" envDefault:"participant-service:"`
 }
@@ -134,8 +137,8 @@ type Upstreams struct {
 	TelegramAPIBase string `env:"TELEGRAM_API_BASE" envDefault:"https://api.telegram.org"`
 	// ServiceToken is sent as X-Service-Token to the Telegive services.
 	ServiceToken    string  `env:"AUTH_SERVICE_TOKEN"`
-	Retries         int     `env:"UPSTREAM_RETRIES" envDefault:"2"`
-	BreakerFailures int     `env:"UPSTREAM_BREAKER_FAILURES" envDefault:"5"`
+	Retries         int     `env:"UPSTREAM_RETRIES" envDefault:"2" want:"a whole number 0..10"`
+	BreakerFailures int     `env:"UPSTREAM_BREAKER_FAILURES" envDefault:"5" want:"a whole number, at least 1"`
 	BreakerOpen     Seconds `env:"UPSTREAM_BREAKER_OPEN" envDefault:"30"`
 	ProbeInterval   Seconds `env:"UPSTREAM_PROBE_INTERVAL" envDefault:"30"`
 }
@@ -145,15 +148,21 @@ type Upstreams struct {
 // error naming the variable.
 func Load(environ []string) (Config, error) {
 	var cfg Config
-	opts := env.Options{Environment: env.ToMap(environ)}
+	vars := newVariables()
+	opts := env.Options{
+		Environment: env.ToMap(environ),
+		// Record each value as read, the default included, to quote it
+		// when it is refused.
+		OnSet: func(key string, value any, _ bool) { vars.raw[key] = fmt.Sprint(value) },
+	}
 	if err := env.ParseWithOptions(&cfg, opts); err != nil {
-		return Config{}, explain(err)
+		return Config{}, vars.explain(err)
 	}
 	if cfg.Port != 0 {
 		cfg.ServicePort = cfg.Port
 	}
 	cfg.CORSOrigins = trimAll(cfg.CORSOrigins)
-	if err := cfg.validate(); err != nil {
+	if err := cfg.validate(vars); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
@@ -179,33 +188,47 @@ func (c Config) SubscriptionLookups() bool {
 	return u.ChannelURL != "" && u.AuthURL != "" && u.TelegramAPIBase != ""
 }
 
-func (c Config) validate() error {
+func (c Config) validate(vars variables) error {
 	var errs []error
 	check := func(ok bool, variable, format string, args ...any) {
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
 		}
 	}
-	check(validPort(c.ServicePort), portVar(c), "must be a port number in 1..65535, got %d", c.ServicePort)
-	check(validPort(c.MetricsPort), "METRICS_PORT", "must be a port number in 1..65535, got %d", c.MetricsPort)
-	check(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "must differ from the API port %d", c.ServicePort)
-	check(c.MaxInFlight >= 0, "MAX_IN_FLIGHT", "must be 0 (no bound) or more, got %d", c.MaxInFlight)
-	check(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES", "must be at least 1024, got %d", c.MaxRequestBodyBytes)
-	check(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "must be json or text, got %q", c.LogFormat)
-	check(c.ListMaxLimit >= 1, "LIST_MAX_LIMIT", "must be at least 1, got %d", c.ListMaxLimit)
-	check(c.MaxWinners >= 1, "MAX_WINNERS", "must be at least 1, got %d", c.MaxWinners)
-	check(c.ExportBatchSize >= 1 && c.ExportBatchSize <= 100000, "EXPORT_BATCH_SIZE", "must be in 1..100000, got %d", c.ExportBatchSize)
-	check(c.CaptchaMaxAttempts >= 1 && c.CaptchaMaxAttempts <= 100, "CAPTCHA_MAX_ATTEMPTS", "must be in 1..100, got %d", c.CaptchaMaxAttempts)
-	check(c.CaptchaMinNumber >= 1, "CAPTCHA_MIN_NUMBER", "must be at least 1, got %d", c.CaptchaMinNumber)
-	check(c.CaptchaMaxNumber > c.CaptchaMinNumber && c.CaptchaMaxNumber <= 1000, "CAPTCHA_MAX_NUMBER",
-		"must be greater than CAPTCHA_MIN_NUMBER (%d) and at most 1000, got %d", c.CaptchaMinNumber, c.CaptchaMaxNumber)
-	check(c.CaptchaPerHour >= 1, "CAPTCHA_MAX_CHALLENGES_PER_HOUR", "must be at least 1, got %d", c.CaptchaPerHour)
-	check(c.CaptchaTimeout > 0, "CAPTCHA_TIMEOUT_MINUTES", "must be positive")
-	check(c.Database.PoolSize >= 1, "DATABASE_POOL_SIZE", "must be at least 1, got %d", c.Database.PoolSize)
-	check(c.Database.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT", "must be positive")
-	check(c.Database.PoolRecycle > 0, "DATABASE_POOL_RECYCLE", "must be positive")
-	check(c.Database.ResponseTimeout > 0, "DATABASE_READ_TIMEOUT", "must be positive")
+	// want refuses the variable's value in the words of its want tag or
+	// type; wantf in words of its own.
+	want := func(ok bool, variable string) {
+		if !ok {
+			errs = append(errs, vars.refuse(variable))
+		}
+	}
+	wantf := func(ok bool, variable, format string, args ...any) {
+		if !ok {
+			errs = append(errs, vars.refuseWith(variable, fmt.Sprintf(format, args...)))
+		}
+	}
+	port := portVar(c)
+	want(validPort(c.ServicePort), port)
+	want(validPort(c.MetricsPort), "METRICS_PORT")
+	wantf(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "a port other than the API port (%s=%d)", port, c.ServicePort)
+	want(c.MaxInFlight >= 0, "MAX_IN_FLIGHT")
+	want(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES")
+	wantf(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "json or text")
+	want(c.ListMaxLimit >= 1, "LIST_MAX_LIMIT")
+	want(c.MaxWinners >= 1, "MAX_WINNERS")
+	want(c.ExportBatchSize >= 1 && c.ExportBatchSize <= 100000, "EXPORT_BATCH_SIZE")
+	want(c.CaptchaMaxAttempts >= 1 && c.CaptchaMaxAttempts <= 100, "CAPTCHA_MAX_ATTEMPTS")
+	want(c.CaptchaMinNumber >= 1, "CAPTCHA_MIN_NUMBER")
+	wantf(c.CaptchaMaxNumber > c.CaptchaMinNumber && c.CaptchaMaxNumber <= 1000, "CAPTCHA_MAX_NUMBER",
+		"a whole number above CAPTCHA_MIN_NUMBER (%d), at most 1000", c.CaptchaMinNumber)
+	want(c.CaptchaPerHour >= 1, "CAPTCHA_MAX_CHALLENGES_PER_HOUR")
+	want(c.CaptchaTimeout > 0, "CAPTCHA_TIMEOUT_MINUTES")
+	want(c.Database.PoolSize >= 1, "DATABASE_POOL_SIZE")
+	want(c.Database.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT")
+	want(c.Database.PoolRecycle > 0, "DATABASE_POOL_RECYCLE")
+	want(c.Database.ResponseTimeout > 0, "DATABASE_READ_TIMEOUT")
 	check(c.Database.PostgresURL != "" || c.Database.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
+	// URLs may hold credentials: their refusals do not quote them.
 	if c.Database.PostgresURL != "" {
 		u, err := url.Parse(c.Database.PostgresURL)
 		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_URL",
@@ -216,16 +239,17 @@ func (c Config) validate() error {
 		check(err == nil && (u.Scheme == "redis" || u.Scheme == "rediss" || u.Scheme == "unix"), "REDIS_URL",
 			"must be a redis://, rediss:// or unix:// URL")
 	}
-	check(c.ReadHeaderTimeout > 0, "HTTP_READ_HEADER_TIMEOUT", "must be positive")
-	check(c.ReadTimeout > 0, "HTTP_READ_TIMEOUT", "must be positive")
-	check(c.WriteTimeout > 0, "HTTP_WRITE_TIMEOUT", "must be positive")
-	check(c.IdleTimeout > 0, "HTTP_IDLE_TIMEOUT", "must be positive")
-	check(c.ShutdownTimeout > 0, "SHUTDOWN_TIMEOUT", "must be positive")
-	check(c.UpstreamTimeout > 0, "UPSTREAM_TIMEOUT", "must be positive")
-	check(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT", "must be positive")
-	check(c.DrawTimeout > 0, "DRAW_TIMEOUT", "must be positive")
-	check(c.RequestTimeout > 0 && c.RequestTimeout < c.WriteTimeout, "REQUEST_TIMEOUT",
-		"must be positive and shorter than HTTP_WRITE_TIMEOUT (%gs) so the answer can still be written", float64(c.WriteTimeout))
+	want(c.ReadHeaderTimeout > 0, "HTTP_READ_HEADER_TIMEOUT")
+	want(c.ReadTimeout > 0, "HTTP_READ_TIMEOUT")
+	want(c.WriteTimeout > 0, "HTTP_WRITE_TIMEOUT")
+	want(c.IdleTimeout > 0, "HTTP_IDLE_TIMEOUT")
+	want(c.ShutdownTimeout > 0, "SHUTDOWN_TIMEOUT")
+	want(c.UpstreamTimeout > 0, "UPSTREAM_TIMEOUT")
+	want(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT")
+	want(c.DrawTimeout > 0, "DRAW_TIMEOUT")
+	// Against a write timeout refused above, the comparison says nothing.
+	wantf(c.RequestTimeout > 0 && (c.WriteTimeout <= 0 || c.RequestTimeout < c.WriteTimeout), "REQUEST_TIMEOUT",
+		"%s, below HTTP_WRITE_TIMEOUT (%v) so the answer can still be written", wantSeconds, c.WriteTimeout.D())
 	for _, o := range c.CORSOrigins {
 		check(o == "*" || validOrigin(o), "CORS_ORIGINS",
 			"%q is not an origin (want * or a scheme://host[:port] list)", o)
@@ -249,21 +273,21 @@ func (c Config) validate() error {
 		check(c.SubscriptionLookups() && c.GiveawayChecks(), "REQUIRE_SUBSCRIPTION",
 			"needs TELEGIVE_GIVEAWAY_URL, TELEGIVE_CHANNEL_URL, TELEGIVE_AUTH_URL and TELEGRAM_API_BASE to be set")
 	}
-	check(c.Auth.Mode == "" || c.Auth.Mode == "required" || c.Auth.Mode == "permissive" || c.Auth.Mode == "off",
-		"AUTH_MODE", "must be required, permissive or off, got %q", c.Auth.Mode)
-	check(c.Auth.SignatureWindow > 0, "SIGNATURE_WINDOW", "must be positive")
-	check(c.Redis.Timeout > 0, "REDIS_TIMEOUT", "must be positive")
-	check(c.Redis.Pool >= 0, "REDIS_POOL_SIZE", "must not be negative")
+	wantf(c.Auth.Mode == "" || c.Auth.Mode == "required" || c.Auth.Mode == "permissive" || c.Auth.Mode == "off",
+		"AUTH_MODE", "required, permissive or off")
+	want(c.Auth.SignatureWindow > 0, "SIGNATURE_WINDOW")
+	want(c.Redis.Timeout > 0, "REDIS_TIMEOUT")
+	want(c.Redis.Pool >= 0, "REDIS_POOL_SIZE")
 	check(c.Redis.URL != "" || len(c.Redis.Addrs) == 0 && c.Redis.MasterName == "" && !c.Redis.Required, "REDIS_URL",
 		"must be set when REDIS_ADDRS, REDIS_MASTER_NAME or REDIS_REQUIRED is")
-	check(c.Upstreams.Retries >= 0 && c.Upstreams.Retries <= 10, "UPSTREAM_RETRIES", "must be in 0..10, got %d", c.Upstreams.Retries)
-	check(c.Upstreams.BreakerFailures >= 1, "UPSTREAM_BREAKER_FAILURES", "must be at least 1, got %d", c.Upstreams.BreakerFailures)
-	check(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN", "must be positive")
-	check(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL", "must be positive")
-	check(c.CleanupInterval > 0, "CLEANUP_INTERVAL", "must be positive")
-	check(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1, "MEMORY_LIMIT_RATIO", "must be in 0..1, got %v", c.MemoryLimitRatio)
-	check(c.Tracing.Protocol == "grpc" || c.Tracing.Protocol == "http/protobuf" || c.Tracing.Protocol == "http/json", "OTEL_EXPORTER_OTLP_PROTOCOL",
-		"must be grpc or http/protobuf, got %q", c.Tracing.Protocol)
+	want(c.Upstreams.Retries >= 0 && c.Upstreams.Retries <= 10, "UPSTREAM_RETRIES")
+	want(c.Upstreams.BreakerFailures >= 1, "UPSTREAM_BREAKER_FAILURES")
+	want(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN")
+	want(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL")
+	want(c.CleanupInterval > 0, "CLEANUP_INTERVAL")
+	want(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1, "MEMORY_LIMIT_RATIO")
+	wantf(c.Tracing.Protocol == "grpc" || c.Tracing.Protocol == "http/protobuf" || c.Tracing.Protocol == "http/json",
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc or http/protobuf")
 	_, err := c.TrustedProxyPrefixes()
 	check(err == nil, "TRUSTED_PROXIES", "%v", err)
 	return errors.Join(errs...)
@@ -323,48 +347,108 @@ func trimAll(in []string) []string {
 	return out
 }
 
-// explain rewrites the env library's errors, which name Go struct fields, so
-// that they name the environment variable an operator has to fix.
-func explain(err error) error {
+// What durations, switches and rates accept, as refusals say it.
+const (
+	wantSeconds = "seconds (a number) or a Go duration such as 90s, above 0"
+	wantMinutes = "minutes (a number) or a Go duration such as 10m, above 0"
+	wantBool    = "true or false"
+	wantRate    = `a budget such as "100 per second": a whole number above 0 per second, minute, hour or day`
+	wantLevel   = "debug, info, warn or error"
+)
+
+// variables knows, for every setting, its variable name, what it accepts
+// and the value it was given, so that a refusal can say all three.
+type variables struct {
+	// keys maps struct field names to variable names, as the env library's
+	// errors name only the field. Field names are unique across groups (a
+	// test checks).
+	keys map[string]string
+	// wants maps variable names to what they accept; plain text has none.
+	wants map[string]string
+	// raw maps variable names to the values read, defaults included.
+	raw map[string]string
+}
+
+func newVariables() variables {
+	v := variables{keys: map[string]string{}, wants: map[string]string{}, raw: map[string]string{}}
+	v.walk(reflect.TypeOf(Config{}))
+	return v
+}
+
+// walk records the fields of t, descending into nested groups.
+func (v variables) walk(t reflect.Type) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if _, tagged := f.Tag.Lookup("env"); !tagged && f.Type.Kind() == reflect.Struct {
+			v.walk(f.Type)
+			continue
+		}
+		k, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if k == "" || k == "-" {
+			continue
+		}
+		v.keys[f.Name] = k
+		if w := wanted(f); w != "" {
+			v.wants[k] = w
+		}
+	}
+}
+
+// wanted says what the field accepts: its want tag, else what its type
+// reads.
+func wanted(f reflect.StructField) string {
+	if w := f.Tag.Get("want"); w != "" {
+		return w
+	}
+	switch f.Type {
+	case reflect.TypeFor[Seconds]():
+		return wantSeconds
+	case reflect.TypeFor[Minutes]():
+		return wantMinutes
+	case reflect.TypeFor[RateLimit]():
+		return wantRate
+	case reflect.TypeFor[LogLevel]():
+		return wantLevel
+	case reflect.TypeFor[bool]():
+		return wantBool
+	}
+	return ""
+}
+
+// refuse is the error for a variable whose value is unreadable or out of
+// range: the variable, its value and what it accepts.
+func (v variables) refuse(key string) error { return v.refuseWith(key, v.wants[key]) }
+
+func (v variables) refuseWith(key, want string) error {
+	return fmt.Errorf("%s=%q: want %s", key, v.raw[key], want)
+}
+
+// explain rewrites the env library's errors, which name Go struct fields
+// and speak of strconv, so that they name the environment variable an
+// operator has to fix, its value and what it accepts.
+func (v variables) explain(err error) error {
 	var agg env.AggregateError
 	if !errors.As(err, &agg) {
 		return err
 	}
-	keys := envKeys(reflect.TypeOf(Config{}))
 	var out []error
 	for _, e := range agg.Errors {
 		var pe env.ParseError
 		if errors.As(e, &pe) {
-			name := keys[pe.Name]
-			if name == "" {
-				name = pe.Name
+			key := v.keys[pe.Name]
+			switch {
+			case v.wants[key] != "":
+				out = append(out, v.refuse(key))
+			case key != "":
+				out = append(out, fmt.Errorf("%s: %v", key, pe.Err))
+			default:
+				out = append(out, fmt.Errorf("%s: %v", pe.Name, pe.Err))
 			}
-			out = append(out, fmt.Errorf("%s: %v", name, pe.Err))
 			continue
 		}
 		out = append(out, e)
 	}
 	return errors.Join(out...)
-}
-
-// envKeys maps struct field names to their variable names, descending into
-// nested groups. Field names are unique across groups (a test checks), since
-// the env library's errors name only the field.
-func envKeys(t reflect.Type) map[string]string {
-	keys := map[string]string{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if _, tagged := f.Tag.Lookup("env"); !tagged && f.Type.Kind() == reflect.Struct {
-			for k, v := range envKeys(f.Type) {
-				keys[k] = v
-			}
-			continue
-		}
-		if k, _, _ := strings.Cut(f.Tag.Get("env"), ","); k != "" && k != "-" {
-			keys[f.Name] = k
-		}
-	}
-	return keys
 }
 
 // Seconds is a duration given as a whole number of seconds ("30"), as the

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -118,6 +119,153 @@ func TestBadValuesNameTheVariable(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), variable) {
 				t.Fatalf("error %q does not name %s", err, variable)
+			}
+		})
+	}
+}
+
+// Wanted values, as refusals spell them.
+const (
+	wantPort    = "want a port number 1..65535"
+	wantSeconds = "want seconds (a number) or a Go duration such as 90s, above 0"
+	wantMinutes = "want minutes (a number) or a Go duration such as 10m, above 0"
+	wantBool    = "want true or false"
+	wantRate    = `want a budget such as "100 per second": a whole number above 0 per second, minute, hour or day`
+	wantAtLeast = "want a whole number, at least 1"
+)
+
+// TestUnreadableValuesSayWhatIsWanted: every setting that is not plain text
+// refuses a value it cannot read with the variable, the value quoted, and
+// what it wants, never the parser's own words.
+func TestUnreadableValuesSayWhatIsWanted(t *testing.T) {
+	cases := []struct{ variable, value, want string }{
+		{"SERVICE_PORT", "abc", wantPort},
+		{"PORT", "0x", wantPort},
+		{"METRICS_PORT", "9090.5", wantPort},
+		{"MAX_REQUEST_BODY_BYTES", "1MB", "want a whole number of bytes, at least 1024"},
+		{"MAX_IN_FLIGHT", "unbounded", "want a whole number, 0 (no bound) or more"},
+		{"LIST_MAX_LIMIT", "1e4", wantAtLeast},
+		{"MAX_WINNERS", "many", wantAtLeast},
+		{"EXPORT_BATCH_SIZE", "5k", "want a whole number 1..100000"},
+		{"CAPTCHA_MAX_ATTEMPTS", "three", "want a whole number 1..100"},
+		{"CAPTCHA_MIN_NUMBER", "one", wantAtLeast},
+		{"CAPTCHA_MAX_NUMBER", "ten", "want a whole number above CAPTCHA_MIN_NUMBER, at most 1000"},
+		{"CAPTCHA_MAX_CHALLENGES_PER_HOUR", "5/h", wantAtLeast},
+		{"DATABASE_POOL_SIZE", "lots", wantAtLeast},
+		{"REDIS_POOL_SIZE", "default", "want a whole number, 0 (the go-redis default) or more"},
+		{"UPSTREAM_RETRIES", "twice", "want a whole number 0..10"},
+		{"UPSTREAM_BREAKER_FAILURES", "5x", wantAtLeast},
+		{"MEMORY_LIMIT_RATIO", "90%", "want a number 0..1 (0 disables)"},
+		{"HTTP_READ_HEADER_TIMEOUT", "5 s", wantSeconds},
+		{"HTTP_READ_TIMEOUT", "x", wantSeconds},
+		{"HTTP_WRITE_TIMEOUT", "never", wantSeconds},
+		{"HTTP_IDLE_TIMEOUT", "-1", wantSeconds},
+		{"REQUEST_TIMEOUT", "8 seconds", wantSeconds},
+		{"SHUTDOWN_DELAY", "-5", "want seconds (a number) or a Go duration such as 90s, 0 or more"},
+		{"SHUTDOWN_TIMEOUT", "NaN", wantSeconds},
+		{"UPSTREAM_TIMEOUT", "3sec", wantSeconds},
+		{"HEALTH_CHECK_TIMEOUT", "Inf", wantSeconds},
+		{"DRAW_TIMEOUT", "5min", wantSeconds},
+		{"CLEANUP_INTERVAL", "hourly", wantSeconds},
+		{"SIGNATURE_WINDOW", "1e300", wantSeconds},
+		{"DATABASE_POOL_TIMEOUT", "-3", wantSeconds},
+		{"DATABASE_POOL_RECYCLE", "1d", wantSeconds},
+		{"DATABASE_READ_TIMEOUT", "long", wantSeconds},
+		{"REDIS_TIMEOUT", "x", wantSeconds},
+		{"REDIS_CACHE_TTL", "soon", wantSeconds},
+		{"UPSTREAM_BREAKER_OPEN", "30ss", wantSeconds},
+		{"UPSTREAM_PROBE_INTERVAL", "often", wantSeconds},
+		{"CAPTCHA_TIMEOUT_MINUTES", "x", wantMinutes},
+		{"API_RATE_LIMIT", "1000 per fortnight", wantRate},
+		{"USER_RATE_LIMIT", "lots", wantRate},
+		{"PUBLIC_RATE_LIMIT", "0 per minute", wantRate},
+		{"REQUIRE_SUBSCRIPTION", "yes", wantBool},
+		{"ENABLE_METRICS", "maybe", wantBool},
+		{"PPROF_ENABLED", "on", wantBool},
+		{"HTTPS_ONLY", "always", wantBool},
+		{"OTEL_SDK_DISABLED", "disabled", wantBool},
+		{"REQUIRE_SIGNATURES", "y", wantBool},
+		{"MIGRATE_ON_START", "perhaps", wantBool},
+		{"REDIS_CLUSTER", "no", wantBool},
+		{"REDIS_REQUIRED", "2", wantBool},
+		{"LOG_LEVEL", "loud", "want debug, info, warn or error"},
+	}
+	covered := map[string]bool{}
+	for _, c := range cases {
+		covered[c.variable] = true
+		t.Run(c.variable+"="+c.value, func(t *testing.T) {
+			_, err := config.Load([]string{c.variable + "=" + c.value})
+			if err == nil {
+				t.Fatalf("%s=%q was accepted", c.variable, c.value)
+			}
+			if want := fmt.Sprintf("%s=%q: %s", c.variable, c.value, c.want); err.Error() != want {
+				t.Fatalf("error\n  %s\nwant\n  %s", err, want)
+			}
+		})
+	}
+	for _, v := range config.TypedVariables() {
+		if !covered[v] {
+			t.Errorf("%s has no case here", v)
+		}
+	}
+}
+
+// TestOutOfRangeValuesSayWhatIsWanted: a value that reads but is out of
+// range is refused in the same words as one that does not read, naming the
+// other setting when the range depends on it.
+func TestOutOfRangeValuesSayWhatIsWanted(t *testing.T) {
+	cases := []struct{ variable, value, want string }{
+		{"SERVICE_PORT", "70000", wantPort},
+		{"PORT", "-1", wantPort},
+		{"METRICS_PORT", "0", wantPort},
+		{"METRICS_PORT", "8004", "want a port other than the API port (SERVICE_PORT=8004)"},
+		{"MAX_REQUEST_BODY_BYTES", "10", "want a whole number of bytes, at least 1024"},
+		{"MAX_IN_FLIGHT", "-1", "want a whole number, 0 (no bound) or more"},
+		{"LIST_MAX_LIMIT", "0", wantAtLeast},
+		{"MAX_WINNERS", "-1", wantAtLeast},
+		{"EXPORT_BATCH_SIZE", "100001", "want a whole number 1..100000"},
+		{"CAPTCHA_MAX_ATTEMPTS", "101", "want a whole number 1..100"},
+		{"CAPTCHA_MIN_NUMBER", "0", wantAtLeast},
+		{"CAPTCHA_MAX_NUMBER", "1", "want a whole number above CAPTCHA_MIN_NUMBER (1), at most 1000"},
+		{"CAPTCHA_MAX_NUMBER", "1001", "want a whole number above CAPTCHA_MIN_NUMBER (1), at most 1000"},
+		{"CAPTCHA_MAX_CHALLENGES_PER_HOUR", "0", wantAtLeast},
+		{"DATABASE_POOL_SIZE", "0", wantAtLeast},
+		{"REDIS_POOL_SIZE", "-1", "want a whole number, 0 (the go-redis default) or more"},
+		{"UPSTREAM_RETRIES", "11", "want a whole number 0..10"},
+		{"UPSTREAM_BREAKER_FAILURES", "0", wantAtLeast},
+		{"MEMORY_LIMIT_RATIO", "1.5", "want a number 0..1 (0 disables)"},
+		{"HTTP_READ_HEADER_TIMEOUT", "0", wantSeconds},
+		{"HTTP_READ_TIMEOUT", "0s", wantSeconds},
+		{"HTTP_WRITE_TIMEOUT", "0", wantSeconds},
+		{"HTTP_IDLE_TIMEOUT", "0", wantSeconds},
+		{"REQUEST_TIMEOUT", "0", wantSeconds + ", below HTTP_WRITE_TIMEOUT (30s) so the answer can still be written"},
+		{"REQUEST_TIMEOUT", "30", wantSeconds + ", below HTTP_WRITE_TIMEOUT (30s) so the answer can still be written"},
+		{"SHUTDOWN_TIMEOUT", "0", wantSeconds},
+		{"UPSTREAM_TIMEOUT", "0", wantSeconds},
+		{"HEALTH_CHECK_TIMEOUT", "0", wantSeconds},
+		{"DRAW_TIMEOUT", "0", wantSeconds},
+		{"CLEANUP_INTERVAL", "0", wantSeconds},
+		{"SIGNATURE_WINDOW", "0", wantSeconds},
+		{"DATABASE_POOL_TIMEOUT", "0", wantSeconds},
+		{"DATABASE_POOL_RECYCLE", "0", wantSeconds},
+		{"DATABASE_READ_TIMEOUT", "0", wantSeconds},
+		{"REDIS_TIMEOUT", "0", wantSeconds},
+		{"UPSTREAM_BREAKER_OPEN", "0", wantSeconds},
+		{"UPSTREAM_PROBE_INTERVAL", "0", wantSeconds},
+		{"CAPTCHA_TIMEOUT_MINUTES", "0", wantMinutes},
+		// Text settings with a fixed set of values are refused the same way.
+		{"LOG_FORMAT", "xml", "want json or text"},
+		{"AUTH_MODE", "strict", "want required, permissive or off"},
+		{"OTEL_EXPORTER_OTLP_PROTOCOL", "thrift", "want grpc or http/protobuf"},
+	}
+	for _, c := range cases {
+		t.Run(c.variable+"="+c.value, func(t *testing.T) {
+			_, err := config.Load([]string{c.variable + "=" + c.value})
+			if err == nil {
+				t.Fatalf("%s=%q was accepted", c.variable, c.value)
+			}
+			if want := fmt.Sprintf("%s=%q: %s", c.variable, c.value, c.want); err.Error() != want {
+				t.Fatalf("error\n  %s\nwant\n  %s", err, want)
 			}
 		})
 	}

@@ -13,27 +13,41 @@ import (
 )
 
 // fuzzedVariables are the variables FuzzLoad sets, picked by index: the
-// parsed types (a rate, durations in seconds and in minutes) and the lists.
-var fuzzedVariables = []string{"API_RATE_LIMIT", "DATABASE_POOL_TIMEOUT", "CAPTCHA_TIMEOUT_MINUTES", "CORS_ORIGINS", "TRUSTED_PROXIES"}
+// parsed types (a rate, durations in seconds and in minutes), the lists, a
+// number and a switch.
+var fuzzedVariables = []string{"API_RATE_LIMIT", "DATABASE_POOL_TIMEOUT", "CAPTCHA_TIMEOUT_MINUTES", "CORS_ORIGINS", "TRUSTED_PROXIES", "SERVICE_PORT", "ENABLE_METRICS"}
+
+// listVariables are refused with the entry at fault; every other fuzzed
+// variable is refused with its whole value quoted and what it wants.
+var listVariables = map[string]bool{"CORS_ORIGINS": true, "TRUSTED_PROXIES": true}
 
 // plainNumber is a value every reader would take as a count of units.
 var plainNumber = regexp.MustCompile(`^[0-9]{1,9}(\.[0-9]{1,3})?$`)
 
 // FuzzLoad sets one variable to a fuzzed value. Load never panics; a
-// refusal names the variable, so the operator knows what to fix; and an
-// accepted value means what it says.
+// refusal names the variable, so the operator knows what to fix, and
+// quotes the value and says what is wanted; and an accepted value means
+// what it says.
 func FuzzLoad(f *testing.F) {
 	f.Add(uint8(0), "1000 per hour")
 	f.Add(uint8(1), "2.5")
 	f.Add(uint8(2), "90s")
 	f.Add(uint8(3), " https://a.example/ ,*")
 	f.Add(uint8(4), "10.0.0.0/8, ::1")
+	f.Add(uint8(5), "8080")
+	f.Add(uint8(6), "true")
 	f.Fuzz(func(t *testing.T, which uint8, value string) {
 		name := fuzzedVariables[int(which)%len(fuzzedVariables)]
 		cfg, err := config.Load([]string{name + "=" + value})
 		if err != nil {
 			if !strings.Contains(err.Error(), name) {
 				t.Fatalf("%s=%q: the error does not name the variable: %v", name, value, err)
+			}
+			if !listVariables[name] && (!strings.Contains(err.Error(), strconv.Quote(value)) || !strings.Contains(err.Error(), ": want ")) {
+				t.Fatalf("%s=%q: the error does not quote the value and say what is wanted: %v", name, value, err)
+			}
+			if strings.Contains(err.Error(), "strconv") {
+				t.Fatalf("%s=%q: the error speaks of the parser: %v", name, value, err)
 			}
 			return
 		}
@@ -65,6 +79,30 @@ func FuzzLoad(f *testing.F) {
 				if !strings.Contains(value, o) {
 					t.Fatalf("%s=%q: origin %q is not in the value", name, value, o)
 				}
+			}
+		case "SERVICE_PORT":
+			want := 8004
+			if value != "" {
+				n, err := strconv.Atoi(value)
+				if err != nil {
+					t.Fatalf("%s=%q accepted as %d, but it is not a whole number", name, value, cfg.ServicePort)
+				}
+				want = n
+			}
+			if cfg.ServicePort != want || cfg.ServicePort < 1 || cfg.ServicePort > 65535 {
+				t.Fatalf("%s=%q accepted as %d", name, value, cfg.ServicePort)
+			}
+		case "ENABLE_METRICS":
+			want := true
+			if value != "" {
+				b, err := strconv.ParseBool(value)
+				if err != nil {
+					t.Fatalf("%s=%q accepted as %v, but it is not true or false", name, value, cfg.EnableMetrics)
+				}
+				want = b
+			}
+			if cfg.EnableMetrics != want {
+				t.Fatalf("%s=%q accepted as %v", name, value, cfg.EnableMetrics)
 			}
 		case "TRUSTED_PROXIES":
 			ps, err := cfg.TrustedProxyPrefixes()

@@ -24,7 +24,7 @@ func TestFieldNamesAreUnique(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(Config{}), "")
-	if len(envKeys(reflect.TypeOf(Config{}))) < 40 {
-		t.Fatalf("envKeys found too few variables")
+	if len(newVariables().keys) < 40 {
+		t.Fatalf("newVariables found too few variables")
 	}
 }
