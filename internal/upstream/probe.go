@@ -27,9 +27,12 @@ type ProbeResult struct {
 	CheckedAt time.Time
 }
 
-// NewProber watches targets (name to base URL) every interval.
+// NewProber watches targets (name to base URL) every interval. It follows
+// no redirect, like the clients, so a probe never reaches a host other
+// than the configured one.
 func NewProber(targets map[string]string, interval, timeout time.Duration) *Prober {
-	return &Prober{targets: targets, client: &http.Client{}, timeout: timeout, interval: interval, state: map[string]ProbeResult{}}
+	client := &http.Client{CheckRedirect: refuseRedirect}
+	return &Prober{targets: targets, client: client, timeout: timeout, interval: interval, state: map[string]ProbeResult{}}
 }
 
 // Run probes until ctx ends.
@@ -73,7 +76,9 @@ func (p *Prober) probe(ctx context.Context, url string) bool {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode < 500
+	// Any answer but a redirect or a 5xx shows the service up: a 4xx
+	// still comes from it, a redirect may come from anything in front.
+	return resp.StatusCode < 300 || resp.StatusCode >= 400 && resp.StatusCode < 500
 }
 
 // Results returns the last result per target; a target not yet checked is

@@ -3,8 +3,10 @@
 // call has a timeout; idempotent reads (all of them) are retried with
 // exponential backoff and jitter; each service has its own circuit breaker,
 // so a dead dependency is answered at once instead of waited for; answers
-// are cached. Failures become domain errors whose messages never carry
-// URLs or tokens.
+// are cached. No client follows a redirect: a 3xx answer is a failure, so
+// our service token, and the bot token in a Telegram URL, never reach a
+// host other than the configured one. Failures become domain errors whose
+// messages never carry URLs or tokens.
 package upstream
 
 import (
@@ -51,12 +53,13 @@ type Options struct {
 	Cache    cache.Cache
 	CacheTTL time.Duration
 	// HTTPClient is the transport; a client with sane pooling when nil.
+	// The clients use a copy of it that refuses every redirect.
 	HTTPClient *http.Client
 	// OnStateChange, when set, hears every breaker transition.
 	OnStateChange func(service, from, to string)
 	// OnAttempt, when set, hears every attempt: its outcome (success,
-	// client_error, server_error, timeout, unavailable, or rejected by an
-	// open breaker) and duration.
+	// client_error, server_error, redirect, timeout, unavailable, or
+	// rejected by an open breaker) and duration.
 	OnAttempt func(service, outcome string, d time.Duration)
 	// TracerProvider and Propagator trace outgoing calls and pass the
 	// trace context on; nil disables both.
@@ -75,6 +78,7 @@ func (o Options) withDefaults() Options {
 			TLSHandshakeTimeout: 5 * time.Second,
 		}}
 	}
+	o.HTTPClient = noRedirects(o.HTTPClient)
 	if o.Propagator == nil {
 		o.Propagator = propagation.TraceContext{}
 	}
@@ -106,6 +110,24 @@ var errUnavailable = errors.New("upstream unavailable")
 
 // errOpen is a call refused by an open breaker.
 var errOpen = errors.New("circuit breaker open")
+
+// errRedirect is a 3xx answer, which is never followed: the next request
+// would carry our service token, or a Referer holding a Telegram bot
+// token, to a host nobody configured, and we would believe its answer. A
+// redirect is a misconfiguration rather than a passing fault, so it is
+// not retried; it is a failure for the breaker.
+var errRedirect = errors.New("redirect refused")
+
+// noRedirects returns a copy of c that never follows a redirect: Do
+// returns the 3xx answer itself, which do turns into errRedirect. The
+// caller's client is left as it was.
+func noRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = refuseRedirect
+	return &cp
+}
+
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // response is an upstream answer whose body has been read.
 type response struct {
@@ -143,10 +165,11 @@ func newService(name, base string, ours bool, o Options) *service {
 	if ours && o.ServiceToken != "" {
 		h.Set("X-Service-Token", o.ServiceToken)
 	}
-	client := o.HTTPClient
+	// A copy per service, so tracing one changes no other's transport.
+	client := noRedirects(o.HTTPClient)
 	if ours && o.TracerProvider != nil {
-		client = &http.Client{Transport: otelhttp.NewTransport(o.HTTPClient.Transport,
-			otelhttp.WithTracerProvider(o.TracerProvider), otelhttp.WithPropagators(o.Propagator))}
+		client.Transport = otelhttp.NewTransport(client.Transport,
+			otelhttp.WithTracerProvider(o.TracerProvider), otelhttp.WithPropagators(o.Propagator))
 	}
 	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o, client: client}
 	s.breaker = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
@@ -170,8 +193,9 @@ func newService(name, base string, ours bool, o Options) *service {
 func (s *service) State() string { return s.breaker.State().String() }
 
 // get reads path (with its query) from the service. Transport failures and
-// 5xx answers are retried with exponential backoff and full jitter; an
-// open breaker ends the call at once with errOpen.
+// 5xx answers are retried with exponential backoff and full jitter;
+// redirects and other answers are not; an open breaker ends the call at
+// once with errOpen.
 func (s *service) get(ctx context.Context, path string) (response, error) {
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     100 * time.Millisecond,
@@ -210,6 +234,8 @@ func outcome(resp response, err error) string {
 		return "timeout"
 	case resp.status >= 500:
 		return "server_error"
+	case errors.Is(err, errRedirect):
+		return "redirect"
 	case err != nil:
 		return "unavailable"
 	case resp.status >= 400:
@@ -236,6 +262,18 @@ func (s *service) do(ctx context.Context, path string) (response, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return response{}, fmt.Errorf("%w: read body: %v", errUnavailable, err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Where it points says what is misconfigured (often http to
+		// https); its path and query may hold a token, so only the
+		// scheme and host are logged.
+		to := ""
+		if u, err := resp.Location(); err == nil {
+			to = u.Scheme + "://" + u.Host
+		}
+		s.opts.Logger.WarnContext(ctx, "upstream answered with a redirect; not followed",
+			"upstream", s.name, "status", resp.StatusCode, "redirect_to", to)
+		return response{status: resp.StatusCode}, fmt.Errorf("%w (status %d)", errRedirect, resp.StatusCode)
 	}
 	if resp.StatusCode >= 500 {
 		return response{status: resp.StatusCode, body: body}, fmt.Errorf("%w: status %d", errUnavailable, resp.StatusCode)
