@@ -13,7 +13,9 @@ type VerifyOptions struct {
 	// Entrants is the full ascending entrant list. When set, the entrant
 	// count and root are recomputed and every winner's user id is checked.
 	Entrants []int64
-	// Proofs are inclusion proofs to check against the record.
+	// Proofs are inclusion proofs to check against the record. A proof also
+	// checks the user id the record names at its leaf, and the index the
+	// record gives its user.
 	Proofs []Proof
 }
 
@@ -39,9 +41,11 @@ func failf(check, format string, args ...any) *VerifyError {
 // failed check; the checks run in the order listed on [VerifyError.Check].
 // Each reason names the recomputed value first and the record's second.
 //
-// Without opts.Entrants, the winners' user ids are taken on trust: the
-// indices are checked, and a proof for a winner ties its user id to its
-// index.
+// A nil error does not by itself say who won. The record alone fixes the
+// entrant index of every winner and replacement, not the user id at it:
+// only opts.Entrants, or a proof of the entrant at that index, checks that.
+// [Unchecked] lists the user ids Verify took on trust, and a verdict shown
+// to a person must name them rather than call the draw verified.
 func Verify(r Record, opts VerifyOptions) error {
 	if r.Version != Version {
 		return failf("version", "expected %q, got %q", Version, r.Version)
@@ -79,6 +83,76 @@ func Verify(r Record, opts VerifyOptions) error {
 	return verifyProofs(r, opts.Proofs)
 }
 
+// A Claim is a user id that a record names at an entrant index: an initial
+// winner or a replacement. The draw seed fixes the index; only the entrant
+// list or an inclusion proof shows who stands there.
+type Claim struct {
+	// Round is 0 for the initial draw and n for the n-th redraw round.
+	Round int
+	// Position is the winner's rank, from 1.
+	Position int
+	// UserID is the user the record names.
+	UserID int64
+	// Index is the entrant index the draw seed picked, from 0.
+	Index uint64
+}
+
+// place names the claim's round and position.
+func (c Claim) place() string {
+	if c.Round == 0 {
+		return fmt.Sprintf("position %d", c.Position)
+	}
+	return fmt.Sprintf("round %d, position %d", c.Round, c.Position)
+}
+
+// String describes the claim, as in "round 1, position 2: user 1006 at
+// entrant index 7"; an initial winner has no round.
+func (c Claim) String() string {
+	return fmt.Sprintf("%s: user %d at entrant index %d", c.place(), c.UserID, c.Index)
+}
+
+// Claims returns every user id r names at an index: the initial winners in
+// position order, then each redraw round's replacements in order, including
+// those disqualified since.
+func (r Record) Claims() []Claim {
+	out := make([]Claim, 0, len(r.Winners))
+	for _, w := range r.Winners {
+		out = append(out, Claim{Position: w.Position, UserID: w.UserID, Index: w.Index})
+	}
+	for n, rd := range r.Replacements {
+		for _, p := range rd.Replacements {
+			out = append(out, Claim{Round: n + 1, Position: p.Position, UserID: p.UserID, Index: p.Index})
+		}
+	}
+	return out
+}
+
+// Unchecked returns the claims of r whose user ids Verify(r, opts) took on
+// trust: none when opts.Entrants is given, and otherwise every claim that
+// no proof in opts.Proofs places at its index. It is meaningful only once
+// Verify(r, opts) has returned nil, since it does not check the proofs
+// itself.
+func Unchecked(r Record, opts VerifyOptions) []Claim {
+	if opts.Entrants != nil {
+		return nil
+	}
+	type leaf struct {
+		index uint64
+		user  int64
+	}
+	proven := make(map[leaf]bool, len(opts.Proofs))
+	for _, p := range opts.Proofs {
+		proven[leaf{p.LeafIndex, p.UserID}] = true
+	}
+	var out []Claim
+	for _, c := range r.Claims() {
+		if !proven[leaf{c.Index, c.UserID}] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func verifyProofs(r Record, proofs []Proof) error {
 	if len(proofs) == 0 {
 		return nil
@@ -86,6 +160,13 @@ func verifyProofs(r Record, proofs []Proof) error {
 	winners := make(map[int64]Pick)
 	for _, w := range r.CurrentWinners() {
 		winners[w.UserID] = w
+	}
+	// replay has checked that the claims' indices are distinct.
+	byIndex := make(map[uint64]Claim)
+	byUser := make(map[int64][]Claim)
+	for _, c := range r.Claims() {
+		byIndex[c.Index] = c
+		byUser[c.UserID] = append(byUser[c.UserID], c)
 	}
 	for _, p := range proofs {
 		if p.TreeSize != r.EntrantsCount {
@@ -97,14 +178,24 @@ func verifyProofs(r Record, proofs []Proof) error {
 		if err := VerifyInclusion(p.UserID, p.LeafIndex, p.TreeSize, p.AuditPath, r.EntrantsRoot); err != nil {
 			return failf("proof", "user %d: %v", p.UserID, err)
 		}
+		// A valid proof says who stands at its leaf, which settles every
+		// claim about that leaf or that user, disqualified ones included.
+		if c, ok := byIndex[p.LeafIndex]; ok && c.UserID != p.UserID {
+			return failf("proof", "%s: the inclusion proof of entrant index %d is for user %d, the record names user %d",
+				c.place(), p.LeafIndex, p.UserID, c.UserID)
+		}
+		for _, c := range byUser[p.UserID] {
+			if c.Index != p.LeafIndex {
+				return failf("proof", "%s: the inclusion proof puts user %d at entrant index %d, the record at index %d",
+					c.place(), p.UserID, p.LeafIndex, c.Index)
+			}
+		}
 		w, won := winners[p.UserID]
 		switch {
 		case won != p.IsWinner:
 			return failf("proof", "user %d: expected is_winner %t, got %t", p.UserID, won, p.IsWinner)
 		case w.Position != p.Position:
 			return failf("proof", "user %d: expected position %d, got %d", p.UserID, w.Position, p.Position)
-		case won && w.Index != p.LeafIndex:
-			return failf("proof", "user %d: won at index %d, proof is for leaf %d", p.UserID, w.Index, p.LeafIndex)
 		}
 	}
 	return nil

@@ -2,7 +2,9 @@ package draw_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,6 +192,95 @@ func TestVerifyRejects(t *testing.T) {
 	r2.Winners[0].UserID = e[0] + 1 // not an entrant id
 	if err := draw.Verify(r2, draw.VerifyOptions{}); err != nil {
 		t.Errorf("record-only Verify checked user ids: %v", err)
+	}
+	if got := draw.Unchecked(r2, draw.VerifyOptions{}); !slices.ContainsFunc(got, func(c draw.Claim) bool { return c.UserID == e[0]+1 }) {
+		t.Errorf("Unchecked = %v, want the relabelled winner among the claims taken on trust", got)
+	}
+}
+
+// TestVerifyRejectsRelabelledClaims changes the user id the record names at
+// an index, keeping the record consistent, and expects the proof of the
+// entrant really at that index to fail the record, for a current winner and
+// for a disqualified one alike.
+func TestVerifyRejectsRelabelledClaims(t *testing.T) {
+	r, e, proofs := verifyFixture(t)
+	outsider := e[len(e)-1] + 1
+	cases := map[string]func(r *draw.Record){
+		"current winner": func(r *draw.Record) { r.Winners[0].UserID = outsider },
+		"disqualified winner": func(r *draw.Record) {
+			old := r.Winners[4].UserID
+			r.Winners[4].UserID = outsider
+			rd := &r.Replacements[0]
+			for i, id := range rd.DisqualifiedUserIDs {
+				if id == old {
+					rd.DisqualifiedUserIDs[i] = outsider
+				}
+			}
+			for i := range rd.Replacements {
+				if rd.Replacements[i].ReplacesUserID == old {
+					rd.Replacements[i].ReplacesUserID = outsider
+				}
+			}
+		},
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			r2 := deepCopy(r)
+			mutate(&r2)
+			if err := draw.Verify(r2, draw.VerifyOptions{}); err != nil {
+				t.Fatalf("the relabelled record must stay consistent on its own: %v", err)
+			}
+			err := draw.Verify(r2, draw.VerifyOptions{Proofs: proofs})
+			var ve *draw.VerifyError
+			if !errors.As(err, &ve) || ve.Check != "proof" || !strings.Contains(ve.Reason, fmt.Sprintf("names user %d", outsider)) {
+				t.Fatalf("Verify with proofs = %v, want a proof failure naming user %d", err, outsider)
+			}
+		})
+	}
+}
+
+func TestUnchecked(t *testing.T) {
+	r, e, proofs := verifyFixture(t)
+	all := r.Claims()
+	// Five initial winners, two replacements in round 1, one in round 2.
+	if len(all) != 8 || all[0] != (draw.Claim{Round: 0, Position: 1, UserID: r.Winners[0].UserID, Index: r.Winners[0].Index}) {
+		t.Fatalf("Claims = %v", all)
+	}
+	last := r.Replacements[1].Replacements[0]
+	if all[7] != (draw.Claim{Round: 2, Position: last.Position, UserID: last.UserID, Index: last.Index}) {
+		t.Fatalf("last claim %v, want round 2's replacement %+v", all[7], last)
+	}
+	if got := all[7].String(); got != fmt.Sprintf("round 2, position %d: user %d at entrant index %d", last.Position, last.UserID, last.Index) {
+		t.Errorf("String = %q", got)
+	}
+	if got := all[0].String(); got != fmt.Sprintf("position 1: user %d at entrant index %d", r.Winners[0].UserID, r.Winners[0].Index) {
+		t.Errorf("String = %q", got)
+	}
+
+	if got := draw.Unchecked(r, draw.VerifyOptions{}); !slices.Equal(got, all) {
+		t.Errorf("record only: Unchecked = %v, want every claim", got)
+	}
+	if got := draw.Unchecked(r, draw.VerifyOptions{Entrants: e}); len(got) != 0 {
+		t.Errorf("with the entrants: Unchecked = %v, want none", got)
+	}
+	if got := draw.Unchecked(r, draw.VerifyOptions{Entrants: e, Proofs: proofs}); len(got) != 0 {
+		t.Errorf("with everything: Unchecked = %v, want none", got)
+	}
+	// The fixture proves the current winners and one disqualified winner
+	// (Winners[4]); Winners[1] and round 1's first replacement, disqualified
+	// in round 2, stay unproven.
+	want := []draw.Claim{all[1], all[5]}
+	if all[5].UserID != r.Replacements[0].Replacements[0].UserID {
+		t.Fatalf("fixture changed: claim 5 is %v", all[5])
+	}
+	if got := draw.Unchecked(r, draw.VerifyOptions{Proofs: proofs}); !slices.Equal(got, want) {
+		t.Errorf("with proofs: Unchecked = %v, want %v", got, want)
+	}
+	// A proof for a user at another leaf proves nothing about the claim.
+	moved := deepCopyProofs(proofs)
+	moved[0].LeafIndex++
+	if got := draw.Unchecked(r, draw.VerifyOptions{Proofs: moved[:1]}); !slices.Contains(got, all[slices.IndexFunc(all, func(c draw.Claim) bool { return c.UserID == moved[0].UserID })]) {
+		t.Errorf("a proof at another leaf counted as evidence: %v", got)
 	}
 }
 
