@@ -18,6 +18,10 @@ const (
 	ExitFailed   = 1 // the check ran and failed (for example, a draw did not verify)
 	ExitUsage    = 2 // bad arguments
 	ExitUnusable = 3 // the input could not be read or fetched
+	// ExitPartial means every check that ran passed but some could not be
+	// made, and the output names them: a draw record alone, for example,
+	// cannot show who stands at the winners' entrant indices.
+	ExitPartial = 4
 )
 
 // command is one subcommand.
@@ -75,7 +79,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun participantctl <command> --help for a command's flags.")
-	fmt.Fprintln(w, "Exit codes: 0 success, 1 check failed, 2 usage error, 3 input unreadable.")
+	fmt.Fprintln(w, "Exit codes: 0 success, 1 check failed, 2 usage error, 3 input unreadable,")
+	fmt.Fprintln(w, "4 not fully verified (the checks that ran passed; the output names those that could not be made).")
 }
 
 // newFlags returns a flag set that prints its usage to env and does not

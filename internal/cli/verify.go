@@ -30,15 +30,38 @@ func (l *int64List) Set(s string) error {
 	return nil
 }
 
-// verifyDraw checks a draw record offline: the commitment, the seed, the
-// winners and replacements, and optionally the entrant list and inclusion
-// proofs. It names the check that failed.
+// verifyDrawHelp heads verify-draw's --help.
+const verifyDrawHelp = `Usage: participantctl verify-draw [flags] (RECORD_FILE | - | SERVICE_URL)
+
+Checks a drawn record: the commitment, the timing, the draw seed, and the
+entrant index of every winner and replacement. Who stands at those indices
+is checked against the entrant list (--entrants) or, when the source is the
+service, against the inclusion proofs it fetches for every winner and
+replacement by default. A record file alone cannot show who stands there:
+the output then says NOT FULLY VERIFIED, names the user ids it could not
+check, and exits 4.
+
+Exit codes: 0 verified (the output lists what it did not check), 1 a check
+failed or the draw is not drawn yet, 2 usage error, 3 input unreadable or
+unreachable, 4 not fully verified (every check that ran passed).
+
+Flags:
+`
+
+// verifyDraw checks a draw record: the commitment, the seed, the winners'
+// and replacements' indices and, given the entrant list or inclusion
+// proofs, the user ids at those indices. It names the check that failed,
+// and those it could not make.
 func verifyDraw(ctx context.Context, env *Env, args []string) int {
-	fs := newFlags(env, "verify-draw", "[flags] (RECORD_FILE | - | SERVICE_URL)")
+	fs := newFlags(env, "verify-draw", "")
+	fs.Usage = func() {
+		fmt.Fprint(env.Stderr, verifyDrawHelp)
+		fs.PrintDefaults()
+	}
 	giveaway := fs.Int64("giveaway", 0, "giveaway id to fetch when the source is the service's base URL")
-	entrants := fs.String("entrants", "", `entrant list to recompute the root from: a file with one user id per line, or "server" to fetch it`)
+	entrants := fs.String("entrants", "", `entrant list to recompute the root and check every winner's user id against: a file with one user id per line, or "server" to fetch it`)
 	var proofs int64List
-	fs.Var(&proofs, "proof", "user id whose inclusion proof to fetch and check (repeatable, or comma-separated)")
+	fs.Var(&proofs, "proof", "user id whose inclusion proof to fetch and check as well as the winners' (repeatable, or comma-separated)")
 	token := fs.String("token", env.Getenv("PARTICIPANT_SERVICE_TOKEN"), "X-Service-Token to send (default $PARTICIPANT_SERVICE_TOKEN)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the service")
 	if code, ok := parse(fs, args); !ok {
@@ -88,7 +111,7 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 		return ExitFailed
 	}
 
-	checks := []string{"commitment", "timing", "draw_seed", "winners", "replacements"}
+	checks := []string{"commitment", "timing", "draw_seed", "winners (entrant indices)", "replacements (entrant indices)"}
 	switch *entrants {
 	case "":
 	case "server":
@@ -124,6 +147,14 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 		opts.Proofs = append(opts.Proofs, p)
 		checks = append(checks, fmt.Sprintf("proof of user %d (leaf %d, winner: %v)", uid, p.LeafIndex, p.IsWinner))
 	}
+	var notEntered []draw.Claim
+	if c != nil {
+		var err error
+		if opts.Proofs, notEntered, err = fetchClaimProofs(ctx, c, rec, opts); err != nil {
+			fmt.Fprintln(env.Stderr, "verify-draw:", err)
+			return ExitUnusable
+		}
+	}
 
 	if err := draw.Verify(rec, opts); err != nil {
 		var ve *draw.VerifyError
@@ -134,13 +165,88 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 		}
 		return ExitFailed
 	}
-	fmt.Fprintf(env.Stdout, "verified: giveaway %d, %d entrants, %d winners, %d redraw round(s)\n",
+	if len(notEntered) > 0 {
+		fmt.Fprintf(env.Stdout, "FAILED proof: %s: the service has no inclusion proof of that user, who was not entered in the draw\n", notEntered[0])
+		return ExitFailed
+	}
+	return report(env, rec, opts, checks)
+}
+
+// fetchClaimProofs adds to opts.Proofs an inclusion proof for every user id
+// rec names at an entrant index: the current winners' in one call, then one
+// by one those disqualified since. It also returns the claims whose user the
+// service says was never entered, which Verify cannot see for itself.
+func fetchClaimProofs(ctx context.Context, c *client.Client, rec draw.Record, opts draw.VerifyOptions) ([]draw.Proof, []draw.Claim, error) {
+	winners, err := c.WinnerProofs(ctx, rec.GiveawayID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch the winners' proofs: %w", err)
+	}
+	opts.Proofs = append(opts.Proofs, winners...)
+	var notEntered []draw.Claim
+	asked := make(map[int64]bool)
+	for _, cl := range draw.Unchecked(rec, draw.VerifyOptions{Proofs: opts.Proofs}) {
+		if asked[cl.UserID] {
+			continue
+		}
+		asked[cl.UserID] = true
+		p, err := c.Proof(ctx, rec.GiveawayID, cl.UserID)
+		switch {
+		case client.IsCode(err, client.CodeParticipantNotFound):
+			notEntered = append(notEntered, cl)
+		case err != nil:
+			return nil, nil, fmt.Errorf("fetch the proof of user %d: %w", cl.UserID, err)
+		default:
+			opts.Proofs = append(opts.Proofs, p)
+		}
+	}
+	return opts.Proofs, notEntered, nil
+}
+
+// report prints the verdict on a record that passed draw.Verify: the checks
+// made, those that could not be made, and the winners. It returns
+// ExitPartial when the winners' user ids went unchecked.
+func report(env *Env, rec draw.Record, opts draw.VerifyOptions, checks []string) int {
+	claims := rec.Claims()
+	unchecked := draw.Unchecked(rec, opts)
+	switch {
+	case opts.Entrants != nil:
+		checks = append(checks, fmt.Sprintf("winner identities (%d user ids, against the entrant list)", len(claims)))
+	case len(unchecked) == 0:
+		checks = append(checks, fmt.Sprintf("winner identities (%d user ids, each by its inclusion proof from the service)", len(claims)))
+	}
+	summary := fmt.Sprintf("giveaway %d, %d entrants, %d winners, %d redraw round(s)",
 		rec.GiveawayID, rec.EntrantsCount, len(rec.CurrentWinners()), len(rec.Replacements))
+	if len(unchecked) > 0 {
+		fmt.Fprintf(env.Stdout, "NOT FULLY VERIFIED: %s; the winners' user ids could not be checked\n", summary)
+	} else {
+		fmt.Fprintf(env.Stdout, "verified: %s\n", summary)
+	}
 	for _, ch := range checks {
 		fmt.Fprintf(env.Stdout, "  ok  %s\n", ch)
 	}
+	if len(unchecked) > 0 {
+		fmt.Fprintf(env.Stdout, "  not checked  winner identities: nothing here ties these %d user ids to the entrant indices the seed picked;\n", len(unchecked))
+		fmt.Fprintln(env.Stdout, "               give --entrants FILE, or verify against the service URL, which fetches their inclusion proofs")
+		for _, cl := range unchecked {
+			fmt.Fprintf(env.Stdout, "               %s\n", cl)
+		}
+	}
+	if opts.Entrants == nil {
+		fmt.Fprintln(env.Stdout, "  not checked  entrants: the root was not recomputed from the list, so that it holds each entrant once is taken on trust (give --entrants)")
+	}
+	unsure := make(map[uint64]bool, len(unchecked))
+	for _, cl := range unchecked {
+		unsure[cl.Index] = true
+	}
 	for _, w := range rec.CurrentWinners() {
-		fmt.Fprintf(env.Stdout, "  winner %d: user %d (entrant index %d)\n", w.Position, w.UserID, w.Index)
+		note := ""
+		if unsure[w.Index] {
+			note = ", user id not checked"
+		}
+		fmt.Fprintf(env.Stdout, "  winner %d: user %d (entrant index %d%s)\n", w.Position, w.UserID, w.Index, note)
+	}
+	if len(unchecked) > 0 {
+		return ExitPartial
 	}
 	return ExitOK
 }
