@@ -29,7 +29,7 @@ const (
 func TestHelmLintStrict(t *testing.T) {
 	t.Parallel()
 	helm := tool(t, "helm")
-	for _, v := range []valueSet{defaultValues, productionValues, devValues} {
+	for _, v := range []valueSet{defaultValues, productionValues, devValues, otelSidecarValues} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"lint", ".", "--strict", "--kube-version", kubeVersion, "--namespace", namespace}, v.args()...)
@@ -53,6 +53,7 @@ func TestRenderKinds(t *testing.T) {
 		{productionValues, []string{"ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Ingress", "Job", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
 		{devValues, []string{"ConfigMap", "Deployment", "Job", "Secret", "Secret", "Service", "ServiceAccount"}},
 		{singleReplica, []string{"ConfigMap", "ConfigMap", "Deployment", "Job", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
+		{otelSidecarValues, []string{"ConfigMap", "ConfigMap", "Deployment", "Job", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
 	}
 	for _, c := range cases {
 		t.Run(c.values.name, func(t *testing.T) {
@@ -595,6 +596,44 @@ func TestValuesSchemaRejects(t *testing.T) {
 			t.Parallel()
 			if _, err := helmTemplate(t, valueSet{name: name, sets: []string{set}}); err == nil {
 				t.Errorf("--set %s was accepted", set)
+			}
+		})
+	}
+}
+
+// A variable `config` may not hold is refused with the reason and the value
+// to use instead, at config.<NAME>: not with a bare "'not' failed" at some
+// other path of the values.
+func TestConfigRefusalSaysWhy(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string][]string{
+		"DATABASE_URL":              {"is a secret", "secrets.name", "secrets.keys.databaseUrl", "kubectl -n telegive create secret generic"},
+		"REDIS_URL":                 {"is a secret", "secrets.name", "secrets.keys.redisUrl"},
+		"AUTH_SERVICE_TOKEN":        {"is a secret", "secrets.name", "secrets.keys.authServiceToken"},
+		"SERVICE_TO_SERVICE_SECRET": {"is a secret", "secrets.name", "secrets.keys.serviceToServiceSecret"},
+		"SERVICE_TOKENS":            {"is a secret", "serviceTokens.secretName"},
+		"SERVICE_TOKENS_FILE":       {"set by the chart", "serviceTokens.mountPath"},
+		"SERVICE_PORT":              {"set by the chart", "containerPorts.http"},
+		"PORT":                      {"set by the chart", "containerPorts.http"},
+		"METRICS_PORT":              {"set by the chart", "containerPorts.metrics"},
+		"ENABLE_METRICS":            {"set by the chart", "metrics.enabled"},
+		"MIGRATE_ON_START":          {"set by the chart", "migrations.enabled"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, err := helmTemplate(t, valueSet{name: "config-" + name, sets: []string{"config." + name + "=x"}})
+			if err == nil {
+				t.Fatalf("--set config.%s=x was accepted", name)
+			}
+			msg := err.Error()
+			want = append(want, "config."+name+": "+name+" ")
+			for _, w := range want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("the error does not say %q:\n%s", w, msg)
+				}
+			}
+			if strings.Contains(msg, "'not' failed") || strings.Contains(msg, "invalid propertyName") {
+				t.Errorf("the error is the schema's bare refusal:\n%s", msg)
 			}
 		})
 	}

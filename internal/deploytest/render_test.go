@@ -3,6 +3,7 @@ package deploytest_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -34,9 +35,11 @@ const (
 // A values set to render the chart with: files relative to the chart, then
 // --set overrides.
 type valueSet struct {
-	name  string
-	files []string
-	sets  []string
+	name string
+	// release and namespace default to releaseName and namespace.
+	release, namespace string
+	files              []string
+	sets               []string
 	// --set-json: --set types only integers and booleans, "0.1" stays a
 	// string (which the schema refuses for a threshold).
 	setJSON []string
@@ -68,7 +71,8 @@ func (v valueSet) args() []string {
 func helmTemplate(t testing.TB, v valueSet) (string, error) {
 	t.Helper()
 	helm := tool(t, "helm")
-	args := append([]string{"template", releaseName, ".", "--namespace", namespace, "--kube-version", kubeVersion}, v.args()...)
+	release, ns := cmp.Or(v.release, releaseName), cmp.Or(v.namespace, namespace)
+	args := append([]string{"template", release, ".", "--namespace", ns, "--kube-version", kubeVersion}, v.args()...)
 	out, errOut, err := run(chartDir(t), helm, args...)
 	if err != nil {
 		return out, fmt.Errorf("helm %s: %v\n%s", strings.Join(args, " "), err, errOut)

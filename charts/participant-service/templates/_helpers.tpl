@@ -152,6 +152,37 @@ numbers are printed as integers.
 {{- end }}
 {{- end }}
 
+{{/*
+Refuses, with the reason and the value to use instead, what `config` must
+not hold: secrets (config is a ConfigMap, readable by whoever may read the
+namespace's ConfigMaps and kept in Helm's release history) and the
+variables the chart sets itself. Here rather than in values.schema.json,
+whose refusal would only say "'not' failed".
+*/}}
+{{- define "participant-service.checkConfig" -}}
+{{- $keys := .Values.secrets.keys -}}
+{{- $secret := printf "is a secret, and config renders into a ConfigMap (readable by whoever may read the namespace's ConfigMaps, and kept in Helm's release history): create a Secret (kubectl -n %s create secret generic <name> --from-literal=%%s=...) and set secrets.name=<name>; the key it is read from is secrets.keys.%%s (now %%q)" .Release.Namespace -}}
+{{- $chart := "is set by the chart from %s; set that value instead" -}}
+{{- $refused := dict
+  "DATABASE_URL" (printf $secret "DATABASE_URL" "databaseUrl" $keys.databaseUrl)
+  "REDIS_URL" (printf $secret "REDIS_URL" "redisUrl" $keys.redisUrl)
+  "AUTH_SERVICE_TOKEN" (printf $secret "AUTH_SERVICE_TOKEN" "authServiceToken" $keys.authServiceToken)
+  "SERVICE_TO_SERVICE_SECRET" (printf $secret "SERVICE_TO_SERVICE_SECRET" "serviceToServiceSecret" $keys.serviceToServiceSecret)
+  "SERVICE_TOKENS" "is a secret: the chart mounts the callers' tokens from the Secret named by serviceTokens.secretName (one key per caller: bot, giveaway, admin; one token a line)"
+  "SERVICE_TOKENS_FILE" (printf $chart "serviceTokens.mountPath, where it mounts the Secret serviceTokens.secretName (serviceTokens.enabled=false leaves tokens to you)")
+  "SERVICE_PORT" (printf $chart "containerPorts.http")
+  "PORT" (printf "would override SERVICE_PORT, which %s" (printf $chart "containerPorts.http"))
+  "METRICS_PORT" (printf $chart "containerPorts.metrics")
+  "ENABLE_METRICS" (printf $chart "metrics.enabled")
+  "MIGRATE_ON_START" (printf $chart "migrations.enabled (true: the migration Job migrates before the pods roll; false: each pod migrates at start)")
+-}}
+{{- range $name, $_ := .Values.config }}
+{{- with get $refused $name }}
+{{- fail (printf "config.%s: %s %s" $name $name .) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The `config` map as an EnvVar list (for the Job, which cannot use the ConfigMap). */}}
 {{- define "participant-service.configEnv" -}}
 {{- range $k, $v := .Values.config }}
