@@ -31,12 +31,18 @@ const (
 	drawnGiveaway     = 4201
 	committedGiveaway = 4202
 	missingGiveaway   = 4203
+	bigIDGiveaway     = 4204
 	firstUserID       = 6_000_000_000
 	userIDStep        = 104_729
 	entrantCount      = 12
 	winnerCount       = 3
 	unknownUserID     = 999_999_999
 )
+
+// The API takes any int64 user id; these two lose their low bits as
+// JavaScript numbers (2^53 + 1 and 2^63 - 1), so the page must read them
+// exactly.
+var bigUserIDs = []int64{9_007_199_254_740_993, 9_223_372_036_854_775_807}
 
 // TestDrawPageInBrowser runs the real service and drives the draw page in
 // headless Chromium (test/browser.test.mjs), after checking the page's
@@ -69,6 +75,9 @@ func TestDrawPageInBrowser(t *testing.T) {
 		fmt.Sprintf("DRAW_LOSER_ID=%d", seeded.loser),
 		fmt.Sprintf("DRAW_DISQUALIFIED_ID=%d", seeded.disqualified),
 		fmt.Sprintf("DRAW_UNKNOWN_USER_ID=%d", unknownUserID),
+		fmt.Sprintf("DRAW_BIG_GIVEAWAY_ID=%d", bigIDGiveaway),
+		fmt.Sprintf("DRAW_BIG_WINNER_ID=%d", seeded.bigWinner),
+		fmt.Sprintf("DRAW_BIG_LOSER_ID=%d", seeded.bigLoser),
 		"DRAW_ARTIFACTS_DIR="+artifacts,
 	)
 	start := time.Now()
@@ -122,14 +131,50 @@ func nodeMajor(node string) (int, error) {
 
 type seededDraw struct {
 	winner, loser, disqualified int64
+	bigWinner, bigLoser         int64
 }
 
 // seedGiveaways enters entrantCount users in drawnGiveaway, draws
 // winnerCount winners, disqualifies the first in a redraw round, and enters
-// one user in committedGiveaway, which is left undrawn.
+// one user in committedGiveaway, which is left undrawn. In bigIDGiveaway
+// the two bigUserIDs enter and one of them wins.
 func seedGiveaways(t *testing.T, base string) seededDraw {
 	t.Helper()
 	api := base + "/api/participants"
+	seeded := seedDrawn(t, api)
+	seeded.bigWinner, seeded.bigLoser = seedBigIDs(t, api)
+	return seeded
+}
+
+// seedBigIDs enters bigUserIDs in bigIDGiveaway and draws one winner; it
+// returns the winner and the other entrant.
+func seedBigIDs(t *testing.T, api string) (winner, loser int64) {
+	t.Helper()
+	for _, u := range bigUserIDs {
+		enter(t, api, bigIDGiveaway, u)
+	}
+	var drawn struct {
+		Winners []struct {
+			UserID int64 `json:"user_id"`
+		} `json:"winners"`
+	}
+	call(t, "POST", fmt.Sprintf("%s/%d/select-winners", api, bigIDGiveaway), map[string]any{"winner_count": 1}, &drawn)
+	if len(drawn.Winners) != 1 {
+		t.Fatalf("select-winners: %d winners, want 1", len(drawn.Winners))
+	}
+	winner = drawn.Winners[0].UserID
+	for _, u := range bigUserIDs {
+		if u != winner {
+			return winner, u
+		}
+	}
+	t.Fatalf("winner %d is not one of the entrants %v", winner, bigUserIDs)
+	return 0, 0
+}
+
+// seedDrawn seeds drawnGiveaway and committedGiveaway.
+func seedDrawn(t *testing.T, api string) seededDraw {
+	t.Helper()
 	users := make([]int64, entrantCount)
 	for i := range users {
 		users[i] = firstUserID + int64(i)*userIDStep

@@ -1,7 +1,7 @@
 // The draw page: fetches a giveaway's public draw record and proofs from
 // this origin, runs verify.js on them and shows the result. All data from
 // the server is put in the page with textContent, never parsed as HTML.
-import { verifyDraw, verifyParticipant } from './verify.js';
+import { parseJSON, verifyDraw, verifyParticipant } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +11,9 @@ const STATUS_TEXT = {
   skip: ['–', 'Not run'],
   info: ['i', 'Note'],
 };
+
+// Ids are int64: 1 to 2^63 - 1, kept as BigInts so none is rounded.
+const MAX_ID = (1n << 63n) - 1n;
 
 // el builds an element; children are nodes or strings (as text).
 function el(tag, props = {}, ...children) {
@@ -44,7 +47,7 @@ async function getJSON(path) {
   }
   let body = null;
   try {
-    body = await res.json();
+    body = parseJSON(await res.text()); // integers as BigInts: ids beyond 2^53 stay exact
   } catch {
     // Not JSON: a proxy's error page, say. The status says enough.
   }
@@ -56,12 +59,12 @@ async function getJSON(path) {
   return body;
 }
 
-// giveawayIdFromPath reads /draws/{id}; anything but a positive integer
-// that a JSON number holds exactly is refused before asking the server.
+// giveawayIdFromPath reads /draws/{id}; anything but an id from 1 to
+// 2^63 - 1 is refused before asking the server.
 function giveawayIdFromPath(path) {
-  const m = /^\/draws\/([0-9]{1,16})\/?$/.exec(path);
-  const id = m ? Number(m[1]) : NaN;
-  return Number.isSafeInteger(id) && id > 0 ? id : null;
+  const m = /^\/draws\/([0-9]{1,19})\/?$/.exec(path);
+  const id = m ? BigInt(m[1]) : 0n;
+  return id >= 1n && id <= MAX_ID ? id : null;
 }
 
 // ---------------------------------------------------------------------------
@@ -142,9 +145,9 @@ function showVerdict(checks) {
 }
 
 function showFacts(raw) {
-  const n = Number(raw.entrants_count);
+  const n = typeof raw.entrants_count === 'bigint' ? raw.entrants_count.toLocaleString('en') : String(raw.entrants_count);
   const count = Array.isArray(raw.winners) ? raw.winners.length : 0;
-  $('facts').textContent = `Giveaway ${raw.giveaway_id} · ${n.toLocaleString()} entrants · ` +
+  $('facts').textContent = `Giveaway ${raw.giveaway_id} · ${n} entrants · ` +
     `${count} ${count === 1 ? 'winner' : 'winners'} · drawn ${localTime(raw.drawn_at)}`;
 }
 
@@ -180,7 +183,22 @@ function showRecord(raw) {
     const v = raw[key] === '' ? 'none' : String(raw[key]);
     return [el('dt', {}, label), el('dd', {}, /^[0-9a-f]{32,}$/.test(v) ? el('code', { class: 'hash' }, v) : v)];
   }));
-  $('raw').textContent = JSON.stringify(raw, null, 2);
+  $('raw').textContent = prettyJSON(raw);
+}
+
+// prettyJSON is JSON.stringify(v, null, 2) for values that parseJSON made,
+// whose integers are BigInts (which JSON.stringify refuses).
+function prettyJSON(v, indent = '') {
+  const inner = `${indent}  `;
+  if (typeof v === 'bigint') return String(v);
+  if (Array.isArray(v)) {
+    return v.length ? `[\n${v.map((x) => inner + prettyJSON(x, inner)).join(',\n')}\n${indent}]` : '[]';
+  }
+  if (v !== null && typeof v === 'object') {
+    const keys = Object.keys(v);
+    return keys.length ? `{\n${keys.map((k) => `${inner}${JSON.stringify(k)}: ${prettyJSON(v[k], inner)}`).join(',\n')}\n${indent}}` : '{}';
+  }
+  return JSON.stringify(v);
 }
 
 async function showDrawn(id, raw) {
@@ -189,7 +207,7 @@ async function showDrawn(id, raw) {
   showFacts(raw);
   const winnerProofs = await getJSON(`/api/participants/${id}/draw/winner-proofs`)
     .then((b) => b.proofs, (e) => new Error(e.message));
-  const result = await verifyDraw(raw, { giveawayId: BigInt(id), winnerProofs });
+  const result = await verifyDraw(raw, { giveawayId: id, winnerProofs });
   showChecks($('checks'), result.checks);
   showVerdict(result.checks);
   $('status').textContent = $('verdict').textContent;
@@ -206,12 +224,15 @@ async function showDrawn(id, raw) {
 // ---------------------------------------------------------------------------
 // The participant's own check
 
-// parseUserId accepts a positive integer that a JSON number holds exactly
-// (Telegram user ids have at most 52 bits).
+// parseUserId reads an id from 1 to 2^63 - 1 as a BigInt, or returns the
+// reason it is not one.
 function parseUserId(text) {
   const t = text.trim();
-  const n = /^[0-9]{1,16}$/.test(t) ? Number(t) : NaN;
-  return Number.isSafeInteger(n) && n > 0 ? n : null;
+  if (!/^[0-9]+$/.test(t)) return 'Type your Telegram user id: digits only, such as 123456789.';
+  const n = BigInt(t);
+  if (n < 1n) return 'A Telegram user id is at least 1.';
+  if (n > MAX_ID) return `A Telegram user id is at most ${MAX_ID}.`;
+  return n;
 }
 
 const HEADLINES = {
@@ -247,8 +268,8 @@ function showFieldError(text) {
 async function checkParticipant(id, draw, text) {
   const out = $('me-result');
   const userId = parseUserId(text);
-  if (userId === null) {
-    showFieldError('Type your Telegram user id: digits only, such as 123456789.');
+  if (typeof userId === 'string') {
+    showFieldError(userId);
     out.replaceChildren();
     return;
   }
@@ -266,7 +287,7 @@ async function checkParticipant(id, draw, text) {
     }
     proof = null;
   }
-  const res = await verifyParticipant(draw.record, draw.winners, BigInt(userId), proof);
+  const res = await verifyParticipant(draw.record, draw.winners, userId, proof);
   const drawFailed = draw.checks.some((c) => c.status === 'fail');
   const list = el('ul', { class: 'checks' });
   showChecks(list, res.checks);

@@ -2,7 +2,8 @@
 // pkg/draw/doc.go, for the draw page and for Node 20 (the vectors test).
 //
 // It trusts nothing the server computed: every hash is recomputed with
-// WebCrypto and every uint64 is a BigInt, so values above 2^53 stay exact.
+// WebCrypto, and every integer is read from the JSON text (parseJSON) into a
+// BigInt, so ids and counts above 2^53 stay exact.
 // It needs only the public record and inclusion proofs, never the entrant
 // list, so the work is O(winners × log entrants) whatever the entrant count.
 //
@@ -249,13 +250,123 @@ export class Shuffle {
 // ---------------------------------------------------------------------------
 // Reading the JSON
 
-// JSON numbers arrive as doubles: an id above 2^53 has already lost its low
-// bits, and Number.isSafeInteger is exactly the test for that.
-function integer(v, what, min) {
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new FormatError(`${what} is not an integer`);
-  if (!Number.isSafeInteger(v)) throw new FormatError(`${what} is beyond 2^53 and cannot be read exactly`);
-  if (min !== undefined && v < min) throw new FormatError(`${what} must be at least ${min}, it is ${v}`);
-  return BigInt(v);
+// The API's integers are int64 and uint64: a user id may be 2^63 - 1, which
+// JSON.parse would round to a double. parseJSON reads JSON text as
+// JSON.parse does, and as strictly, except that every integer literal (no
+// fraction, no exponent) becomes a BigInt. It also refuses an object with a
+// key twice, which JSON readers settle differently (first or last wins), so
+// that the page cannot read another value than the Go verifier does.
+export function parseJSON(source) {
+  const src = String(source);
+  const WS = /[ \t\n\r]*/y;
+  const STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+  const NUMBER = /-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+  const MAX_DEPTH = 1000;
+  let at = 0;
+  const bad = (what) => new SyntaxError(`${what} at offset ${at} of the JSON text`);
+  const skipSpace = () => {
+    WS.lastIndex = at;
+    WS.exec(src);
+    at = WS.lastIndex;
+  };
+  const match = (re) => {
+    re.lastIndex = at;
+    const m = re.exec(src);
+    if (m) at = re.lastIndex;
+    return m;
+  };
+  const string = () => {
+    const m = match(STRING);
+    if (!m) throw bad('a malformed string');
+    return JSON.parse(m[0]); // a validated string token: JSON.parse decodes its escapes
+  };
+  // Properties are defined, not assigned, so "__proto__" is a key like any
+  // other, as with JSON.parse.
+  const put = (obj, key, v) => Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
+  // depth is the number of objects and arrays around the value.
+  const value = (depth) => {
+    skipSpace();
+    const c = src[at];
+    if ((c === '{' || c === '[') && depth === MAX_DEPTH) throw bad(`nesting deeper than ${MAX_DEPTH} levels`);
+    if (c === '{') {
+      at++;
+      const obj = {};
+      skipSpace();
+      if (src[at] === '}') {
+        at++;
+        return obj;
+      }
+      for (;;) {
+        skipSpace();
+        if (src[at] !== '"') throw bad('expected a key');
+        const key = string();
+        if (Object.hasOwn(obj, key)) throw bad(`the key ${JSON.stringify(key)} twice`);
+        skipSpace();
+        if (src[at] !== ':') throw bad('expected ":"');
+        at++;
+        put(obj, key, value(depth + 1));
+        skipSpace();
+        if (src[at] === ',') at++;
+        else if (src[at] === '}') {
+          at++;
+          return obj;
+        } else throw bad('expected "," or "}"');
+      }
+    }
+    if (c === '[') {
+      at++;
+      const arr = [];
+      skipSpace();
+      if (src[at] === ']') {
+        at++;
+        return arr;
+      }
+      for (;;) {
+        arr.push(value(depth + 1));
+        skipSpace();
+        if (src[at] === ',') at++;
+        else if (src[at] === ']') {
+          at++;
+          return arr;
+        } else throw bad('expected "," or "]"');
+      }
+    }
+    if (c === '"') return string();
+    for (const [word, v] of [['true', true], ['false', false], ['null', null]]) {
+      if (src.startsWith(word, at)) {
+        at += word.length;
+        return v;
+      }
+    }
+    const m = match(NUMBER);
+    if (!m) throw bad('expected a value');
+    return m[1] === undefined && m[2] === undefined ? BigInt(m[0]) : Number(m[0]);
+  };
+  const v = value(0);
+  skipSpace();
+  if (at !== src.length) throw bad('text after the value');
+  return v;
+}
+
+const INT64 = [-(1n << 63n), (1n << 63n) - 1n];
+const UINT64 = [0n, TWO_64 - 1n];
+const SMALL = [0n, BigInt(Number.MAX_SAFE_INTEGER)]; // positions, read as numbers
+const POSITION = [1n, SMALL[1]];
+
+// integer reads an integer field as a BigInt within [min, max]. Read with
+// parseJSON it is a BigInt already; a JavaScript number is taken only when
+// it is exact, and Number.isSafeInteger is exactly the test for that (a
+// number beyond 2^53 has already lost its low bits).
+function integer(v, what, [min, max] = INT64) {
+  let n;
+  if (typeof v === 'bigint') n = v;
+  else if (typeof v === 'number' && Number.isInteger(v)) {
+    if (!Number.isSafeInteger(v)) throw new FormatError(`${what} is beyond 2^53 and cannot be read exactly`);
+    n = BigInt(v);
+  } else throw new FormatError(`${what} is not an integer`);
+  if (n < min) throw new FormatError(`${what} must be at least ${min}, it is ${n}`);
+  if (n > max) throw new FormatError(`${what} must be at most ${max}, it is ${n}`);
+  return n;
 }
 
 function list(v, what) {
@@ -291,9 +402,9 @@ export function parseTime(v, what) {
 function pick(v, what) {
   if (v === null || typeof v !== 'object') throw new FormatError(`${what} is not an object`);
   return {
-    position: Number(integer(v.position, `${what}: position`, 1)),
+    position: Number(integer(v.position, `${what}: position`, POSITION)),
     userId: integer(v.user_id, `${what}: user_id`),
-    index: integer(v.index, `${what}: index`, 0),
+    index: integer(v.index, `${what}: index`, UINT64),
   };
 }
 
@@ -328,11 +439,11 @@ export function parseDrawnRecord(raw, expectedGiveawayId) {
     commitment: fromHex(raw.commitment, 'commitment', 32),
     committedAt: parseTime(raw.committed_at, 'committed_at'),
     serverSeed: fromHex(raw.server_seed, 'server_seed'),
-    entrantsCount: integer(raw.entrants_count, 'entrants_count', 0),
+    entrantsCount: integer(raw.entrants_count, 'entrants_count', UINT64),
     entrantsRoot: fromHex(raw.entrants_root, 'entrants_root', 32),
     beacon: fromHex(raw.beacon, 'beacon'),
     drawSeed: fromHex(raw.draw_seed, 'draw_seed', 32),
-    winnerCountRequested: integer(raw.winner_count_requested, 'winner_count_requested', 0),
+    winnerCountRequested: integer(raw.winner_count_requested, 'winner_count_requested', UINT64),
     winners: list(raw.winners, 'winners').map((w, i) => pick(w, `winner ${i + 1}`)),
     rounds: list(raw.replacements, 'replacements').map(round),
     drawnAt: parseTime(raw.drawn_at, 'drawn_at'),
@@ -344,12 +455,12 @@ export function parseProof(raw, what = 'the proof') {
   if (typeof raw.is_winner !== 'boolean') throw new FormatError(`${what}: is_winner is not a boolean`);
   return {
     userId: integer(raw.user_id, `${what}: user_id`),
-    leafIndex: integer(raw.leaf_index, `${what}: leaf_index`, 0),
-    treeSize: integer(raw.tree_size, `${what}: tree_size`, 0),
+    leafIndex: integer(raw.leaf_index, `${what}: leaf_index`, UINT64),
+    treeSize: integer(raw.tree_size, `${what}: tree_size`, UINT64),
     auditPath: list(raw.audit_path, `${what}: audit_path`).map((h, i) => fromHex(h, `${what}: audit path hash ${i + 1}`, 32)),
     entrantsRoot: fromHex(raw.entrants_root, `${what}: entrants_root`, 32),
     isWinner: raw.is_winner,
-    position: Number(integer(raw.position, `${what}: position`, 0)),
+    position: Number(integer(raw.position, `${what}: position`, SMALL)),
   };
 }
 

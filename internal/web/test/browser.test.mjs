@@ -7,6 +7,9 @@
 //   DRAW_COMMITTED_GIVEAWAY_ID    a giveaway with a commitment and no draw
 //   DRAW_MISSING_GIVEAWAY_ID      a giveaway with no draw at all
 //   DRAW_WINNER_ID, DRAW_LOSER_ID, DRAW_DISQUALIFIED_ID, DRAW_UNKNOWN_USER_ID
+//   DRAW_BIG_GIVEAWAY_ID          a drawn giveaway of two users whose ids
+//   DRAW_BIG_WINNER_ID,           are beyond 2^53 (2^53 + 1 and 2^63 - 1):
+//   DRAW_BIG_LOSER_ID             one won, one did not
 //   DRAW_ARTIFACTS_DIR            where the screenshots go
 //
 // Tampering is done by rewriting the API's answers on their way to the
@@ -24,6 +27,7 @@ const skip = BASE ? false : 'DRAW_BASE_URL is unset: run `go test ./internal/web
 const G = env.DRAW_GIVEAWAY_ID;
 const WINNER = env.DRAW_WINNER_ID;
 const LOSER = env.DRAW_LOSER_ID;
+const BIG = env.DRAW_BIG_GIVEAWAY_ID;
 const ARTIFACTS = env.DRAW_ARTIFACTS_DIR || path.join(tmpdir(), 'draw-page-artifacts');
 
 const CHROMIUM_ARGS = [
@@ -282,7 +286,11 @@ test('errors: no draw, network failure and malformed ids get a clear message', {
     [`/draws/${G}`, (p) => p.route(`${BASE}/api/participants/${G}/draw`, (r) => r.abort('internetdisconnected')),
       'Could not reach the server', 'error-network.png'],
     ['/draws/0', null, 'Malformed giveaway id'],
-    ['/draws/123456789012345678', null, 'Malformed giveaway id'],
+    // An int64 id beyond 2^53 is asked for exactly (as a JavaScript number
+    // it would read 123456789012345680); 2^63 is no int64.
+    ['/draws/123456789012345678', null, 'No draw for giveaway 123456789012345678'],
+    ['/draws/9223372036854775808', null, 'Malformed giveaway id'],
+    ['/draws/12345678901234567890123', null, 'Malformed giveaway id'],
   ];
   for (const [urlPath, setup, title, file] of cases) {
     const page = await open(urlPath, setup);
@@ -292,4 +300,43 @@ test('errors: no draw, network failure and malformed ids get a clear message', {
     if (file) await shot(page, file);
     await done(page);
   }
+});
+
+test('big ids: a draw between users 2^53 + 1 and 2^63 - 1 verifies, and each is told their result', { skip }, async () => {
+  const winner = env.DRAW_BIG_WINNER_ID;
+  const loser = env.DRAW_BIG_LOSER_ID;
+  assert.deepEqual([winner, loser].sort(), ['9007199254740993', '9223372036854775807']);
+  const page = await open(`/draws/${BIG}`);
+  assert.deepEqual(await drawChecks(page), DRAW_OK);
+  await page.getByRole('heading', { name: 'Verified' }).waitFor();
+  assert.deepEqual(await page.locator('#winners tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.user)), [winner]);
+  assert.match(await page.locator('#winners tbody tr').textContent(), new RegExp(winner));
+  assert.equal(await page.getByLabel('Your Telegram user id').isEnabled(), true);
+
+  const won = await checkUser(page, winner);
+  assert.equal(won.outcome, 'won', won.text);
+  assert.deepEqual(won.checks, { entered: 'pass', won: 'pass' });
+  assert.equal(won.headline, `User ${winner} won: position 1.`);
+  await shot(page, 'big-ids-winner.png');
+
+  const lost = await checkUser(page, loser);
+  assert.equal(lost.outcome, 'lost', lost.text);
+  assert.deepEqual(lost.checks, { entered: 'pass', won: 'pass' });
+  assert.equal(lost.headline, `User ${loser} took part but did not win.`);
+  assert.match(lost.text, new RegExp(`user ${loser} is entrant index \\d of 2`, 'i'));
+
+  await page.getByLabel('Your Telegram user id').fill('9223372036854775808');
+  await page.getByRole('button', { name: 'Check' }).click();
+  await page.locator('#me-error:not([hidden])').waitFor();
+  assert.match(await page.locator('#me-error').textContent(), /at most 9223372036854775807/);
+
+  // Nineteen-digit ids still fit a phone, unbroken.
+  await page.setViewportSize({ width: 375, height: 812 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  const wide = await page.evaluate(() => [...document.querySelectorAll('body *')]
+    .filter((e) => e.getBoundingClientRect().right > window.innerWidth)
+    .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}.${e.className}: ${e.textContent.slice(0, 40)}`));
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen: ${wide.join('; ')}`);
+  await shot(page, 'phone-big-ids.png');
+  await done(page);
 });

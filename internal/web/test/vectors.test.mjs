@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 
 import {
   Shuffle, Stream, commitmentOf, drawSeed, entrantsRoot, fromHex, inclusionRoot, nodeHash, leafHash,
-  parseDrawnRecord, sha256, toHex, uniform, verifyDraw, verifyParticipant, DRAW_CHECKS,
+  parseDrawnRecord, parseJSON, sha256, toHex, uniform, verifyDraw, verifyParticipant, DRAW_CHECKS,
 } from '../static/verify.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../../pkg/draw/testdata/vectors.json', import.meta.url), 'utf8'));
@@ -238,4 +238,92 @@ test('ten million entrants, a thousand winners: verified in well under a few sec
   assert.deepEqual(statuses(res.checks), { ...allPass, identities: 'skip' });
   assert.ok(ms < 5000, `took ${ms} ms`);
   assert.equal(parseDrawnRecord(raw).winners.length, 1000);
+});
+
+test('parseJSON keeps every integer exact and reads everything else as JSON.parse does', () => {
+  const text = '{"id": 9007199254740993, "max": 9223372036854775807, "min": -9223372036854775808, "u": 18446744073709551615, ' +
+    '"zero": -0, "half": 1.5, "exp": 1e3, "s": "a\\u00e9\\n\\"\\\\/", "t": true, "f": false, "n": null, "o": {}, "a": [ ], ' +
+    '"nested": [[1], {"k": [2, {"z": 3}]}]}';
+  const v = parseJSON(` \n${text}\t\r `);
+  assert.deepEqual(v, {
+    id: 9007199254740993n, max: 9223372036854775807n, min: -9223372036854775808n, u: 18446744073709551615n, zero: 0n,
+    half: 1.5, exp: 1000, s: 'a\u00e9\n"\\/', t: true, f: false, n: null, o: {}, a: [], nested: [[1n], { k: [2n, { z: 3n }] }],
+  });
+  // What JSON.parse makes of the same text: the ids rounded.
+  assert.equal(JSON.parse(text).id, 9007199254740992);
+  // The vectors file reads the same either way, but for integers' type.
+  const file = readFileSync(new URL('../../../pkg/draw/testdata/vectors.json', import.meta.url), 'utf8');
+  assert.deepEqual(parseJSON(file), JSON.parse(file, (k, x) => (Number.isInteger(x) ? BigInt(x) : x)));
+});
+
+test('parseJSON refuses malformed JSON, and a key given twice', () => {
+  const malformed = ['', ' ', '{', '}', '[', '{"a":1,}', '[1,]', '[,1]', "{'a':1}", '{a:1}', '{"a":01}', '[00]', '{"a":1} x',
+    '{"a":1}{}', 'NaN', 'Infinity', '[+1]', '[.5]', '[1.]', '[1e]', '[-]', '["\t"]', '["\\x"]', '["\\u12"]', '["a]', '[1 2]',
+    '{"a" 1}', '{"a":}', 'tru', 'nul', 'True', '\u00a01', '[1]\u00a0', '"\\u00"', '{"a":1,"b"}', '0x10', '[1,,2]'];
+  for (const bad of malformed) {
+    assert.throws(() => JSON.parse(bad), SyntaxError, `JSON.parse accepts ${JSON.stringify(bad)}`);
+    assert.throws(() => parseJSON(bad), SyntaxError, JSON.stringify(bad));
+  }
+  assert.throws(() => parseJSON('{"user_id": 1, "user_id": 2}'), /key "user_id" twice/);
+  assert.throws(() => parseJSON(`${'['.repeat(1001)}${']'.repeat(1001)}`), /nesting deeper than 1000/);
+  const deepest = `${'['.repeat(1000)}1${']'.repeat(1000)}`;
+  assert.deepEqual(parseJSON(deepest), JSON.parse(deepest, (k, x) => (typeof x === 'number' ? BigInt(x) : x)));
+  const proto = parseJSON('{"__proto__": {"polluted": 1}}');
+  assert.equal(Object.getPrototypeOf(proto), Object.prototype);
+  assert.deepEqual(Object.keys(proto), ['__proto__']);
+  assert.equal(proto.polluted, undefined);
+});
+
+// bigRecord makes a drawn record over two entrants whose ids a double
+// cannot hold, as JSON text, with each entrant's proof.
+async function bigRecord() {
+  const ids = [9007199254740993n, 9223372036854775807n];
+  const giveawayId = 9223372036854775806n;
+  const serverSeed = await sha256(new TextEncoder().encode('big ids'));
+  const root = await entrantsRoot(ids);
+  const ds = await drawSeed({ serverSeed, giveawayId, entrantsRoot: root, entrantsCount: 2n, beacon: new Uint8Array() });
+  const index = await new Shuffle(await Stream.fromSeed(ds), 2n).step();
+  const winner = ids[Number(index)];
+  const text = `{"version":"telegive-draw-v1","status":"drawn","giveaway_id":${giveawayId},` +
+    `"commitment":"${toHex(await commitmentOf(serverSeed))}","committed_at":"2025-01-01T00:00:00.123456Z",` +
+    `"server_seed":"${toHex(serverSeed)}","entrants_count":2,"entrants_root":"${toHex(root)}","beacon":"",` +
+    `"draw_seed":"${toHex(ds)}","winner_count_requested":1,"winners":[{"position":1,"user_id":${winner},"index":${index}}],` +
+    '"replacements":[],"drawn_at":"2025-01-01T00:00:00.654321Z"}';
+  const proofs = await Promise.all(ids.map(async (id, m) => `{"user_id":${id},"leaf_index":${m},"tree_size":2,` +
+    `"audit_path":["${toHex(await leafHash(ids[1 - m]))}"],"entrants_root":"${toHex(root)}",` +
+    `"is_winner":${id === winner},"position":${id === winner ? 1 : 0}}`));
+  return { ids, giveawayId, text, proofs, winner, loser: ids[1 - Number(index)], index };
+}
+
+test('user ids beyond 2^53, read by parseJSON, verify exactly', async () => {
+  const big = await bigRecord();
+  const winnerProof = big.proofs[big.ids.indexOf(big.winner)];
+  const draw = await verifyDraw(parseJSON(big.text), { giveawayId: big.giveawayId, winnerProofs: [parseJSON(winnerProof)] });
+  assert.deepEqual(statuses(draw.checks), allPass, JSON.stringify(draw.checks, (k, v) => (typeof v === 'bigint' ? String(v) : v), 1));
+  assert.deepEqual(draw.winners.map((w) => w.userId), [big.winner]);
+  const won = await verifyParticipant(draw.record, draw.winners, big.winner, parseJSON(winnerProof));
+  assert.equal(won.outcome, 'won');
+  assert.equal(won.position, 1);
+  const lost = await verifyParticipant(draw.record, draw.winners, big.loser, parseJSON(big.proofs[big.ids.indexOf(big.loser)]));
+  assert.equal(lost.outcome, 'lost');
+  assert.match(lost.checks[0].detail, new RegExp(`user ${big.loser} is entrant index ${1n - big.index} of 2`));
+  // JSON.parse rounds the ids: the record is refused rather than misread.
+  const rounded = await verifyDraw(JSON.parse(big.text), { giveawayId: big.giveawayId });
+  assert.equal(rounded.checks[0].status, 'fail');
+  assert.match(rounded.checks[0].detail, /beyond 2\^53/);
+});
+
+test('integers outside int64 and uint64 are refused, not wrapped', async () => {
+  const big = await bigRecord();
+  for (const [from, to, why] of [
+    [`"user_id":${big.winner}`, '"user_id":9223372036854775808', /user_id must be at most 9223372036854775807/],
+    ['"entrants_count":2', '"entrants_count":18446744073709551618', /entrants_count must be at most 18446744073709551615/],
+    [`"index":${big.index}`, '"index":-1', /index must be at least 0/],
+    [`"giveaway_id":${big.giveawayId}`, '"giveaway_id":-9223372036854775809', /giveaway_id must be at least -9223372036854775808/],
+  ]) {
+    assert.ok(big.text.includes(from), from);
+    const res = await verifyDraw(parseJSON(big.text.replace(from, to)), {});
+    assert.equal(res.checks[0].status, 'fail', to);
+    assert.match(res.checks[0].detail, why);
+  }
 });
