@@ -111,10 +111,11 @@ const (
 // of the log, each hash 32 bytes.
 type ConsistencyFunc func(ctx context.Context, from, to uint64) ([][]byte, error)
 
-// A Client submits checkpoints to witnesses. Its exported fields are set
-// before the first Cosign and not changed after. It remembers each
-// witness's latest cosigned size; Cosign calls for one log should not
-// overlap, or they will cost each other 409 round trips.
+// A Client submits one log's checkpoints to witnesses. Its exported fields
+// are set before the first Cosign and not changed after. It remembers each
+// witness's latest cosigned size of that log, by witness name, so a log
+// needs a Client of its own; Cosign calls should not overlap, or they will
+// cost each other 409 round trips.
 type Client struct {
 	Witnesses []Witness
 	// Quorum is how many witnesses must cosign; 0 means all of them.
