@@ -1,7 +1,7 @@
 // The draw page: fetches a giveaway's public draw record and proofs from
 // this origin, runs verify.js on them and shows the result. All data from
 // the server is put in the page with textContent, never parsed as HTML.
-import { parseJSON, verifyDraw, verifyParticipant } from './verify.js';
+import { formatTime, parseJSON, parseTime, unverifiedDraw, verifyDraw, verifyParticipant } from './verify.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -10,6 +10,7 @@ const STATUS_TEXT = {
   fail: ['✗', 'Failed'],
   skip: ['–', 'Not run'],
   info: ['i', 'Note'],
+  unverified: ['?', 'Not confirmed'],
 };
 
 // Ids are int64: 1 to 2^63 - 1, kept as BigInts so none is rounded.
@@ -97,21 +98,25 @@ function explainLoadError(e, id) {
   }
 }
 
-// localTime shows an RFC 3339 time in the reader's zone, or as sent if it
-// does not parse (the timing check reports that).
-function localTime(text) {
-  const d = new Date(text);
-  return Number.isNaN(d.getTime()) ? String(text) : d.toLocaleString();
+// Every time on the page is shown one way: RFC 3339 in UTC, to the second
+// (formatTime). A time that does not parse is shown as sent; the record
+// check reports it.
+function timeText(v) {
+  try {
+    return formatTime(parseTime(v, 'the time'));
+  } catch {
+    return String(v);
+  }
 }
 
-function showTime(node, text) {
-  node.dateTime = text;
-  node.textContent = `${localTime(text)} (${text})`;
+function timeEl(v) {
+  return el('time', { datetime: String(v) }, timeText(v));
 }
 
 function showCommitted(record) {
   $('commitment').textContent = String(record.commitment);
-  showTime($('committed-at'), String(record.committed_at));
+  $('committed-at').dateTime = String(record.committed_at);
+  $('committed-at').textContent = timeText(record.committed_at);
   setState('committed', 'The draw has not happened yet.');
 }
 
@@ -124,7 +129,13 @@ function checkItem(c) {
     el('span', { class: 'badge' }, el('span', { 'aria-hidden': 'true' }, icon), ` ${label}`),
     el('div', { class: 'check-body' },
       el('h3', {}, c.title),
-      el('p', {}, upperFirst(c.detail))));
+      el('p', {}, ...withTimes(upperFirst(c.detail)))));
+}
+
+// withTimes marks up the times in a check's text (verify.js writes them
+// with formatTime) as <time> elements, which do not break across lines.
+function withTimes(text) {
+  return text.split(/(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/).map((part, i) => (i % 2 ? el('time', { datetime: part }, part) : part));
 }
 
 const upperFirst = (s) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -135,31 +146,41 @@ function showChecks(list, checks) {
   list.dataset.done = 'true';
 }
 
+// showVerdict says "Verified" only when every check ran and passed, and
+// otherwise names the checks that failed or did not run.
 function showVerdict(checks) {
-  const failed = checks.filter((c) => c.status === 'fail').length;
-  $('verdict-title').textContent = failed ? 'Verification failed' : 'Verified';
+  const why = unverifiedDraw(checks);
+  const failed = checks.some((c) => c.status === 'fail');
+  $('verdict-title').textContent = failed ? 'Verification failed' : why ? 'Not verified' : 'Verified';
   $('verdict').textContent = failed
-    ? `${failed} of ${checks.length} checks failed, listed below: this draw does not match what the server published.`
-    : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
-  $('verdict').parentElement.dataset.verdict = failed ? 'fail' : 'pass';
+    ? `${upperFirst(why)}, listed below: this draw does not match what the server published.`
+    : why
+      ? `${upperFirst(why)}, so the draw is not verified; the others passed.`
+      : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
+  $('verdict').parentElement.dataset.verdict = why ? 'fail' : 'pass';
 }
 
 function showFacts(raw) {
   const n = typeof raw.entrants_count === 'bigint' ? raw.entrants_count.toLocaleString('en') : String(raw.entrants_count);
   const count = Array.isArray(raw.winners) ? raw.winners.length : 0;
-  $('facts').textContent = `Giveaway ${raw.giveaway_id} · ${n} entrants · ` +
-    `${count} ${count === 1 ? 'winner' : 'winners'} · drawn ${localTime(raw.drawn_at)}`;
+  $('facts').replaceChildren(`Giveaway ${raw.giveaway_id} · ${n} entrants · ` +
+    `${count} ${count === 1 ? 'winner' : 'winners'} · drawn `, timeEl(raw.drawn_at));
 }
 
 function showWinners(rec, winners) {
-  $('winners').tBodies[0].replaceChildren(...winners.map((w) => el('tr', { dataset: { user: String(w.userId) } },
-    el('td', {}, String(w.position)), el('td', {}, String(w.userId)), el('td', {}, String(w.index)))));
+  $('winners').tBodies[0].replaceChildren(...winners.map((w) => {
+    const replacement = w.replaces !== undefined;
+    const data = replacement ? { user: String(w.userId), replaces: String(w.replaces) } : { user: String(w.userId) };
+    return el('tr', { dataset: data, class: replacement ? 'replacement' : '' },
+      el('td', {}, String(w.position)), el('td', {}, String(w.userId)), el('td', {}, String(w.index)),
+      el('td', { class: 'how' }, replacement ? `Redraw round ${w.round}, replacing user ${w.replaces}` : 'Initial draw'));
+  }));
   $('winners').hidden = winners.length === 0;
   $('no-winners').hidden = winners.length > 0;
   $('rounds').replaceChildren(...rec.rounds.map((r, i) => el('div', { class: 'round' },
     el('h3', {}, `Redraw round ${i + 1}`),
     el('p', {}, `Disqualified: ${r.disqualified.join(', ')}. Reason: ${r.reason || 'none given'}. `,
-      'Redrawn ', el('time', { datetime: r.redrawnAt.text }, r.redrawnAt.text), '.'),
+      'Redrawn ', timeEl(r.redrawnAt.text), '.'),
     el('ul', {}, ...r.replacements.map((p) => el('li', {},
       `Position ${p.position}: user ${p.userId} (index ${p.index}) replaces user ${p.replaces}`))),
     r.replacements.length < r.disqualified.length ? el('p', { class: 'hint' }, 'The entrants ran out: some positions stay empty.') : '')));
@@ -178,10 +199,13 @@ const RECORD_FIELDS = [
   ['drawn_at', 'Drawn at'],
 ];
 
+const TIME_FIELDS = new Set(['committed_at', 'drawn_at']);
+
 function showRecord(raw) {
   $('record-fields').replaceChildren(...RECORD_FIELDS.flatMap(([key, label]) => {
     const v = raw[key] === '' ? 'none' : String(raw[key]);
-    return [el('dt', {}, label), el('dd', {}, /^[0-9a-f]{32,}$/.test(v) ? el('code', { class: 'hash' }, v) : v)];
+    const shown = TIME_FIELDS.has(key) ? timeEl(raw[key]) : /^[0-9a-f]{32,}$/.test(v) ? el('code', { class: 'hash' }, v) : v;
+    return [el('dt', {}, label), el('dd', {}, shown)];
   }));
   $('raw').textContent = prettyJSON(raw);
 }
@@ -235,11 +259,15 @@ function parseUserId(text) {
   return n;
 }
 
+// The headline states a win or a loss only when verifyParticipant confirmed
+// it; 'unknown' is anything short of that.
 const HEADLINES = {
-  won: (u, pos) => `User ${u} won: position ${pos}.`,
+  won: (u, r) => (r.replaces === undefined
+    ? `User ${u} won: position ${r.position}.`
+    : `User ${u} won as a replacement for user ${r.replaces}: position ${r.position}.`),
   lost: (u) => `User ${u} took part but did not win.`,
-  'not-entered': (u) => `User ${u} was not entered in this draw.`,
-  unknown: (u) => `User ${u}'s entry could not be verified.`,
+  'not-entered': (u) => `User ${u} was not entered in this draw, the server says.`,
+  unknown: (u) => `User ${u}: not verified.`,
 };
 
 function enableParticipantForm(id, draw) {
@@ -287,13 +315,12 @@ async function checkParticipant(id, draw, text) {
     }
     proof = null;
   }
-  const res = await verifyParticipant(draw.record, draw.winners, userId, proof);
-  const drawFailed = draw.checks.some((c) => c.status === 'fail');
+  const res = await verifyParticipant(draw, userId, proof);
   const list = el('ul', { class: 'checks' });
   showChecks(list, res.checks);
   out.replaceChildren(
-    el('p', { class: `headline ${res.outcome}`, dataset: { outcome: res.outcome } }, HEADLINES[res.outcome](userId, res.position)),
-    drawFailed ? el('p', { class: 'hint' }, 'Some checks of the draw itself failed (see below), so this result cannot be trusted either.') : '',
+    el('p', { class: `headline ${res.outcome}`, dataset: { outcome: res.outcome } }, HEADLINES[res.outcome](userId, res)),
+    res.reasons.length ? el('p', { class: 'hint reasons' }, `Not verified because ${res.reasons.join(', and ')}.`) : '',
     list);
   out.dataset.done = 'true';
 }

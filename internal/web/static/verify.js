@@ -388,15 +388,38 @@ export function parseTime(v, what) {
   const m = RFC3339.exec(text(v, what));
   if (!m) throw new FormatError(`${what} is not an RFC 3339 time`);
   const [, y, mo, d, h, mi, s, frac = '', zone] = m;
-  const ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
-  if (Number.isNaN(ms)) throw new FormatError(`${what} is not a valid time`);
-  let ns = BigInt(ms) * 1000000n + BigInt(frac.padEnd(9, '0'));
+  // setUTCFullYear, unlike Date.UTC, does not read years below 100 as 19xx;
+  // the read-back refuses what Date would roll over (February 30, 24:00).
+  const date = new Date(0);
+  date.setUTCFullYear(+y, +mo - 1, +d);
+  date.setUTCHours(+h, +mi, +s);
+  const back = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()];
+  if (back.join() !== [y, mo, d, h, mi, s].map(Number).join() || +zone.slice(1, 3) > 23 || +zone.slice(4, 6) > 59) {
+    throw new FormatError(`${what} is not a valid time`);
+  }
+  let ns = BigInt(date.getTime()) * 1000000n + BigInt(frac.padEnd(9, '0'));
   if (zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1n : 1n;
     const minutes = BigInt(zone.slice(1, 3)) * 60n + BigInt(zone.slice(4, 6));
     ns -= sign * minutes * 60000000000n;
   }
   return { text: v, ns };
+}
+
+// formatTime shows a time read by parseTime in the page's one format: RFC
+// 3339 in UTC, to the second.
+export function formatTime(t) {
+  const second = t.ns / 1000000000n - (t.ns % 1000000000n < 0n ? 1n : 0n);
+  return new Date(Number(second) * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+// formatDuration shows a positive span of nanoseconds in its largest whole
+// unit, so that two times shown to the same second can still be told apart.
+export function formatDuration(ns) {
+  for (const [unit, size] of [['days', 86400000000000n], ['h', 3600000000000n], ['min', 60000000000n], ['s', 1000000000n], ['ms', 1000000n], ['µs', 1000n]]) {
+    if (ns >= size) return `${ns / size} ${unit}`;
+  }
+  return `${ns} ns`;
 }
 
 function pick(v, what) {
@@ -419,6 +442,7 @@ function round(v, n) {
     replacements: list(v.replacements, `${what}: replacements`).map((r, i) => ({
       ...pick(r, `${what}, replacement ${i + 1}`),
       replaces: integer(r.replaces_user_id, `${what}, replacement ${i + 1}: replaces_user_id`),
+      round: n + 1,
     })),
   };
 }
@@ -637,10 +661,11 @@ async function checkCommitment(rec) {
 }
 
 function checkTiming(rec) {
-  if (rec.committedAt.ns > rec.drawnAt.ns) {
-    fail(`committed at ${rec.committedAt.text}, after the draw at ${rec.drawnAt.text}`);
-  }
-  return `committed at ${rec.committedAt.text}, drawn at ${rec.drawnAt.text}`;
+  const committed = formatTime(rec.committedAt);
+  const drawn = formatTime(rec.drawnAt);
+  const gap = rec.drawnAt.ns - rec.committedAt.ns;
+  if (gap < 0n) fail(`committed at ${committed}, ${formatDuration(-gap)} after the draw at ${drawn}`);
+  return `committed at ${committed}, drawn at ${drawn}${committed === drawn ? ` (${formatDuration(gap)} later)` : ''}`;
 }
 
 async function checkDrawSeed(rec) {
@@ -691,45 +716,95 @@ export const PARTICIPANT_CHECKS = [
   ['won', 'Won'],
 ];
 
-// verifyParticipant checks one user against a record verifyDraw has read.
-// rawProof is null when the server answered that the user was not entered.
-// outcome is 'won', 'lost', 'not-entered', or 'unknown' when a check failed.
-export async function verifyParticipant(rec, winners, userId, rawProof) {
+// The Won check is titled by what the record says, so that someone who lost
+// never sees "Won" beside "Passed".
+const WON = 'Won';
+const DID_NOT_WIN = 'Did not win';
+
+// verifyParticipant checks one user against a draw verifyDraw has checked
+// (its result: { checks, record, winners }). rawProof is null when the
+// server answered that the user was not entered. outcome is 'won', 'lost',
+// 'not-entered', or 'unknown' when anything the outcome rests on failed or
+// was not checked; reasons then says what. A win or a loss is only stated
+// when every check of the draw and both checks of the entry passed: a Won
+// check that passes under a draw that did not verify gets the status
+// 'unverified', and one whose entry failed its proof is not run.
+export async function verifyParticipant(draw, userId, rawProof) {
+  const { record: rec, winners } = draw;
+  const drawUnverified = unverifiedDraw(draw.checks);
   if (rawProof === null) {
     return {
       outcome: 'not-entered',
+      reasons: [],
       checks: [
         { id: 'entered', title: 'Entered', status: 'info',
           detail: `not entered: the server has no entry for user ${userId} among the ${plural(rec.entrantsCount, 'entrant')} ` +
             '(an absence has no proof in this protocol: this is the server\'s word)' },
-        skipped('won', 'Won', 'only entrants can win'),
+        skipped('won', WON, 'not run: only entrants can win'),
       ],
     };
   }
   let proof;
   const entered = await runCheck('entered', 'Entered', async () => {
-    proof = parseProof(rawProof);
-    if (proof.userId !== userId) fail(`asked for user ${userId}, the proof is for user ${proof.userId}`);
-    await checkProofAgainst(rec, proof, `user ${userId}`);
-    return `user ${userId} is entrant index ${proof.leafIndex} of ${rec.entrantsCount}: ` +
-      `the ${proof.auditPath.length}-hash audit path leads to the entrants root`;
+    const p = parseProof(rawProof);
+    if (p.userId !== userId) fail(`asked for user ${userId}, the proof is for user ${p.userId}`);
+    await checkProofAgainst(rec, p, `user ${userId}`);
+    proof = p;
+    return `user ${userId} is entrant index ${p.leafIndex} of ${rec.entrantsCount}: ` +
+      `the ${p.auditPath.length}-hash audit path leads to the entrants root`;
   });
-  if (!proof) return { outcome: 'unknown', checks: [entered, skipped('won', 'Won', 'the proof could not be read')] };
+  const reasons = drawUnverified ? [drawUnverified] : [];
+  if (!proof) {
+    return {
+      outcome: 'unknown',
+      reasons: [...reasons, 'the entry\'s own proof failed'],
+      checks: [entered, skipped('won', WON, 'not run: the entry\'s own proof failed, so there is nothing to check a result against')],
+    };
+  }
   const seat = winners.find((w) => w.userId === userId);
-  const won = await runCheck('won', 'Won', () => checkWon(rec, seat, proof));
-  // An outcome is only stated when both checks back it.
-  const verified = entered.status === 'pass' && won.status === 'pass';
-  const outcome = !verified ? 'unknown' : seat ? 'won' : 'lost';
-  return { outcome, position: verified && seat ? seat.position : undefined, checks: [entered, won] };
+  const won = await runCheck('won', seat ? WON : DID_NOT_WIN, () => checkWon(rec, winners, seat, proof));
+  if (won.status === 'fail') reasons.push(`the "${won.title}" check failed`);
+  else if (drawUnverified) {
+    // The entry agrees with the record, but the record itself did not check
+    // out: the result it states is not confirmed.
+    won.status = 'unverified';
+    won.detail = `not confirmed: the record and the proof agree ${seat ? `on position ${seat.position}${replacing(seat)}` :
+      'that this user is not a current winner'}, but ${drawUnverified}`;
+  }
+  if (reasons.length > 0) return { outcome: 'unknown', reasons, checks: [entered, won] };
+  return {
+    outcome: seat ? 'won' : 'lost',
+    reasons,
+    position: seat ? seat.position : undefined,
+    replaces: seat ? seat.replaces : undefined,
+    round: seat ? seat.round : undefined,
+    checks: [entered, won],
+  };
 }
 
-function checkWon(rec, seat, proof) {
+// unverifiedDraw says which checks of the draw did not pass, or returns ''
+// when they all did.
+export function unverifiedDraw(checks) {
+  const failed = checks.filter((c) => c.status === 'fail');
+  const notRun = checks.filter((c) => c.status !== 'fail' && c.status !== 'pass');
+  const names = (cs) => cs.map((c) => c.title).join(', ');
+  const parts = [];
+  if (failed.length) parts.push(`the draw failed ${failed.length} of ${checks.length} checks (${names(failed)})`);
+  if (notRun.length) parts.push(`${plural(notRun.length, 'check')} of the draw did not run (${names(notRun)})`);
+  return parts.join(' and ');
+}
+
+const replacing = (seat) => (seat.replaces === undefined ? '' : `, as a replacement for user ${seat.replaces} (redraw round ${seat.round})`);
+
+function checkWon(rec, winners, seat, proof) {
   if (seat) {
     if (proof.leafIndex !== seat.index) fail(`the record seats index ${seat.index} at position ${seat.position}, the proof is for index ${proof.leafIndex}`);
     if (!proof.isWinner || proof.position !== seat.position) fail(`the record has position ${seat.position}, the proof says is_winner ${proof.isWinner}, position ${proof.position}`);
-    return `won: position ${seat.position} of ${rec.winners.length}`;
+    return `won: position ${seat.position} of ${rec.winners.length}${replacing(seat)}`;
   }
   if (proof.isWinner || proof.position !== 0) fail(`not a current winner in the record, but the proof says position ${proof.position}`);
+  const holder = winners.find((w) => w.index === proof.leafIndex);
+  if (holder) fail(`the draw picked entrant index ${proof.leafIndex}, which is this user, but the record seats user ${holder.userId} there at position ${holder.position}`);
   const round = rec.rounds.findIndex((r) => r.disqualified.includes(proof.userId));
   if (round >= 0) return `did not win: drawn, then disqualified in redraw round ${round + 1} (${rec.rounds[round].reason})`;
   return 'did not win: not among the current winners';

@@ -6,7 +6,9 @@
 //   DRAW_GIVEAWAY_ID              a drawn giveaway
 //   DRAW_COMMITTED_GIVEAWAY_ID    a giveaway with a commitment and no draw
 //   DRAW_MISSING_GIVEAWAY_ID      a giveaway with no draw at all
-//   DRAW_WINNER_ID, DRAW_LOSER_ID, DRAW_DISQUALIFIED_ID, DRAW_UNKNOWN_USER_ID
+//   DRAW_WINNER_ID                a winner drawn as a replacement for
+//   DRAW_DISQUALIFIED_ID          a winner disqualified in redraw round 1
+//   DRAW_LOSER_ID, DRAW_UNKNOWN_USER_ID
 //   DRAW_BIG_GIVEAWAY_ID          a drawn giveaway of two users whose ids
 //   DRAW_BIG_WINNER_ID,           are beyond 2^53 (2^53 + 1 and 2^63 - 1):
 //   DRAW_BIG_LOSER_ID             one won, one did not
@@ -27,6 +29,7 @@ const skip = BASE ? false : 'DRAW_BASE_URL is unset: run `go test ./internal/web
 const G = env.DRAW_GIVEAWAY_ID;
 const WINNER = env.DRAW_WINNER_ID;
 const LOSER = env.DRAW_LOSER_ID;
+const DISQUALIFIED = env.DRAW_DISQUALIFIED_ID;
 const BIG = env.DRAW_BIG_GIVEAWAY_ID;
 const ARTIFACTS = env.DRAW_ARTIFACTS_DIR || path.join(tmpdir(), 'draw-page-artifacts');
 
@@ -108,8 +111,20 @@ async function checkUser(page, userId) {
     outcome: await result.locator('.headline').getAttribute('data-outcome'),
     headline: await result.locator('.headline').textContent(),
     checks: await statusesIn(page, '#me-result .checks'),
+    titles: await result.locator('.checks > li').evaluateAll((items) =>
+      Object.fromEntries(items.map((li) => [li.dataset.check, li.querySelector('h3').textContent]))),
+    badges: await result.locator('.checks > li').evaluateAll((items) =>
+      Object.fromEntries(items.map((li) => [li.dataset.check, li.querySelector('.badge').textContent.trim()]))),
     text: await result.textContent(),
   };
+}
+
+// record fetches the untouched draw record; the ids of the seeded giveaway
+// fit a JavaScript number, so JSON.parse reads it exactly.
+async function record(giveaway) {
+  const res = await fetch(`${BASE}/api/participants/${giveaway}/draw`);
+  assert.equal(res.status, 200);
+  return (await res.json()).draw;
 }
 
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
@@ -140,7 +155,7 @@ test('drawn: every check passes, and a winner is told their position', { skip },
   const me = await checkUser(page, WINNER);
   assert.equal(me.outcome, 'won', me.text);
   assert.deepEqual(me.checks, { entered: 'pass', won: 'pass' });
-  assert.match(me.headline, new RegExp(`User ${WINNER} won: position \\d+`));
+  assert.match(me.headline, new RegExp(`^User ${WINNER} won as a replacement for user ${DISQUALIFIED}: position \\d+\\.$`));
   await shot(page, 'drawn-winner.png');
   await done(page);
 });
@@ -339,4 +354,113 @@ test('big ids: a draw between users 2^53 + 1 and 2^63 - 1 verifies, and each is 
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen: ${wide.join('; ')}`);
   await shot(page, 'phone-big-ids.png');
   await done(page);
+});
+
+test('tampered: under a failed draw a winner reads "not verified", never a win', { skip }, async () => {
+  const page = await open(`/draws/${G}`, tamper(`/api/participants/${G}/draw`, (b) => {
+    b.draw.server_seed = flipHex(b.draw.server_seed);
+  }));
+  assert.deepEqual(await drawChecks(page), { ...DRAW_OK, commitment: 'fail', 'draw-seed': 'fail' });
+  const me = await checkUser(page, WINNER);
+  assert.equal(me.outcome, 'unknown', me.text);
+  assert.equal(me.headline, `User ${WINNER}: not verified.`);
+  assert.doesNotMatch(me.headline, /won|position/i);
+  assert.equal(await page.locator('#me-result .headline.won').count(), 0);
+  // Their own proof still checks out; the win it agrees with does not.
+  assert.deepEqual(me.checks, { entered: 'pass', won: 'unverified' });
+  assert.notEqual(me.badges.won, '✓ Passed');
+  assert.match(me.text, /the draw failed 2 of 6 checks \(Commitment, Draw seed\)/i);
+  await shot(page, 'tampered-seed-winner.png');
+  await done(page);
+});
+
+test('drawn: a loser\'s result check is not a passed "Won"', { skip }, async () => {
+  const page = await open(`/draws/${G}`);
+  assert.deepEqual(await drawChecks(page), DRAW_OK);
+  const me = await checkUser(page, LOSER);
+  assert.equal(me.outcome, 'lost', me.text);
+  assert.equal(me.titles.won, 'Did not win');
+  assert.match(me.text, /Did not win.*not among the current winners/s);
+  const passedWon = await page.locator('#me-result .check.pass h3').evaluateAll((hs) => hs.filter((h) => h.textContent === 'Won').length);
+  assert.equal(passedWon, 0);
+  await done(page);
+});
+
+test('tampered: when the entrant\'s own proof fails, the Won check is not run', { skip }, async () => {
+  const page = await open(`/draws/${G}`, tamper(`/api/participants/${G}/draw/proof/${WINNER}`, (b) => {
+    b.proof.audit_path[0] = flipHex(b.proof.audit_path[0]);
+  }));
+  assert.deepEqual(await drawChecks(page), DRAW_OK);
+  const me = await checkUser(page, WINNER);
+  assert.deepEqual(me.checks, { entered: 'fail', won: 'skip' });
+  assert.equal(me.outcome, 'unknown', me.text);
+  assert.equal(me.headline, `User ${WINNER}: not verified.`);
+  assert.equal(me.badges.won, '– Not run');
+  assert.match(me.text, /not run: the entry's own proof failed/i);
+  await shot(page, 'tampered-own-proof.png');
+  await done(page);
+});
+
+test('drawn: a replacement winner is told whom they replaced, and the table marks the row', { skip }, async () => {
+  const kept = keptWinner(await record(G)).user_id;
+  const page = await open(`/draws/${G}`);
+  assert.deepEqual(await drawChecks(page), DRAW_OK);
+  const row = page.locator(`#winners tr[data-user="${WINNER}"]`);
+  assert.equal(await row.getAttribute('data-replaces'), DISQUALIFIED);
+  assert.match(await row.getAttribute('class'), /\breplacement\b/);
+  assert.match(await row.textContent(), new RegExp(`Redraw round 1, replacing user ${DISQUALIFIED}`));
+  await page.locator('#winners').screenshot({ path: path.join(ARTIFACTS, 'winners-replacement.png') });
+  const keptRow = page.locator(`#winners tr[data-user="${kept}"]`);
+  assert.equal(await keptRow.getAttribute('data-replaces'), null);
+  assert.match(await keptRow.textContent(), /Initial draw/);
+
+  const me = await checkUser(page, WINNER);
+  assert.equal(me.outcome, 'won', me.text);
+  assert.match(me.headline, new RegExp(`won as a replacement for user ${DISQUALIFIED}`));
+  assert.match(me.text, new RegExp(`as a replacement for user ${DISQUALIFIED} \\(redraw round 1\\)`));
+  const first = await checkUser(page, kept);
+  assert.equal(first.outcome, 'won', first.text);
+  assert.match(first.headline, new RegExp(`^User ${kept} won: position \\d+\\.$`));
+  await done(page);
+});
+
+// A time on the page: RFC 3339 in UTC, to the second.
+const TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+// timesIn returns every date-like word in the page's text outside the raw
+// JSON, and the text and datetime of every <time> element.
+function timesIn(page, root) {
+  return page.evaluate((root) => {
+    const copy = document.querySelector(root).cloneNode(true);
+    for (const raw of copy.querySelectorAll('#raw')) raw.remove();
+    return {
+      words: copy.textContent.match(/\d{4}-\d\d-\d\d(?:[T ][0-9:.]*(?:Z|[+-]\d\d:\d\d)?)?/g) ?? [],
+      elements: [...copy.querySelectorAll('time')].map((t) => [t.textContent, t.dateTime]),
+      text: copy.textContent,
+    };
+  }, root);
+}
+
+test('dates: every time reads one way, RFC 3339 in UTC to the second', { skip }, async () => {
+  const page = await open(`/draws/${G}`);
+  assert.deepEqual(await drawChecks(page), DRAW_OK);
+  await checkUser(page, WINNER);
+  const got = await timesIn(page, '#drawn');
+  // committed_at and drawn_at in the record, drawn in the facts, both in
+  // the timing check, and the redraw round.
+  assert.ok(got.words.length >= 6, JSON.stringify(got.words));
+  for (const w of got.words) assert.match(w, TIME);
+  assert.ok(got.elements.length >= 4, JSON.stringify(got.elements));
+  for (const [shown, datetime] of got.elements) {
+    assert.match(shown, TIME);
+    assert.equal(shown, new Date(datetime).toISOString().replace(/\.\d+Z$/, 'Z'));
+  }
+  assert.doesNotMatch(got.text, /\d\d:\d\d:\d\d\.\d|\d{1,2}\/\d{1,2}\/\d{4}|\b[AP]M\b/);
+  await done(page);
+
+  const committed = await open(`/draws/${env.DRAW_COMMITTED_GIVEAWAY_ID}`);
+  await committed.locator('body[data-state="committed"]').waitFor();
+  const c = await timesIn(committed, '#committed');
+  assert.deepEqual(c.words.map((w) => TIME.test(w)), [true]);
+  await done(committed);
 });

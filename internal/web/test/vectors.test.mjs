@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 
 import {
   Shuffle, Stream, commitmentOf, drawSeed, entrantsRoot, fromHex, inclusionRoot, nodeHash, leafHash,
-  parseDrawnRecord, parseJSON, sha256, toHex, uniform, verifyDraw, verifyParticipant, DRAW_CHECKS,
+  parseDrawnRecord, parseJSON, parseTime, formatTime, sha256, toHex, uniform, verifyDraw, verifyParticipant, DRAW_CHECKS,
 } from '../static/verify.js';
 
 const vectors = JSON.parse(readFileSync(new URL('../../../pkg/draw/testdata/vectors.json', import.meta.url), 'utf8'));
@@ -37,6 +37,13 @@ async function proofFor(draw, userId, winners) {
     is_winner: Boolean(seat),
     position: seat ? seat.position : 0,
   };
+}
+
+// verifiedDraw runs verifyDraw on a vector's record with every current
+// winner's proof, as the page does.
+async function verifiedDraw(draw) {
+  const winnerProofs = await Promise.all(draw.output.current_winners.map((w) => proofFor(draw, w.user_id, draw.output.current_winners)));
+  return verifyDraw(draw.output.record, { giveawayId: BigInt(draw.input.giveaway_id), winnerProofs });
 }
 
 const statuses = (checks) => Object.fromEntries(checks.map((c) => [c.id, c.status]));
@@ -103,9 +110,9 @@ for (const draw of vectors.draws) {
   });
 
   test(`${draw.name}: each committed proof checks out for its participant`, async () => {
-    const { record, winners } = await verifyDraw(output.record, {});
+    const verified = await verifiedDraw(draw);
     for (const p of output.proofs) {
-      const res = await verifyParticipant(record, winners, BigInt(p.user_id), p);
+      const res = await verifyParticipant(verified, BigInt(p.user_id), p);
       assert.deepEqual(statuses(res.checks), { entered: 'pass', won: 'pass' }, JSON.stringify(res.checks));
       assert.equal(res.outcome, p.is_winner ? 'won' : 'lost');
       assert.equal(res.position ?? 0, p.position);
@@ -183,18 +190,20 @@ test('tampered: an id beyond 2^53 is refused, not rounded', async () => {
 });
 
 test('participant: a forged audit path fails the entered check', async () => {
-  const { record, winners } = await verifyDraw(base.output.record, {});
   const p = clone(base.output.proofs[0]);
   p.audit_path[1] = flipHex(p.audit_path[1]);
-  const res = await verifyParticipant(record, winners, BigInt(p.user_id), p);
+  const res = await verifyParticipant(await verifiedDraw(base), BigInt(p.user_id), p);
   assert.equal(res.checks[0].status, 'fail');
   assert.equal(res.outcome, 'unknown');
+  // With no proof to stand on, the result is not looked at.
+  assert.equal(res.checks[1].status, 'skip');
+  assert.match(res.checks[1].detail, /not run: the entry's own proof failed/);
+  assert.deepEqual(res.reasons, ['the entry\'s own proof failed']);
 });
 
 test('participant: a disqualified winner is told which round', async () => {
-  const { record, winners } = await verifyDraw(base.output.record, {});
   const p = base.output.proofs.find((q) => q.user_id === 4);
-  const res = await verifyParticipant(record, winners, 4n, p);
+  const res = await verifyParticipant(await verifiedDraw(base), 4n, p);
   assert.equal(res.outcome, 'lost');
   assert.match(res.checks[1].detail, /disqualified in redraw round 1/);
 });
@@ -301,10 +310,10 @@ test('user ids beyond 2^53, read by parseJSON, verify exactly', async () => {
   const draw = await verifyDraw(parseJSON(big.text), { giveawayId: big.giveawayId, winnerProofs: [parseJSON(winnerProof)] });
   assert.deepEqual(statuses(draw.checks), allPass, JSON.stringify(draw.checks, (k, v) => (typeof v === 'bigint' ? String(v) : v), 1));
   assert.deepEqual(draw.winners.map((w) => w.userId), [big.winner]);
-  const won = await verifyParticipant(draw.record, draw.winners, big.winner, parseJSON(winnerProof));
+  const won = await verifyParticipant(draw, big.winner, parseJSON(winnerProof));
   assert.equal(won.outcome, 'won');
   assert.equal(won.position, 1);
-  const lost = await verifyParticipant(draw.record, draw.winners, big.loser, parseJSON(big.proofs[big.ids.indexOf(big.loser)]));
+  const lost = await verifyParticipant(draw, big.loser, parseJSON(big.proofs[big.ids.indexOf(big.loser)]));
   assert.equal(lost.outcome, 'lost');
   assert.match(lost.checks[0].detail, new RegExp(`user ${big.loser} is entrant index ${1n - big.index} of 2`));
   // JSON.parse rounds the ids: the record is refused rather than misread.
@@ -326,4 +335,69 @@ test('integers outside int64 and uint64 are refused, not wrapped', async () => {
     assert.equal(res.checks[0].status, 'fail', to);
     assert.match(res.checks[0].detail, why);
   }
+});
+
+test('participant: under a failed draw no result is confirmed, and the reason is named', async () => {
+  const record = clone(base.output.record);
+  record.server_seed = flipHex(record.server_seed);
+  const winnerProofs = await Promise.all(base.output.current_winners.map((w) => proofFor(base, w.user_id, base.output.current_winners)));
+  const draw = await verifyDraw(record, { giveawayId: BigInt(base.input.giveaway_id), winnerProofs });
+  for (const p of base.output.proofs) {
+    const res = await verifyParticipant(draw, BigInt(p.user_id), p);
+    assert.equal(res.outcome, 'unknown', `user ${p.user_id}`);
+    assert.equal(res.position, undefined);
+    assert.deepEqual(statuses(res.checks), { entered: 'pass', won: 'unverified' });
+    assert.deepEqual(res.reasons, ['the draw failed 2 of 6 checks (Commitment, Draw seed)']);
+    assert.match(res.checks[1].detail, /^not confirmed: the record and the proof agree .*, but the draw failed 2 of 6 checks/);
+  }
+  // A check that did not run is named too.
+  const unchecked = await verifyDraw(base.output.record, { giveawayId: BigInt(base.input.giveaway_id) });
+  const res = await verifyParticipant(unchecked, BigInt(base.output.proofs[0].user_id), base.output.proofs[0]);
+  assert.equal(res.outcome, 'unknown');
+  assert.deepEqual(res.reasons, ['1 check of the draw did not run (Winner identities)']);
+});
+
+test('participant: the Won check is titled by what the record says, and a replacement is named', async () => {
+  const draw = await verifiedDraw(base);
+  const results = new Map();
+  for (const p of base.output.proofs) results.set(p.user_id, await verifyParticipant(draw, BigInt(p.user_id), p));
+  for (const [id, res] of results) {
+    assert.deepEqual(statuses(res.checks), { entered: 'pass', won: 'pass' }, `user ${id}`);
+    assert.equal(res.checks[1].title, res.outcome === 'won' ? 'Won' : 'Did not win', `user ${id}`);
+  }
+  // In n8-two-redraws, user 3 holds position 2 since redraw round 2.
+  const seat = base.output.record.replacements[1].replacements[0];
+  const res = results.get(seat.user_id);
+  assert.equal(res.outcome, 'won');
+  assert.equal(res.replaces, BigInt(seat.replaces_user_id));
+  assert.equal(res.round, 2);
+  assert.match(res.checks[1].detail, new RegExp(`as a replacement for user ${seat.replaces_user_id} \\(redraw round 2\\)`));
+});
+
+test('participant: a loser at a winner\'s entrant index fails the Won check', async () => {
+  const draw = await verifiedDraw(base);
+  const [first] = draw.winners;
+  const p = base.output.proofs.find((q) => q.user_id === Number(first.userId));
+  // As if the record had seated someone else at this user's index.
+  const forged = { ...draw, winners: draw.winners.map((w) => (w === first ? { ...w, userId: 999n } : w)) };
+  const res = await verifyParticipant(forged, first.userId, { ...p, is_winner: false, position: 0 });
+  assert.equal(res.checks[1].status, 'fail');
+  assert.match(res.checks[1].detail, new RegExp(`entrant index ${first.index}, which is this user, but the record seats user 999`));
+  assert.equal(res.outcome, 'unknown');
+});
+
+test('times are shown in one format: RFC 3339 in UTC, to the second', () => {
+  assert.equal(formatTime(parseTime('2025-03-08T12:00:00.123456Z', 't')), '2025-03-08T12:00:00Z');
+  assert.equal(formatTime(parseTime('2025-03-08T14:30:59.999999999+02:30', 't')), '2025-03-08T12:00:59Z');
+  assert.equal(formatTime(parseTime('1969-12-31T23:59:59.5Z', 't')), '1969-12-31T23:59:59Z');
+  assert.equal(formatTime(parseTime('0099-01-01T00:00:00Z', 't')), '0099-01-01T00:00:00Z');
+  for (const bad of ['2025-02-30T00:00:00Z', '2025-01-01T24:00:00Z', '2025-01-01T00:00:60Z', '2025-01-01T00:00:00+24:00', '2025-01-01 00:00:00Z']) {
+    assert.throws(() => parseTime(bad, 't'), /not (a valid|an RFC 3339) time/, bad);
+  }
+});
+
+test('timing: a commitment made microseconds after the draw says by how much', async () => {
+  const res = await checkTampered((r) => { r.committed_at = r.drawn_at.replace(/Z$/, '').replace(/(\.\d+)?$/, '.999999Z'); }, { timing: 'fail' });
+  const detail = res.checks.find((c) => c.id === 'timing').detail;
+  assert.match(detail, /^committed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ, \d+ (ms|µs|ns) after the draw at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 });
