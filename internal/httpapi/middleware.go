@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path"
 	"regexp"
 	"runtime"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/web"
 )
 
 // recoverPanics turns a panic into a 500 with a safe body. The panic value
@@ -139,7 +141,55 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, participant.Errorf(codeMethodNotAllowed, "This method is not allowed on this endpoint."))
 		return
 	}
-	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "No such endpoint."))
+	msg := "No such endpoint. The API is described at /openapi.json."
+	if r.URL.Path == "/" {
+		msg = "No such endpoint. The API is described at /openapi.json; the draw of a giveaway can be checked at /draws/{giveaway_id}."
+	}
+	s.noSuchEndpoint(w, r, msg)
+}
+
+// noSuchEndpoint answers 404: a JSON error, or for a browser that asked
+// for a draw page address that does not exist, a page a person can read.
+func (s *Server) noSuchEndpoint(w http.ResponseWriter, r *http.Request, msg string) {
+	if strings.HasPrefix(r.URL.Path, "/draws/") && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		web.NotFoundPage(w, r)
+		return
+	}
+	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "%s", msg))
+}
+
+// canonicalPaths refuses a path with an empty, "." or ".." segment with a
+// JSON 404. The router would redirect it to its clean form, and a client
+// that follows the redirect sends a POST again as a GET without its body;
+// no caller of this API builds such paths, so they name no endpoint.
+func (s *Server) canonicalPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.EscapedPath()
+		if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
+			s.noSuchEndpoint(w, r, `No such endpoint: the path has an empty, "." or ".." segment.`)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cleanPath is path.Clean keeping a trailing slash, the form the router
+// would redirect to.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// noSniff tells browsers to take every answer's Content-Type as sent and
+// never guess another (an error echoing a path must not become a page).
+func noSniff(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		next.ServeHTTP(w, r)
+	})
 }
 
 // nameRoute records the matched route's name for the request log and

@@ -34,6 +34,10 @@ func (s *Server) routes() {
 	// Match the path as sent: "2%2Fcount" is one segment, not "2/count",
 	// as proxies and the OpenAPI description read it.
 	r.UseEncodedPath()
+	// mux would answer a path with an empty, "." or ".." segment with a
+	// redirect to its clean form, which a client follows with a GET and no
+	// body; canonicalPaths refuses such paths with a JSON 404 instead.
+	r.SkipClean(true)
 	// mux reports a wrong method inside subrouters as not found, so the
 	// not-found handler tells the two apart itself.
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
@@ -54,7 +58,9 @@ func (s *Server) routes() {
 	r.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(get, http.MethodHead).Name("openapi")
 
 	// The draw verification page, for participants' browsers.
-	page := web.Handler()
+	page := web.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.noSuchEndpoint(w, r, "No such file.")
+	}))
 	r.Handle("/draws/assets/{file}", s.public(page.ServeHTTP)).Methods(get, http.MethodHead).Name("draw_page_assets")
 	r.Handle("/draws/{giveaway_id:[0-9]+}", s.public(page.ServeHTTP)).Methods(get, http.MethodHead).Name("draw_page")
 

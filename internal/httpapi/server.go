@@ -130,9 +130,10 @@ func New(o Options) *Server {
 }
 
 // Handler returns the server's handler with its middleware, outermost
-// first: panics, the request log, HTTPS, CORS, the body limit, routing.
+// first: nosniff, panics, the request log, HTTPS, CORS, the body limit,
+// canonical paths, routing.
 func (s *Server) Handler() http.Handler {
-	var h http.Handler = s.limitBodies(s.router)
+	var h http.Handler = s.limitBodies(s.canonicalPaths(s.router))
 	if len(s.opts.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins: s.opts.CORSOrigins,
@@ -142,7 +143,7 @@ func (s *Server) Handler() http.Handler {
 			MaxAge:         600,
 		}).Handler(h)
 	}
-	h = s.recoverPanics(s.logRequests(s.requireHTTPS(h)))
+	h = noSniff(s.recoverPanics(s.logRequests(s.requireHTTPS(h))))
 	if s.opts.TracerProvider != nil {
 		// Outermost, so that the request log line carries the trace id.
 		h = otelhttp.NewHandler(h, "http.server",
