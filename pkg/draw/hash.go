@@ -8,9 +8,14 @@ import (
 	"fmt"
 )
 
-// Version names the protocol implemented by this package. It is mixed into
-// every draw seed, so records of a future version can never collide with it.
+// Version names the first protocol version, telegive-draw-v1, which every
+// record made before version 2 carries. It is mixed into every v1 draw
+// seed, so records of another version can never collide with it.
 const Version = "telegive-draw-v1"
+
+// VersionV2 names telegive-draw-v2, the beacon-bound draw with tickets. It
+// is mixed into every v2 draw seed.
+const VersionV2 = "telegive-draw-v2"
 
 // Hash is a SHA-256 digest. Its text form is 64 lowercase hex characters.
 type Hash [32]byte

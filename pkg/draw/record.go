@@ -14,6 +14,10 @@ const (
 	// StatusCommitted marks a record whose commitment is published and whose
 	// seed is still secret.
 	StatusCommitted = "committed"
+	// StatusFrozen marks a v2 record whose entrants are frozen and whose
+	// beacon round is fixed, but whose winners are not drawn yet: it shows
+	// the freeze values, never the seed.
+	StatusFrozen = "frozen"
 	// StatusDrawn marks a record whose winners are drawn and whose seed is
 	// revealed.
 	StatusDrawn = "drawn"
@@ -31,6 +35,41 @@ type Pick struct {
 	UserID int64 `json:"user_id"`
 	// Index is the entrant's place in the ascending entrant list, from 0.
 	Index uint64 `json:"index"`
+
+	// The fields below are those of v2 and are 0 in a v1 pick, whose JSON
+	// leaves them out.
+
+	// Tickets is how many tickets the winner held, at least 1.
+	Tickets uint64 `json:"tickets"`
+	// FirstTicket is the first of them: the winner held the tickets
+	// [FirstTicket, FirstTicket + Tickets) of [0, T).
+	FirstTicket uint64 `json:"first_ticket"`
+	// Ticket is the stream's value x = uniform(T) that hit the winner.
+	Ticket uint64 `json:"ticket"`
+	// StreamIndex says which value of the stream x was, from 0, counting
+	// every value read (those uniform rejected, and those that hit an
+	// entrant chosen before, included).
+	StreamIndex uint64 `json:"stream_index"`
+}
+
+// pickV1 is the JSON of a v1 pick.
+type pickV1 struct {
+	Position int    `json:"position"`
+	UserID   int64  `json:"user_id"`
+	Index    uint64 `json:"index"`
+}
+
+// pickV2 has Pick's fields without its methods: the JSON of a v2 pick.
+type pickV2 Pick
+
+// MarshalJSON writes v1's {position, user_id, index} when p.Tickets is 0,
+// as in every v1 record, and v2's shape, with tickets, first_ticket,
+// ticket and stream_index, otherwise.
+func (p Pick) MarshalJSON() ([]byte, error) {
+	if p.Tickets == 0 {
+		return json.Marshal(pickV1{p.Position, p.UserID, p.Index})
+	}
+	return json.Marshal(pickV2(p))
 }
 
 // A Replacement is a winner drawn in a redraw round in place of a
@@ -39,35 +78,194 @@ type Replacement struct {
 	// Position is the disqualified winner's position, which the replacement
 	// takes.
 	Position int `json:"position"`
-	// UserID is the entrant at Index.
+	// UserID is the entrant at Index. In v2 it is 0 (JSON null) when no
+	// unchosen entrant was left, so the position stays empty.
 	UserID int64 `json:"user_id"`
 	// Index is the entrant's place in the ascending entrant list, from 0.
 	Index uint64 `json:"index"`
 	// ReplacesUserID is the disqualified winner.
 	ReplacesUserID int64 `json:"replaces_user_id"`
+
+	// The fields below are v2's, as in [Pick]; 0 in v1, and 0 (JSON null,
+	// as Index) for an empty position.
+	Tickets     uint64 `json:"tickets"`
+	FirstTicket uint64 `json:"first_ticket"`
+	Ticket      uint64 `json:"ticket"`
+	StreamIndex uint64 `json:"stream_index"`
+}
+
+// Empty reports whether a v2 replacement leaves its position empty.
+func (p Replacement) Empty() bool { return p.UserID == 0 }
+
+// replacementV1 is the JSON of a v1 replacement.
+type replacementV1 struct {
+	Position       int    `json:"position"`
+	UserID         int64  `json:"user_id"`
+	Index          uint64 `json:"index"`
+	ReplacesUserID int64  `json:"replaces_user_id"`
+}
+
+// replacementV2 is the JSON of a v2 replacement; the entrant's fields are
+// null for an empty position.
+type replacementV2 struct {
+	Position       int     `json:"position"`
+	UserID         *int64  `json:"user_id"`
+	Index          *uint64 `json:"index"`
+	Tickets        *uint64 `json:"tickets"`
+	FirstTicket    *uint64 `json:"first_ticket"`
+	Ticket         *uint64 `json:"ticket"`
+	StreamIndex    *uint64 `json:"stream_index"`
+	ReplacesUserID int64   `json:"replaces_user_id"`
+}
+
+func (p Replacement) v2() replacementV2 {
+	out := replacementV2{Position: p.Position, ReplacesUserID: p.ReplacesUserID}
+	if !p.Empty() {
+		out.UserID, out.Index, out.Tickets = &p.UserID, &p.Index, &p.Tickets
+		out.FirstTicket, out.Ticket, out.StreamIndex = &p.FirstTicket, &p.Ticket, &p.StreamIndex
+	}
+	return out
+}
+
+func (p replacementV2) replacement() Replacement {
+	return Replacement{Position: p.Position, UserID: deref(p.UserID), Index: deref(p.Index), Tickets: deref(p.Tickets),
+		FirstTicket: deref(p.FirstTicket), Ticket: deref(p.Ticket), StreamIndex: deref(p.StreamIndex), ReplacesUserID: p.ReplacesUserID}
+}
+
+// deref returns *p, or zero for nil (JSON null).
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// MarshalJSON writes v1's {position, user_id, index, replaces_user_id}
+// for a replacement with a user and no tickets, as in every v1 record, and
+// v2's shape otherwise.
+func (p Replacement) MarshalJSON() ([]byte, error) {
+	if p.Tickets == 0 && !p.Empty() {
+		return json.Marshal(replacementV1{p.Position, p.UserID, p.Index, p.ReplacesUserID})
+	}
+	return json.Marshal(p.v2())
 }
 
 // A Redraw is one round of disqualifications and their replacements.
 type Redraw struct {
 	// DisqualifiedUserIDs lists the winners disqualified in this round, as
-	// given.
+	// given. v1 only.
 	DisqualifiedUserIDs []int64 `json:"disqualified_user_ids"`
-	// Reason says why, for the public record.
+	// Reason says why, for the public record. v1 only: in v2 each
+	// disqualification has its reason.
 	Reason string `json:"reason"`
 	// RedrawnAt is when the round was drawn.
 	RedrawnAt time.Time `json:"redrawn_at"`
 	// Replacements holds one entry per disqualified winner in ascending
-	// order of position, fewer if the entrants ran out.
+	// order of position: in v1 fewer if the entrants ran out, in v2 an
+	// empty one (UserID 0) for each position left empty.
 	Replacements []Replacement `json:"replacements"`
+
+	// The fields below are v2's and zero in v1.
+
+	// Round numbers the round, from 1.
+	Round uint64 `json:"round"`
+	// Disqualified lists the disqualified winners in ascending order of
+	// their positions, each with its reason.
+	Disqualified []Disqualification `json:"disqualified"`
+	// RequestedAt is when the round was requested, which fixes its beacon
+	// round.
+	RequestedAt time.Time `json:"requested_at"`
+	// BeaconRound is the first beacon round at or after RequestedAt +
+	// beacon_delay, and BeaconSignature its signature.
+	BeaconRound     uint64   `json:"beacon_round"`
+	BeaconSignature HexBytes `json:"beacon_signature"`
+	// RequestAttestation shows the round's redraw-request entry in a
+	// witnessed checkpoint, nil when it was not attested.
+	RequestAttestation *Attestation `json:"request_attestation"`
+}
+
+// redrawV1 is the JSON of a v1 redraw round.
+type redrawV1 struct {
+	DisqualifiedUserIDs []int64         `json:"disqualified_user_ids"`
+	Reason              string          `json:"reason"`
+	RedrawnAt           time.Time       `json:"redrawn_at"`
+	Replacements        []replacementV1 `json:"replacements"`
+}
+
+// redrawV2 is the JSON of a v2 redraw round.
+type redrawV2 struct {
+	Round              uint64             `json:"round"`
+	Disqualified       []Disqualification `json:"disqualified"`
+	RequestedAt        time.Time          `json:"requested_at"`
+	BeaconRound        uint64             `json:"beacon_round"`
+	BeaconSignature    HexBytes           `json:"beacon_signature"`
+	RequestAttestation *Attestation       `json:"request_attestation"`
+	Replacements       []replacementV2    `json:"replacements"`
+	RedrawnAt          time.Time          `json:"redrawn_at"`
+}
+
+// MarshalJSON writes v1's shape when rd.Round is 0, as in every v1
+// record, and v2's otherwise.
+func (rd Redraw) MarshalJSON() ([]byte, error) {
+	if rd.Round == 0 {
+		return json.Marshal(rd.v1())
+	}
+	return json.Marshal(rd.v2())
+}
+
+func (rd Redraw) v1() redrawV1 {
+	out := redrawV1{DisqualifiedUserIDs: rd.DisqualifiedUserIDs, Reason: rd.Reason, RedrawnAt: rd.RedrawnAt,
+		Replacements: make([]replacementV1, len(rd.Replacements))}
+	for i, p := range rd.Replacements {
+		out.Replacements[i] = replacementV1{p.Position, p.UserID, p.Index, p.ReplacesUserID}
+	}
+	return out
+}
+
+func (rd redrawV1) redraw() Redraw {
+	out := Redraw{DisqualifiedUserIDs: rd.DisqualifiedUserIDs, Reason: rd.Reason, RedrawnAt: rd.RedrawnAt}
+	if rd.Replacements != nil {
+		out.Replacements = make([]Replacement, len(rd.Replacements))
+		for i, p := range rd.Replacements {
+			out.Replacements[i] = Replacement{Position: p.Position, UserID: p.UserID, Index: p.Index, ReplacesUserID: p.ReplacesUserID}
+		}
+	}
+	return out
+}
+
+func (rd Redraw) v2() redrawV2 {
+	out := redrawV2{Round: rd.Round, Disqualified: nonNil(rd.Disqualified), RequestedAt: rd.RequestedAt.UTC(),
+		BeaconRound: rd.BeaconRound, BeaconSignature: rd.BeaconSignature, RequestAttestation: rd.RequestAttestation,
+		Replacements: make([]replacementV2, len(rd.Replacements)), RedrawnAt: rd.RedrawnAt.UTC()}
+	for i, p := range rd.Replacements {
+		out.Replacements[i] = p.v2()
+	}
+	return out
+}
+
+func (rd redrawV2) redraw() Redraw {
+	out := Redraw{Round: rd.Round, Disqualified: rd.Disqualified, RequestedAt: rd.RequestedAt, BeaconRound: rd.BeaconRound,
+		BeaconSignature: rd.BeaconSignature, RequestAttestation: rd.RequestAttestation, RedrawnAt: rd.RedrawnAt}
+	if rd.Replacements != nil {
+		out.Replacements = make([]Replacement, len(rd.Replacements))
+		for i, p := range rd.Replacements {
+			out.Replacements[i] = p.replacement()
+		}
+	}
+	return out
 }
 
 // A Record is the published state of a giveaway's draw. Its JSON form is the
-// draw object of the API: while committed it holds only version, status,
-// giveaway_id, commitment and committed_at; once drawn it holds every field.
+// draw object of the API, in the shape of its version and status: a v1
+// record while committed holds only version, status, giveaway_id,
+// commitment and committed_at, and once drawn every v1 field; a v2 record
+// adds its own fields (see the package documentation) and never v1's
+// beacon. A v1 record's JSON never holds a v2 field.
 type Record struct {
-	// Version is the protocol version, [Version].
+	// Version is the protocol version, [Version] or [VersionV2].
 	Version string `json:"version"`
-	// Status is StatusCommitted or StatusDrawn.
+	// Status is StatusCommitted, StatusFrozen (v2 only) or StatusDrawn.
 	Status string `json:"status"`
 	// GiveawayID identifies the giveaway and is bound into the draw seed.
 	GiveawayID int64 `json:"giveaway_id"`
@@ -81,9 +279,12 @@ type Record struct {
 	ServerSeed HexBytes `json:"server_seed"`
 	// EntrantsCount is N, the number of entrants.
 	EntrantsCount uint64 `json:"entrants_count"`
-	// EntrantsRoot is the Merkle Tree Hash of the ascending entrant list.
+	// EntrantsRoot is the root hash of the entrant tree: in v1 the RFC
+	// 6962 Merkle Tree Hash of the ascending entrant list, in v2 that of
+	// the Merkle sum tree of user ids and tickets.
 	EntrantsRoot Hash `json:"entrants_root"`
-	// Beacon is the caller's public randomness, nil when absent.
+	// Beacon is the caller's public randomness of v1, nil when absent.
+	// Always nil in v2, whose randomness comes from BeaconSignature.
 	Beacon HexBytes `json:"beacon"`
 	// DrawSeed keys the stream that selects the winners.
 	DrawSeed Hash `json:"draw_seed"`
@@ -96,9 +297,41 @@ type Record struct {
 	Replacements []Redraw `json:"replacements"`
 	// DrawnAt is when the winners were drawn and the seed revealed.
 	DrawnAt time.Time `json:"drawn_at"`
+
+	// The fields below are v2's and zero in v1. The first four are public
+	// from the commit on, the next seven from the freeze on.
+
+	// ChainHash names the drand chain whose beacon the draw waits for.
+	ChainHash Hash `json:"chain_hash"`
+	// BeaconDelay is the whole seconds from the freeze to the beacon round.
+	BeaconDelay uint64 `json:"beacon_delay"`
+	// MaxTickets is the most tickets one entrant may hold.
+	MaxTickets uint64 `json:"max_tickets"`
+	// RulesSHA256 is the SHA-256 of the giveaway's rules, nil when it has
+	// none (JSON null).
+	RulesSHA256 *Hash `json:"rules_sha256"`
+	// TotalTickets is T, the sum of every entrant's tickets: the sum of
+	// the entrants root.
+	TotalTickets uint64 `json:"total_tickets"`
+	// FrozenAt is when registration closed and the entrants were fixed.
+	FrozenAt time.Time `json:"frozen_at"`
+	// BeaconRound is the first round of the chain whose time is at or
+	// after FrozenAt + BeaconDelay.
+	BeaconRound uint64 `json:"beacon_round"`
+	// FreezeAttested says whether FreezeAttestation shows the freeze entry
+	// in a checkpoint cosigned by the witnesses; when false the freeze
+	// time rests on the operator's word.
+	FreezeAttested bool `json:"freeze_attested"`
+	// FreezeAttestation is nil when FreezeAttested is false.
+	FreezeAttestation *Attestation `json:"freeze_attestation"`
+	// Log names this giveaway's entries in the draw log, in log order.
+	Log []LogRef `json:"log"`
+	// BeaconSignature is BeaconRound's signature, published with the draw;
+	// empty when there are no entrants, for which no beacon is awaited.
+	BeaconSignature HexBytes `json:"beacon_signature"`
 }
 
-// committedJSON is the only shape in which a record that is not drawn is
+// committedJSON is the only shape in which a v1 record that is not drawn is
 // ever written, so the seed cannot leak before the draw.
 type committedJSON struct {
 	Version     string    `json:"version"`
@@ -108,26 +341,93 @@ type committedJSON struct {
 	CommittedAt time.Time `json:"committed_at"`
 }
 
-// recordJSON has Record's fields without its methods.
-type recordJSON Record
+// recordV1 is the JSON of a drawn v1 record.
+type recordV1 struct {
+	Version              string     `json:"version"`
+	Status               string     `json:"status"`
+	GiveawayID           int64      `json:"giveaway_id"`
+	Commitment           Hash       `json:"commitment"`
+	CommittedAt          time.Time  `json:"committed_at"`
+	ServerSeed           HexBytes   `json:"server_seed"`
+	EntrantsCount        uint64     `json:"entrants_count"`
+	EntrantsRoot         Hash       `json:"entrants_root"`
+	Beacon               HexBytes   `json:"beacon"`
+	DrawSeed             Hash       `json:"draw_seed"`
+	WinnerCountRequested uint64     `json:"winner_count_requested"`
+	Winners              []pickV1   `json:"winners"`
+	Replacements         []redrawV1 `json:"replacements"`
+	DrawnAt              time.Time  `json:"drawn_at"`
+}
 
-// MarshalJSON writes the committed shape unless r.Status is StatusDrawn,
-// and the full shape, with times in UTC and lists never null, if it is.
+func (r Record) v1() recordV1 {
+	out := recordV1{
+		Version: r.Version, Status: r.Status, GiveawayID: r.GiveawayID, Commitment: r.Commitment, CommittedAt: r.CommittedAt,
+		ServerSeed: r.ServerSeed, EntrantsCount: r.EntrantsCount, EntrantsRoot: r.EntrantsRoot, Beacon: r.Beacon,
+		DrawSeed: r.DrawSeed, WinnerCountRequested: r.WinnerCountRequested, DrawnAt: r.DrawnAt,
+		Winners: make([]pickV1, len(r.Winners)), Replacements: make([]redrawV1, len(r.Replacements)),
+	}
+	for i, w := range r.Winners {
+		out.Winners[i] = pickV1{w.Position, w.UserID, w.Index}
+	}
+	for i, rd := range r.Replacements {
+		out.Replacements[i] = rd.v1()
+	}
+	return out
+}
+
+func (v recordV1) record() Record {
+	out := Record{
+		Version: v.Version, Status: v.Status, GiveawayID: v.GiveawayID, Commitment: v.Commitment, CommittedAt: v.CommittedAt,
+		ServerSeed: v.ServerSeed, EntrantsCount: v.EntrantsCount, EntrantsRoot: v.EntrantsRoot, Beacon: v.Beacon,
+		DrawSeed: v.DrawSeed, WinnerCountRequested: v.WinnerCountRequested, DrawnAt: v.DrawnAt,
+	}
+	if v.Winners != nil {
+		out.Winners = make([]Pick, len(v.Winners))
+		for i, w := range v.Winners {
+			out.Winners[i] = Pick{Position: w.Position, UserID: w.UserID, Index: w.Index}
+		}
+	}
+	if v.Replacements != nil {
+		out.Replacements = make([]Redraw, len(v.Replacements))
+		for i, rd := range v.Replacements {
+			out.Replacements[i] = rd.redraw()
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the record in the shape of its version and status. A
+// v1 record is written in the committed shape unless its status is
+// StatusDrawn, and in the full shape, with times in UTC and lists never
+// null, if it is. A v2 record is written in the shape of its status (see
+// the package documentation); the seed appears only once it is drawn.
 func (r Record) MarshalJSON() ([]byte, error) {
+	if r.Version == VersionV2 {
+		return r.marshalV2()
+	}
 	if r.Status != StatusDrawn {
 		return json.Marshal(committedJSON{r.Version, r.Status, r.GiveawayID, r.Commitment, r.CommittedAt.UTC()})
 	}
-	return json.Marshal(recordJSON(r.normalized()))
+	return json.Marshal(r.normalized().v1())
 }
 
-// UnmarshalJSON reads either shape; fields absent from the committed shape
-// are left zero.
+// UnmarshalJSON reads any shape of either version; fields absent from the
+// shape are left zero, and fields of another version are ignored.
 func (r *Record) UnmarshalJSON(data []byte) error {
-	var v recordJSON
+	var head struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return err
+	}
+	if head.Version == VersionV2 {
+		return r.unmarshalV2(data)
+	}
+	var v recordV1
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
-	out := Record(v)
+	out := v.record()
 	if out.Status == StatusDrawn {
 		out = out.normalized()
 	} else {
@@ -137,8 +437,8 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// normalized returns a copy of r in the form it is published in: times in
-// UTC, lists non-nil, an empty beacon nil.
+// normalized returns a copy of the v1 record r in the form it is published
+// in: times in UTC, lists non-nil, an empty beacon nil.
 func (r Record) normalized() Record {
 	r.CommittedAt = r.CommittedAt.UTC()
 	r.DrawnAt = r.DrawnAt.UTC()
@@ -287,6 +587,9 @@ func (r Record) matchEntrants(entrants []int64) error {
 // applied, ordered by position. A position left empty because the entrants
 // ran out is omitted.
 func (r Record) CurrentWinners() []Pick {
+	if r.Version == VersionV2 {
+		return r.currentWinnersV2()
+	}
 	seats := make(map[int]Pick, len(r.Winners))
 	users := make(map[int64]int, len(r.Winners))
 	for _, w := range r.Winners {
@@ -314,6 +617,9 @@ func (r Record) CurrentWinners() []Pick {
 }
 
 // A Proof shows that a user was an entrant of a draw, and whether they won.
+// A v1 proof has Tickets 0 and AuditPath; a v2 proof has the user's
+// tickets, first ticket and the total, and SumPath. In JSON both paths are
+// "audit_path": hex strings in v1, {hash, sum} objects in v2.
 type Proof struct {
 	// UserID is the entrant the proof is for.
 	UserID int64 `json:"user_id"`
@@ -321,7 +627,7 @@ type Proof struct {
 	LeafIndex uint64 `json:"leaf_index"`
 	// TreeSize is the number of entrants.
 	TreeSize uint64 `json:"tree_size"`
-	// AuditPath is the RFC 6962 audit path, from the leaf upwards.
+	// AuditPath is the v1 RFC 6962 audit path, from the leaf upwards.
 	AuditPath []Hash `json:"audit_path"`
 	// EntrantsRoot is the root the path leads to, the record's.
 	EntrantsRoot Hash `json:"entrants_root"`
@@ -329,6 +635,80 @@ type Proof struct {
 	// winners; Position is 0 when the user did not win.
 	IsWinner bool `json:"is_winner"`
 	Position int  `json:"position"`
+
+	// The fields below are v2's and zero in v1.
+
+	// Tickets is how many tickets the user held, at least 1.
+	Tickets uint64 `json:"-"`
+	// FirstTicket is the first of them: the user held [FirstTicket,
+	// FirstTicket + Tickets) of [0, TotalTickets).
+	FirstTicket uint64 `json:"-"`
+	// TotalTickets is T, the sum of the root.
+	TotalTickets uint64 `json:"-"`
+	// SumPath is the audit path of {hash, sum} siblings of the Merkle sum
+	// tree, from the leaf upwards.
+	SumPath []Node `json:"-"`
+}
+
+// proofV1 is the JSON of a v1 proof.
+type proofV1 struct {
+	UserID       int64  `json:"user_id"`
+	LeafIndex    uint64 `json:"leaf_index"`
+	TreeSize     uint64 `json:"tree_size"`
+	AuditPath    []Hash `json:"audit_path"`
+	EntrantsRoot Hash   `json:"entrants_root"`
+	IsWinner     bool   `json:"is_winner"`
+	Position     int    `json:"position"`
+}
+
+// proofV2 is the JSON of a v2 proof.
+type proofV2 struct {
+	UserID       int64  `json:"user_id"`
+	Tickets      uint64 `json:"tickets"`
+	LeafIndex    uint64 `json:"leaf_index"`
+	TreeSize     uint64 `json:"tree_size"`
+	FirstTicket  uint64 `json:"first_ticket"`
+	AuditPath    []Node `json:"audit_path"`
+	EntrantsRoot Hash   `json:"entrants_root"`
+	TotalTickets uint64 `json:"total_tickets"`
+	IsWinner     bool   `json:"is_winner"`
+	Position     int    `json:"position"`
+}
+
+// MarshalJSON writes v1's shape when p.Tickets is 0 and v2's otherwise.
+func (p Proof) MarshalJSON() ([]byte, error) {
+	if p.Tickets == 0 {
+		return json.Marshal(proofV1{p.UserID, p.LeafIndex, p.TreeSize, p.AuditPath, p.EntrantsRoot, p.IsWinner, p.Position})
+	}
+	return json.Marshal(proofV2{p.UserID, p.Tickets, p.LeafIndex, p.TreeSize, p.FirstTicket, nonNil(p.SumPath), p.EntrantsRoot,
+		p.TotalTickets, p.IsWinner, p.Position})
+}
+
+// UnmarshalJSON reads a v2 proof when it has a "tickets" member, and a v1
+// proof otherwise.
+func (p *Proof) UnmarshalJSON(data []byte) error {
+	var probe struct {
+		Tickets json.RawMessage `json:"tickets"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return err
+	}
+	if probe.Tickets == nil {
+		var v proofV1
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		*p = Proof{UserID: v.UserID, LeafIndex: v.LeafIndex, TreeSize: v.TreeSize, AuditPath: v.AuditPath,
+			EntrantsRoot: v.EntrantsRoot, IsWinner: v.IsWinner, Position: v.Position}
+		return nil
+	}
+	var v proofV2
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*p = Proof{UserID: v.UserID, Tickets: v.Tickets, LeafIndex: v.LeafIndex, TreeSize: v.TreeSize, FirstTicket: v.FirstTicket,
+		SumPath: nonNil(v.AuditPath), EntrantsRoot: v.EntrantsRoot, TotalTickets: v.TotalTickets, IsWinner: v.IsWinner, Position: v.Position}
+	return nil
 }
 
 // Proof returns the inclusion proof of userID in the drawn record r. The

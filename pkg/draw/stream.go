@@ -24,11 +24,33 @@ func DrawSeed(serverSeed []byte, giveawayID int64, root Hash, n uint64, beacon [
 	return h
 }
 
+// DrawSeedV2 returns the draw seed of telegive-draw-v2:
+// HMAC-SHA256(key = serverSeed, message = "telegive-draw-v2" ||
+// uint64_be(giveawayID) || root || uint64_be(n) || uint64_be(total) ||
+// chainHash || uint64_be(beaconRound) || randomness). randomness is
+// SHA-256 of the beacon round's signature (beacon.Randomness), computed by
+// whoever calls this, never taken from a relay.
+func DrawSeedV2(serverSeed []byte, giveawayID int64, root Hash, n, total uint64, chainHash Hash, beaconRound uint64, randomness [32]byte) Hash {
+	mac := hmac.New(sha256.New, serverSeed)
+	mac.Write([]byte(VersionV2))
+	mac.Write(binary.BigEndian.AppendUint64(nil, uint64(giveawayID)))
+	mac.Write(root[:])
+	mac.Write(binary.BigEndian.AppendUint64(nil, n))
+	mac.Write(binary.BigEndian.AppendUint64(nil, total))
+	mac.Write(chainHash[:])
+	mac.Write(binary.BigEndian.AppendUint64(nil, beaconRound))
+	mac.Write(randomness[:])
+	var h Hash
+	mac.Sum(h[:0])
+	return h
+}
+
 // A Stream is the deterministic random stream of a draw: block i is
 // HMAC-SHA256(key = seed, message = "stream" || uint64_be(i)), read as four
 // big-endian uint64 values.
 type Stream struct {
 	mac   hash.Hash
+	msg   []byte   // the block's message: a fixed prefix, then 8 bytes of block index
 	block uint64   // index of the next block to compute
 	buf   [32]byte // current block
 	off   int      // bytes of buf already used
@@ -37,8 +59,20 @@ type Stream struct {
 
 // NewStream returns the stream of the given draw seed, positioned at its
 // first value.
-func NewStream(seed Hash) *Stream {
-	s := &Stream{mac: hmac.New(sha256.New, seed[:])}
+func NewStream(seed Hash) *Stream { return newStream(seed, []byte("stream")) }
+
+// NewRedrawStream returns the stream of redraw round r (from 1) of a v2
+// draw: block i is HMAC-SHA256(key = seed, message = "redraw" ||
+// uint64_be(r) || randomness || "stream" || uint64_be(i)), where randomness
+// is SHA-256 of the round's beacon signature.
+func NewRedrawStream(seed Hash, r uint64, randomness [32]byte) *Stream {
+	prefix := binary.BigEndian.AppendUint64([]byte("redraw"), r)
+	prefix = append(prefix, randomness[:]...)
+	return newStream(seed, append(prefix, "stream"...))
+}
+
+func newStream(seed Hash, prefix []byte) *Stream {
+	s := &Stream{mac: hmac.New(sha256.New, seed[:]), msg: append(prefix, make([]byte, 8)...)}
 	s.off = len(s.buf)
 	return s
 }
@@ -46,11 +80,9 @@ func NewStream(seed Hash) *Stream {
 // Uint64 returns the next value of the stream.
 func (s *Stream) Uint64() uint64 {
 	if s.off == len(s.buf) {
-		var msg [len("stream") + 8]byte
-		copy(msg[:], "stream")
-		binary.BigEndian.PutUint64(msg[len("stream"):], s.block)
+		binary.BigEndian.PutUint64(s.msg[len(s.msg)-8:], s.block)
 		s.mac.Reset()
-		s.mac.Write(msg[:])
+		s.mac.Write(s.msg)
 		s.mac.Sum(s.buf[:0])
 		s.block++
 		s.off = 0
