@@ -1,16 +1,34 @@
 package httpapi
 
-import "context"
+import (
+	"context"
 
-type routeKey struct{}
+	"github.com/telegive/participant-service/internal/participant"
+)
 
-// withRoute gives inner middleware a slot to report the matched route to
-// outer middleware, which runs before routing.
-func withRoute(ctx context.Context, slot *string) context.Context {
-	return context.WithValue(ctx, routeKey{}, slot)
+// requestInfo is what the handlers learn about a request that the request
+// log, which runs before routing, writes down: which route served it, who
+// called, and why it failed.
+type requestInfo struct {
+	route, template string // the route's name and path template
+	caller          string // the authenticated caller's name, or "anonymous"
+	errorCode       participant.Code
+	errorMessage    string
 }
 
-func routeSlot(ctx context.Context) *string {
-	p, _ := ctx.Value(routeKey{}).(*string)
-	return p
+type requestInfoKey struct{}
+
+// withRequestInfo gives inner middleware and handlers a slot to report to
+// outer middleware.
+func withRequestInfo(ctx context.Context, info *requestInfo) context.Context {
+	return context.WithValue(ctx, requestInfoKey{}, info)
+}
+
+// infoOf is the request's slot, or a scratch one when the request did not
+// pass through the request log (tests that call a middleware alone).
+func infoOf(ctx context.Context) *requestInfo {
+	if p, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return p
+	}
+	return &requestInfo{}
 }

@@ -102,6 +102,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Err != nil {
 		s.log.WarnContext(r.Context(), "request refused", "code", e.Code, "cause", e.Err)
 	}
+	info := infoOf(r.Context())
+	info.errorCode, info.errorMessage = e.Code, e.Message
 	body := errorBody{
 		Error:            e.Message,
 		ErrorCode:        e.Code,

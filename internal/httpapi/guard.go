@@ -98,6 +98,7 @@ func (s *Server) guard(h http.HandlerFunc, scopes ...auth.Scope) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		infoOf(r.Context()).caller = caller.Name
 		if !hasAny(caller, scopes) {
 			if !caller.Authenticated {
 				s.authFailed(w, r, "required", codeAuthRequired, "A service token is required for this endpoint.")

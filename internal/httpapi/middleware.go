@@ -34,8 +34,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				panic(p) // the handler chose to abort the response
 			}
 			_, file, line, _ := runtime.Caller(3)
+			route := infoOf(r.Context()).route
+			if route == "" {
+				route = routeName(r)
+			}
 			s.log.ErrorContext(r.Context(), "panic serving request",
-				"panic", fmt.Sprint(p), "at", fmt.Sprintf("%s:%d", file, line), "method", r.Method, "route", routeName(r))
+				"panic", fmt.Sprint(p), "at", fmt.Sprintf("%s:%d", file, line), "method", r.Method, "route", route)
 			s.writeError(w, r, fmt.Errorf("panic: %v", p))
 		}()
 		next.ServeHTTP(w, r)
@@ -43,7 +47,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // limitBodies refuses bodies over the limit: at once when Content-Length
-// says so, and while reading otherwise.
+// says so, and while reading otherwise. It runs once the route is known,
+// so that a refused request is logged and counted on its route.
 func (s *Server) limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > s.opts.MaxBodyBytes {
@@ -59,7 +64,10 @@ var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
 
 // logRequests writes one structured line per request and carries an
 // X-Request-ID through, making one up when the caller sent none or an
-// unsafe one.
+// unsafe one. The line names the route (and its template), the caller the
+// token authenticated, the X-Service-Name the caller gave, and for a
+// failed request its error code and message: enough to tell from the log
+// alone who was refused and why.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -71,27 +79,42 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-ID", id)
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		var route string
+		info := &requestInfo{}
 		s.obs.RequestStarted()
-		next.ServeHTTP(rec, r.WithContext(withRoute(r.Context(), &route)))
+		next.ServeHTTP(rec, r.WithContext(withRequestInfo(r.Context(), info)))
 		elapsed := time.Since(start)
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
+		route := info.route
 		if route == "" {
 			route = "unmatched"
 		}
 		s.obs.RequestFinished(route, r.Method, rec.status, elapsed)
-		s.log.Log(r.Context(), level, "request",
-			"method", r.Method,
-			"route", route,
-			"status", rec.status,
-			"duration_ms", float64(elapsed.Microseconds())/1000,
-			"bytes", rec.bytes,
-			"request_id", id,
-			"caller", r.Header.Get("X-Service-Name"),
+		attrs := []slog.Attr{
+			slog.String("method", r.Method),
+			slog.String("route", route),
+		}
+		if info.template != "" {
+			attrs = append(attrs, slog.String("route_template", info.template))
+		}
+		attrs = append(attrs,
+			slog.Int("status", rec.status),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+			slog.Int64("bytes", rec.bytes),
+			slog.String("request_id", id),
 		)
+		if info.caller != "" {
+			attrs = append(attrs, slog.String("caller", info.caller))
+		}
+		if name := r.Header.Get("X-Service-Name"); name != "" {
+			attrs = append(attrs, slog.String("service_name", name))
+		}
+		if info.errorCode != "" {
+			attrs = append(attrs, slog.String("error_code", string(info.errorCode)), slog.String("error", info.errorMessage))
+		}
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
 }
 
@@ -197,10 +220,10 @@ func noSniff(next http.Handler) http.Handler {
 func nameRoute(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if rt := mux.CurrentRoute(r); rt != nil {
-			if p := routeSlot(r.Context()); p != nil {
-				*p = rt.GetName()
-			}
+			info := infoOf(r.Context())
+			info.route = rt.GetName()
 			if tpl, err := rt.GetPathTemplate(); err == nil {
+				info.template = tpl
 				span := trace.SpanFromContext(r.Context())
 				span.SetName(r.Method + " " + tpl)
 				span.SetAttributes(attribute.String("http.route", tpl))

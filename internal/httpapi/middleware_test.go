@@ -50,3 +50,37 @@ func TestRequestIDIsKeptOrMadeUp(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicIsLoggedOnItsRoute: a request that panics gets a request log
+// line like any other, with its route, its 500 and INTERNAL_ERROR, and the
+// panic's own line names the route too.
+func TestPanicIsLoggedOnItsRoute(t *testing.T) {
+	var logs bytes.Buffer
+	s := New(Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	s.router.Handle("/boom/{n}", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })).Name("boom")
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/boom/1", nil))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("status = %d", rec.Code)
+	}
+	var request, panicked map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch m["msg"] {
+		case "request":
+			request = m
+		case "panic serving request":
+			panicked = m
+		}
+	}
+	if request == nil || request["route"] != "boom" || request["route_template"] != "/boom/{n}" ||
+		request["status"] != float64(500) || request["error_code"] != "INTERNAL_ERROR" {
+		t.Errorf("request log line %v, want route boom, route_template /boom/{n}, status 500, INTERNAL_ERROR", request)
+	}
+	if panicked == nil || panicked["route"] != "boom" {
+		t.Errorf("panic log line %v, want route boom", panicked)
+	}
+}

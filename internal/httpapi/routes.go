@@ -42,7 +42,7 @@ func (s *Server) routes() {
 	// not-found handler tells the two apart itself.
 	r.NotFoundHandler = http.HandlerFunc(s.notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(s.notFound)
-	r.Use(nameRoute, s.shedLoad, s.bound)
+	r.Use(nameRoute, s.limitBodies, s.shedLoad, s.bound)
 
 	const (
 		bot      = auth.ScopeBot

@@ -130,10 +130,11 @@ func New(o Options) *Server {
 }
 
 // Handler returns the server's handler with its middleware, outermost
-// first: nosniff, panics, the request log, HTTPS, CORS, the body limit,
-// canonical paths, routing.
+// first: nosniff, the request log, panics, HTTPS, CORS, canonical paths,
+// routing, and, once the route is known, the body limit, load shedding
+// and the request's deadline.
 func (s *Server) Handler() http.Handler {
-	var h http.Handler = s.limitBodies(s.canonicalPaths(s.router))
+	var h http.Handler = s.canonicalPaths(s.router)
 	if len(s.opts.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins: s.opts.CORSOrigins,
@@ -143,7 +144,9 @@ func (s *Server) Handler() http.Handler {
 			MaxAge:         600,
 		}).Handler(h)
 	}
-	h = noSniff(s.recoverPanics(s.logRequests(s.requireHTTPS(h))))
+	// The request log is outside the panic handler, so that a request that
+	// panicked is logged with its route and its 500 like any other.
+	h = noSniff(s.logRequests(s.recoverPanics(s.requireHTTPS(h))))
 	if s.opts.TracerProvider != nil {
 		// Outermost, so that the request log line carries the trace id.
 		h = otelhttp.NewHandler(h, "http.server",
