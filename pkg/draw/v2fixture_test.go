@@ -277,6 +277,9 @@ func buildV2(t testing.TB, s v2Spec) v2Built {
 				}
 			}
 		}
+		if len(dq) == 0 {
+			break // every position is empty: nobody left to disqualify
+		}
 		requestedAt := qn.RoundTime(rs.round).Add(-time.Duration(s.delay) * time.Second)
 		req, err := rec.RequestRedraw(dq, requestedAt, qn)
 		if err != nil {

@@ -78,8 +78,11 @@ func verifyV2(r Record, opts VerifyOptions, rep *Report) *VerifyError {
 			return failf("chain", "the pinned chain %x is not a valid chain: %v", chain.Hash, err)
 		}
 	}
-	if len(chain.Hash) != 32 || Hash(chain.Hash) != r.ChainHash {
-		return failf("chain", "the pinned chain is %x, the record is on chain %s", chain.Hash, chainName(r.ChainHash))
+	if len(chain.Hash) != 32 {
+		return failf("chain", "the pinned chain's hash is %d bytes, expected 32", len(chain.Hash))
+	}
+	if Hash(chain.Hash) != r.ChainHash {
+		return failf("chain", "the pinned chain is %s, the record is on chain %s", chainName(Hash(chain.Hash)), chainName(r.ChainHash))
 	}
 	rep.pass("chain")
 
