@@ -39,7 +39,7 @@ func sorted(s ...string) []string {
 var (
 	committedV2Keys = []string{"version", "status", "giveaway_id", "commitment", "committed_at", "chain_hash", "beacon_delay", "max_tickets", "rules_sha256"}
 	frozenV2Keys    = append(slices.Clone(committedV2Keys), "entrants_count", "entrants_root", "total_tickets", "winner_count_requested",
-			"frozen_at", "beacon_round", "freeze_attested", "freeze_attestation", "log")
+		"frozen_at", "beacon_round", "freeze_attested", "freeze_attestation", "log")
 	drawnV2Keys = append(slices.Clone(frozenV2Keys), "server_seed", "beacon_signature", "draw_seed", "winners", "replacements", "drawn_at")
 )
 
