@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -182,14 +183,50 @@ type v2RoundSpec struct {
 	round     uint64
 }
 
-// v2Built is a v2 spec carried out, with the evidence a verifier may get.
+// v2Input is everything a v2 draw is computed from, as the vector file
+// lists it.
+type v2Input struct {
+	ServerSeed  draw.HexBytes `json:"server_seed"`
+	GiveawayID  int64         `json:"giveaway_id"`
+	UserIDs     []int64       `json:"user_ids"`
+	Tickets     []uint64      `json:"tickets"`
+	MaxTickets  uint64        `json:"max_tickets"`
+	BeaconDelay uint64        `json:"beacon_delay"`
+	WinnerCount uint64        `json:"winner_count"`
+	CommittedAt time.Time     `json:"committed_at"`
+	FrozenAt    time.Time     `json:"frozen_at"`
+	DrawnAt     time.Time     `json:"drawn_at"`
+	// Beacon is the draw's beacon; nil when there are no entrants.
+	Beacon *beaconInput `json:"beacon"`
+	// Attested says whether the freeze and each redraw request are
+	// cosigned by the two test witnesses (see the file's comment).
+	Attested     bool            `json:"attested"`
+	Redraws      []v2RedrawInput `json:"redraws"`
+	ProofUserIDs []int64         `json:"proof_user_ids"`
+}
+
+type beaconInput struct {
+	Round     uint64        `json:"round"`
+	Signature draw.HexBytes `json:"signature"`
+}
+
+type v2RedrawInput struct {
+	Disqualified []draw.Disqualification `json:"disqualified"`
+	RequestedAt  time.Time               `json:"requested_at"`
+	RedrawnAt    time.Time               `json:"redrawn_at"`
+	Beacon       beaconInput             `json:"beacon"`
+}
+
+// v2Built is a v2 draw carried out, with the evidence a verifier may get.
 type v2Built struct {
 	spec      v2Spec
+	in        v2Input
 	committed draw.Record
 	frozen    draw.Record
 	record    draw.Record
 	tree      *draw.SumTree
 	log       *testLog
+	logOrder  []uint64           // the giveaway's entries' log indices
 	opts      draw.VerifyOptions // every key, the list, log entries
 	witnesses []testWitness
 }
@@ -216,39 +253,46 @@ func testKeys(t testing.TB, witnesses []testWitness) draw.VerifyOptions {
 	return opts
 }
 
-// buildV2 runs the whole v2 protocol on s: commit, freeze (attested by two
-// witnesses at the last moment allowed, when s.attest), draw and each redraw
-// round, logging every event.
-func buildV2(t testing.TB, s v2Spec) v2Built {
+func testWitnesses(t testing.TB) []testWitness {
+	return []testWitness{newTestWitness(t, "witness.example/one", 0x21), newTestWitness(t, "witness.example/two", 0x22)}
+}
+
+// computeV2 runs the whole v2 protocol on quicknet from in: commit, freeze,
+// draw and each redraw round, each event logged. The log holds another
+// giveaway's entry before the commit and after the freeze. When
+// in.Attested, the freeze is cosigned by the first witness at the last
+// second allowed (beacon round's time - 3 s) and by the second a second
+// earlier, and each redraw request by the first two seconds before its
+// deadline and by the second at it, each under a checkpoint of the whole
+// log as it then stands.
+func computeV2(t testing.TB, in v2Input) v2Built {
 	t.Helper()
 	qn := beacon.Quicknet()
-	b := v2Built{spec: s, log: newTestLog(t)}
-	b.witnesses = []testWitness{newTestWitness(t, "witness.example/one", 0x21), newTestWitness(t, "witness.example/two", 0x22)}
-	frozenAt := qn.RoundTime(s.drawRound).Add(-time.Duration(s.delay) * time.Second)
-	ticketsMax := s.maxTickets
-	rec, err := draw.Commit(draw.CommitInput{GiveawayID: s.giveawayID, ServerSeed: v2ServerSeed(s.name), CommittedAt: frozenAt.Add(-time.Hour),
-		Chain: qn, BeaconDelay: s.delay, MaxTickets: ticketsMax})
+	b := v2Built{in: in, log: newTestLog(t), witnesses: testWitnesses(t)}
+	rec, err := draw.Commit(draw.CommitInput{GiveawayID: in.GiveawayID, ServerSeed: in.ServerSeed, CommittedAt: in.CommittedAt,
+		Chain: qn, BeaconDelay: in.BeaconDelay, MaxTickets: in.MaxTickets})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.log.filler(s.giveawayID + 1000)
-	rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeCommit, Index: b.log.append(rec.CommitEntry(rec.LogHeader(0)))})
+	b.log.filler(in.GiveawayID + 1000)
+	logged := func(typ drawlog.Type, index uint64) {
+		rec.Log = append(rec.Log, draw.LogRef{Type: typ, Index: index})
+		b.logOrder = append(b.logOrder, index)
+	}
+	logged(drawlog.TypeCommit, b.log.append(rec.CommitEntry(rec.LogHeader(0))))
 	b.committed = rec
 
-	if b.tree, err = draw.NewSumTree(s.ids, s.tickets); err != nil {
+	if b.tree, err = draw.NewSumTree(in.UserIDs, in.Tickets); err != nil {
 		t.Fatal(err)
 	}
-	rec, err = rec.Freeze(draw.FreezeInput{Entrants: b.tree, WinnerCount: s.k, FrozenAt: frozenAt, Chain: qn})
+	rec, err = rec.Freeze(draw.FreezeInput{Entrants: b.tree, WinnerCount: in.WinnerCount, FrozenAt: in.FrozenAt, Chain: qn})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.ids) > 0 && rec.BeaconRound != s.drawRound {
-		t.Fatalf("%s: beacon round %d, want %d", s.name, rec.BeaconRound, s.drawRound)
-	}
 	freezeIndex := b.log.append(rec.FreezeEntry(rec.LogHeader(1)))
-	rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeFreeze, Index: freezeIndex})
-	b.log.filler(s.giveawayID + 2000)
-	if s.attest {
+	logged(drawlog.TypeFreeze, freezeIndex)
+	b.log.filler(in.GiveawayID + 2000)
+	if in.Attested {
 		deadline := qn.RoundTime(rec.BeaconRound).Add(-draw.CosignatureMargin)
 		rec.FreezeAttested = true
 		rec.FreezeAttestation = b.log.attest(freezeIndex, b.witnesses[0].at(t, deadline), b.witnesses[1].at(t, deadline.Add(-time.Second)))
@@ -256,55 +300,81 @@ func buildV2(t testing.TB, s v2Spec) v2Built {
 	b.frozen = rec
 
 	var sig []byte
-	drawnAt := frozenAt
-	if len(s.ids) > 0 {
-		sig = quicknetSig(t, rec.BeaconRound)
-		drawnAt = qn.RoundTime(rec.BeaconRound)
+	if in.Beacon != nil {
+		if in.Beacon.Round != rec.BeaconRound {
+			t.Fatalf("the input's beacon is round %d, the freeze's round is %d", in.Beacon.Round, rec.BeaconRound)
+		}
+		sig = in.Beacon.Signature
 	}
-	rec, err = rec.DrawWinners(draw.DrawInput{ServerSeed: v2ServerSeed(s.name), Entrants: b.tree, BeaconSignature: sig, DrawnAt: drawnAt, Chain: qn})
+	rec, err = rec.DrawWinners(draw.DrawInput{ServerSeed: in.ServerSeed, Entrants: b.tree, BeaconSignature: sig, DrawnAt: in.DrawnAt, Chain: qn})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeDraw, Index: b.log.append(rec.DrawEntry(rec.LogHeader(2)))})
+	logged(drawlog.TypeDraw, b.log.append(rec.DrawEntry(rec.LogHeader(2))))
 
-	for n, rs := range s.rounds {
+	for n, ri := range in.Redraws {
+		req, err := rec.RequestRedraw(ri.Disqualified, ri.RequestedAt, qn)
+		if err != nil {
+			t.Fatalf("round %d: %v", n+1, err)
+		}
+		if req.BeaconRound != ri.Beacon.Round {
+			t.Fatalf("round %d: the input's beacon is round %d, the request's %d", n+1, ri.Beacon.Round, req.BeaconRound)
+		}
+		reqIndex := b.log.append(req.RequestEntry(rec.LogHeader(len(rec.Log))))
+		logged(drawlog.TypeRedrawRequest, reqIndex)
+		if in.Attested {
+			deadline := qn.RoundTime(req.BeaconRound).Add(-draw.CosignatureMargin)
+			req.RequestAttestation = b.log.attest(reqIndex, b.witnesses[0].at(t, deadline.Add(-2*time.Second)), b.witnesses[1].at(t, deadline))
+		}
+		rd, err := rec.CompleteRedraw(req, draw.RedrawInput{Entrants: b.tree, BeaconSignature: ri.Beacon.Signature, RedrawnAt: ri.RedrawnAt, Chain: qn})
+		if err != nil {
+			t.Fatalf("round %d: %v", n+1, err)
+		}
+		rec.Replacements = append(rec.Replacements, rd)
+		logged(drawlog.TypeRedraw, b.log.append(rec.RedrawEntry(rec.LogHeader(len(rec.Log)), n+1)))
+	}
+	b.record = rec
+	b.opts = testKeys(t, b.witnesses)
+	b.opts.Entrants, b.opts.Tickets = in.UserIDs, in.Tickets
+	b.opts.LogEntries = map[uint64][]byte{}
+	for _, i := range b.logOrder {
+		b.opts.LogEntries[i] = b.log.entries[i]
+	}
+	return b
+}
+
+// buildV2 turns s into inputs and computes them: the freeze at the draw
+// round's time minus the delay, so that it is the first round after it, the
+// draw at that round's time, and each redraw requested at its round's time
+// minus the delay and drawn at the round's time; each round's positions
+// resolved to the winners holding them.
+func buildV2(t testing.TB, s v2Spec) v2Built {
+	t.Helper()
+	qn := beacon.Quicknet()
+	frozenAt := qn.RoundTime(s.drawRound).Add(-time.Duration(s.delay) * time.Second)
+	in := v2Input{ServerSeed: v2ServerSeed(s.name), GiveawayID: s.giveawayID, UserIDs: s.ids, Tickets: s.tickets,
+		MaxTickets: s.maxTickets, BeaconDelay: s.delay, WinnerCount: s.k, CommittedAt: frozenAt.Add(-time.Hour),
+		FrozenAt: frozenAt, DrawnAt: frozenAt, Attested: s.attest, Redraws: []v2RedrawInput{}}
+	if len(s.ids) > 0 {
+		in.Beacon = &beaconInput{Round: s.drawRound, Signature: quicknetSig(t, s.drawRound)}
+		in.DrawnAt = qn.RoundTime(s.drawRound)
+	}
+	b := computeV2(t, in)
+	for _, rs := range s.rounds {
 		var dq []draw.Disqualification
-		cur := rec.CurrentWinners()
-		for i, pos := range rs.positions {
-			for _, w := range cur {
-				if w.Position == pos {
-					dq = append(dq, draw.Disqualification{UserID: w.UserID, Reason: rs.reasons[i%len(rs.reasons)]})
-				}
+		for _, w := range b.record.CurrentWinners() {
+			if i := slices.Index(rs.positions, w.Position); i >= 0 {
+				dq = append(dq, draw.Disqualification{UserID: w.UserID, Reason: rs.reasons[i%len(rs.reasons)]})
 			}
 		}
 		if len(dq) == 0 {
 			break // every position is empty: nobody left to disqualify
 		}
-		requestedAt := qn.RoundTime(rs.round).Add(-time.Duration(s.delay) * time.Second)
-		req, err := rec.RequestRedraw(dq, requestedAt, qn)
-		if err != nil {
-			t.Fatalf("round %d: %v", n+1, err)
-		}
-		if req.BeaconRound != rs.round {
-			t.Fatalf("round %d: beacon round %d, want %d", n+1, req.BeaconRound, rs.round)
-		}
-		reqIndex := b.log.append(req.RequestEntry(rec.LogHeader(len(rec.Log))))
-		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeRedrawRequest, Index: reqIndex})
-		if s.attest {
-			deadline := qn.RoundTime(req.BeaconRound).Add(-draw.CosignatureMargin)
-			req.RequestAttestation = b.log.attest(reqIndex, b.witnesses[0].at(t, deadline.Add(-2*time.Second)), b.witnesses[1].at(t, deadline))
-		}
-		rd, err := rec.CompleteRedraw(req, draw.RedrawInput{Entrants: b.tree, BeaconSignature: quicknetSig(t, req.BeaconRound),
-			RedrawnAt: qn.RoundTime(req.BeaconRound), Chain: qn})
-		if err != nil {
-			t.Fatalf("round %d: %v", n+1, err)
-		}
-		rec.Replacements = append(rec.Replacements, rd)
-		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeRedraw, Index: b.log.append(rec.RedrawEntry(rec.LogHeader(len(rec.Log)), n+1))})
+		in.Redraws = append(in.Redraws, v2RedrawInput{Disqualified: dq, RequestedAt: qn.RoundTime(rs.round).Add(-time.Duration(s.delay) * time.Second),
+			RedrawnAt: qn.RoundTime(rs.round), Beacon: beaconInput{Round: rs.round, Signature: quicknetSig(t, rs.round)}})
+		b = computeV2(t, in)
 	}
-	b.record = rec
-	b.opts = testKeys(t, b.witnesses)
-	b.opts.Entrants, b.opts.Tickets, b.opts.LogEntries = s.ids, s.tickets, b.log.entries
+	b.spec = s
 	return b
 }
 
@@ -327,7 +397,7 @@ func (b v2Built) proofs(t testing.TB) []draw.Proof {
 	for _, c := range b.record.Claims() {
 		add(c.UserID)
 	}
-	for _, id := range b.spec.ids {
+	for _, id := range b.in.UserIDs {
 		if !seen[id] {
 			add(id)
 			break
