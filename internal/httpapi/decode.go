@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -67,7 +68,11 @@ func (b *body) id(field string, required bool) int64 {
 	}
 	n, ok := parseJSONInt(b.raw[field])
 	if !ok || n < 1 {
-		b.v.Add(field, fieldCode("INVALID_", field), "%s must be a positive integer", field)
+		msg := field + " must be a positive integer"
+		if jsonIntTooLarge(b.raw[field]) {
+			msg = participant.IDOutOfRange(field)
+		}
+		b.v.Add(field, fieldCode("INVALID_", field), "%s", msg)
 		return 0
 	}
 	return n
@@ -95,6 +100,17 @@ func parseJSONInt(raw json.RawMessage) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	return n, err == nil
+}
+
+// jsonIntTooLarge reports whether raw is a JSON integer token beyond the
+// range of an int64.
+func jsonIntTooLarge(raw json.RawMessage) bool {
+	s := string(bytes.TrimSpace(raw))
+	if s == "" || strings.ContainsAny(s, ".eE\"") {
+		return false
+	}
+	_, err := strconv.ParseInt(s, 10, 64)
+	return errors.Is(err, strconv.ErrRange)
 }
 
 // str reads an optional string; null and absent are "".
@@ -138,7 +154,11 @@ func (b *body) ids(field string, missing participant.Code) []int64 {
 	for _, raw := range raws {
 		n, ok := parseJSONInt(raw)
 		if !ok || n < 1 {
-			b.v.Add(field, fieldCode("INVALID_", field), "%s must be a list of positive integers", field)
+			msg := field + " must be a list of positive integers"
+			if jsonIntTooLarge(raw) {
+				msg = fmt.Sprintf("%s holds an id out of range 1..%d", field, int64(participant.MaxID))
+			}
+			b.v.Add(field, fieldCode("INVALID_", field), "%s", msg)
 			return nil
 		}
 		out = append(out, n)
@@ -186,22 +206,32 @@ func (b *body) err() error { return b.v.Err() }
 func pathID(r *http.Request, name string) (int64, error) {
 	n, err := strconv.ParseInt(pathVar(r, name), 10, 64)
 	if err != nil || n < 1 {
+		msg := name + " must be a positive integer"
+		if errors.Is(err, strconv.ErrRange) {
+			msg = participant.IDOutOfRange(name)
+		}
 		var v participant.Validation
-		v.Add(name, fieldCode("INVALID_", name), "%s must be a positive integer", name)
+		v.Add(name, fieldCode("INVALID_", name), "%s", msg)
 		return 0, v.Err()
 	}
 	return n, nil
 }
 
-// queryInt reads an optional non-negative integer query parameter.
-func queryInt(r *http.Request, name string, def int, v *participant.Validation) int {
+// queryInt reads an optional non-negative integer query parameter; absent
+// or empty is def. A value that is not one is refused with rule, the
+// message that tells the caller what the parameter takes.
+func queryInt(r *http.Request, name string, def int, v *participant.Validation, rule string) int {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return def
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
-		v.Add(name, fieldCode("INVALID_", name), "%s must be a non-negative integer", name)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		v.Add(name, fieldCode("INVALID_", name), "%s is out of range; %s", name, rule)
+		return def
+	case err != nil || n < 0:
+		v.Add(name, fieldCode("INVALID_", name), "%s", rule)
 		return def
 	}
 	return n

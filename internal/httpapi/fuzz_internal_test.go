@@ -38,6 +38,15 @@ func fuzzInt(raw json.RawMessage) (int64, bool) {
 	return n, err == nil
 }
 
+// firstMessage is the message of an error's first field.
+func firstMessage(err error) string {
+	var e *participant.Error
+	if errors.As(err, &e) && len(e.Fields) > 0 {
+		return e.Fields[0].Message
+	}
+	return ""
+}
+
 // fieldErrors returns the codes a reader recorded.
 func fieldErrors(b *body) []participant.Code {
 	var codes []participant.Code
@@ -108,6 +117,12 @@ func FuzzBodyReaders(f *testing.F) {
 					t.Fatalf("id(%s) of %s = %d for a refused value", key, raw, n)
 				}
 				expectCodes(t, "id("+key+") of "+string(raw), rd, "INVALID_"+upper)
+				// An integer beyond int64 is out of range, not "not a
+				// positive integer".
+				tooLarge := fuzzIntRE.MatchString(strings.TrimSpace(string(raw))) && !ok
+				if msg := firstMessage(rd.err()); tooLarge != strings.Contains(msg, "out of range 1..9223372036854775807") {
+					t.Fatalf("id(%s) of %s says %q", key, raw, msg)
+				}
 			}
 
 			// count: 1..2^31, absent 0, refused -1.
@@ -226,7 +241,8 @@ func FuzzBodyReaders(f *testing.F) {
 
 // FuzzPathAndQuery reads a fuzzed value as a path id and as a query
 // integer: a path id is a positive decimal int64, a query integer a
-// non-negative int (absent means the default).
+// non-negative int (absent means the default); a number too large for
+// either is said to be out of range.
 func FuzzPathAndQuery(f *testing.F) {
 	for _, s := range []string{"1", "0", "-1", "+5", "007", "9223372036854775807", "9223372036854775808", "1.5", "1e3", "٣", " 1", ""} {
 		f.Add(s)
@@ -243,9 +259,14 @@ func FuzzPathAndQuery(f *testing.F) {
 		if err != nil && participant.ErrorCode(err) != "INVALID_GIVEAWAY_ID" {
 			t.Fatalf("pathID(%q) failed with %v, want INVALID_GIVEAWAY_ID", s, err)
 		}
+		// An integer too large for an int64 is said to be out of range,
+		// anything else not to be a positive integer.
+		if err != nil && errors.Is(perr, strconv.ErrRange) != strings.Contains(firstMessage(err), "out of range 1..9223372036854775807") {
+			t.Fatalf("pathID(%q) says %q", s, firstMessage(err))
+		}
 
 		var v participant.Validation
-		q := queryInt(r, "page", 7, &v)
+		q := queryInt(r, "page", 7, &v, "page must be a positive integer")
 		wq, qerr := strconv.Atoi(s)
 		switch {
 		case s == "":
@@ -255,6 +276,10 @@ func FuzzPathAndQuery(f *testing.F) {
 		case qerr != nil || wq < 0:
 			if q != 7 || participant.ErrorCode(v.Err()) != "INVALID_PAGE" {
 				t.Fatalf("queryInt(%q) = %d, %v; want the default and INVALID_PAGE", s, q, v.Err())
+			}
+			if msg := firstMessage(v.Err()); !strings.HasSuffix(msg, "page must be a positive integer") ||
+				errors.Is(qerr, strconv.ErrRange) != strings.Contains(msg, "out of range") {
+				t.Fatalf("queryInt(%q) says %q", s, msg)
 			}
 		default:
 			if q != wq || v.Failed() {

@@ -896,11 +896,19 @@ func checkHistory(t *testing.T, seg1, seg2, query string, status int, body map[s
 		expectPathRefusal(t, status, body, "INVALID_USER_ID", seg1)
 		return
 	}
-	if n, err := strconv.Atoi(query); query != "" && (err != nil || n < 1 || n > 100) {
+	// limit: absent or 0 is the default of 10, otherwise 1..100.
+	n, err := strconv.Atoi(query)
+	if query != "" && (err != nil || n < 0 || n > 100) {
 		expectError(t, status, body, 400, "INVALID_LIMIT", []byte(query))
 		return
 	}
 	expectOneOf(t, status, body, nil, "")
+	if n == 0 {
+		n = 10
+	}
+	if got, _ := body["recent_participations"].([]any); len(got) > n {
+		t.Fatalf("history with limit %q answered %d participations, want at most %d", query, len(got), n)
+	}
 }
 
 func checkExport(t *testing.T, seg1, seg2, query string, status int, body map[string]any) {

@@ -71,11 +71,11 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	var v participant.Validation
 	// Errors are reported in field order, so page's range is checked here
 	// before limit is read (the service checks it again).
-	page := queryInt(r, "page", 1, &v)
+	page := queryInt(r, "page", 1, &v, participant.PageRule)
 	if page < 1 {
-		v.Add("page", "INVALID_PAGE", "page must be a positive integer")
+		v.Add("page", "INVALID_PAGE", participant.PageRule)
 	}
-	limit := queryInt(r, "limit", participant.DefaultPageSize, &v)
+	limit := queryInt(r, "limit", 0, &v, participant.ListLimitRule)
 	if err := v.Err(); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -252,7 +252,7 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var v participant.Validation
-	limit := queryInt(r, "limit", 10, &v)
+	limit := queryInt(r, "limit", 0, &v, participant.HistoryLimitRule)
 	if err := v.Err(); err != nil {
 		s.writeError(w, r, err)
 		return

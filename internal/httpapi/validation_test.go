@@ -123,3 +123,79 @@ func (c *chunked) Read(p []byte) (int, error) {
 }
 
 var errEOF = io.EOF
+
+// TestOneLimitRule: limit means the same on every endpoint that takes it:
+// absent or 0 is the endpoint's default (50 for the listing, which the
+// giveaway service calls with limit=0 for an empty giveaway; 10 for
+// history), and a negative or non-integer limit is 400 INVALID_LIMIT with a
+// message that says so.
+func TestOneLimitRule(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	for g := int64(1); g <= 12; g++ {
+		h.join(g, 5)
+	}
+	for _, path := range []string{"/api/participants/history/5", "/api/participants/history/5?limit=0", "/api/participants/history/5?limit="} {
+		r := h.do("GET", path, nil).expect(t, http.StatusOK, "")
+		if got := len(r.body["recent_participations"].([]any)); got != 10 {
+			t.Errorf("GET %s: %d participations, want the default of 10", path, got)
+		}
+	}
+	if r := h.do("GET", "/api/participants/history/5?limit=12", nil).expect(t, http.StatusOK, ""); len(r.body["recent_participations"].([]any)) != 12 {
+		t.Errorf("history?limit=12: %s", r.raw)
+	}
+	for _, path := range []string{"/api/participants/1?limit=0", "/api/participants/1", "/api/participants/99?page=1&limit=0"} {
+		r := h.do("GET", path, nil).expect(t, http.StatusOK, "")
+		if lim := r.body["pagination"].(map[string]any)["limit"]; lim != float64(50) {
+			t.Errorf("GET %s: pagination.limit = %v, want the default of 50", path, lim)
+		}
+	}
+	for _, c := range []struct{ path, says string }{
+		{"/api/participants/history/5?limit=-1", "0 means 10"},
+		{"/api/participants/history/5?limit=ten", "0 means 10"},
+		{"/api/participants/history/5?limit=101", "0 means 10"},
+		{"/api/participants/1?limit=-1", "0 means 50"},
+		{"/api/participants/1?limit=fifty", "0 means 50"},
+	} {
+		r := h.do("GET", c.path, nil).expect(t, http.StatusBadRequest, "INVALID_LIMIT")
+		if fe := r.body["validation_errors"].([]any)[0].(map[string]any); !strings.Contains(fe["error"].(string), c.says) {
+			t.Errorf("GET %s says %q, want it to say %q", c.path, fe["error"], c.says)
+		}
+	}
+}
+
+// TestOutOfRangeNumbers: an integer too large for its field is refused
+// with the field's code and a message that says it is out of range, not
+// that it is not a positive integer.
+func TestOutOfRangeNumbers(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	const huge = "12345678901234567890123"
+	for _, c := range []struct {
+		name, method, path string
+		body               any
+		code, says         string
+	}{
+		{"path user", "GET", "/api/participants/captcha-status/" + huge, nil, "INVALID_USER_ID", "out of range 1..9223372036854775807"},
+		{"path user just over", "GET", "/api/participants/history/9223372036854775808", nil, "INVALID_USER_ID", "out of range 1..9223372036854775807"},
+		{"path giveaway", "GET", "/api/participants/winner-status/5/" + huge, nil, "INVALID_GIVEAWAY_ID", "out of range 1..9223372036854775807"},
+		{"path giveaway list", "GET", "/api/participants/" + huge, nil, "INVALID_GIVEAWAY_ID", "out of range 1..9223372036854775807"},
+		{"body user", "POST", "/api/participants/register", `{"giveaway_id": 1, "user_id": ` + huge + `}`, "INVALID_USER_ID", "out of range 1..9223372036854775807"},
+		{"body account", "POST", "/api/participants/verify-subscription", `{"user_id": 1, "account_id": ` + huge + `}`, "INVALID_ACCOUNT_ID", "out of range 1..9223372036854775807"},
+		{"body id list", "PUT", "/api/participants/update-delivery-status", `{"participant_ids": [1, ` + huge + `]}`, "INVALID_PARTICIPANT_IDS", "out of range 1..9223372036854775807"},
+		{"query page", "GET", "/api/participants/1?page=" + huge, nil, "INVALID_PAGE", "out of range"},
+		{"query limit", "GET", "/api/participants/1?limit=" + huge, nil, "INVALID_LIMIT", "out of range"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := h.do(c.method, c.path, c.body).expect(t, http.StatusBadRequest, c.code)
+			fe := r.body["validation_errors"].([]any)[0].(map[string]any)
+			msg, _ := fe["error"].(string)
+			if !strings.Contains(msg, c.says) || strings.HasPrefix(c.says, "out of range 1..") && strings.Contains(msg, "positive integer") {
+				t.Errorf("%s %s says %q, want it to say %q", c.method, c.path, msg, c.says)
+			}
+		})
+	}
+	// A negative or zero id is still "not a positive integer".
+	r := h.do("GET", "/api/participants/captcha-status/-5", nil).expect(t, http.StatusBadRequest, "INVALID_USER_ID")
+	if fe := r.body["validation_errors"].([]any)[0].(map[string]any); !strings.Contains(fe["error"].(string), "positive integer") {
+		t.Errorf("a negative id says %q", fe["error"])
+	}
+}

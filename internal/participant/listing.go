@@ -20,21 +20,39 @@ type Listing struct {
 	Pagination   Pagination
 }
 
-// DefaultPageSize is the page size when the caller gives none.
-const DefaultPageSize = 50
+// One rule for limit wherever it is taken: absent or 0 means the
+// endpoint's default, a negative limit is refused. 0 must keep meaning the
+// default because the giveaway service lists with limit=<total>, which is
+// 0 for an empty giveaway. The listing lowers a limit above its maximum
+// (it asks for everyone); history refuses one above MaxHistory.
+const (
+	// DefaultPageSize is the listing's page size when the caller gives none.
+	DefaultPageSize = 50
+	// DefaultHistory is the history's length when the caller gives none.
+	DefaultHistory = 10
+	// MaxHistory bounds a history request.
+	MaxHistory = 100
+)
+
+// The rules of page and limit as callers are told them; they spell out
+// DefaultPageSize, DefaultHistory and MaxHistory.
+const (
+	PageRule         = "page must be a positive integer"
+	ListLimitRule    = "limit must be a non-negative integer (0 means 50)"
+	HistoryLimitRule = "limit must be an integer from 0 to 100 (0 means 10)"
+)
 
 // List returns a page of participants in participant-id order. A limit
-// above the configured maximum is lowered to it (the pagination says so);
-// a limit of 0 means the default, because the giveaway service asks for
-// limit=<total>, which is 0 for an empty giveaway.
+// of 0 means DefaultPageSize; one above the configured maximum is lowered
+// to it (the pagination says so).
 func (s *Service) List(ctx context.Context, giveawayID int64, page, limit int) (Listing, error) {
 	var v Validation
 	checkID(&v, "giveaway_id", giveawayID)
 	if page < 1 {
-		v.Add("page", "INVALID_PAGE", "page must be a positive integer")
+		v.Add("page", "INVALID_PAGE", PageRule)
 	}
 	if limit < 0 {
-		v.Add("limit", "INVALID_LIMIT", "limit must be a positive integer")
+		v.Add("limit", "INVALID_LIMIT", ListLimitRule)
 	}
 	if err := v.Err(); err != nil {
 		return Listing{}, err
@@ -121,18 +139,19 @@ func (s *Service) Winners(ctx context.Context, giveawayID int64) ([]Winner, *Dra
 	return ws, &d, err
 }
 
-// MaxHistory bounds a history request.
-const MaxHistory = 100
-
-// History returns a user's totals and most recent participations.
+// History returns a user's totals and most recent participations, at
+// most limit of them; a limit of 0 means DefaultHistory.
 func (s *Service) History(ctx context.Context, userID int64, limit int) (User, []HistoryEntry, error) {
 	var v Validation
 	checkID(&v, "user_id", userID)
-	if limit < 1 || limit > MaxHistory {
-		v.Add("limit", "INVALID_LIMIT", "limit must be between 1 and %d", MaxHistory)
+	if limit < 0 || limit > MaxHistory {
+		v.Add("limit", "INVALID_LIMIT", HistoryLimitRule)
 	}
 	if err := v.Err(); err != nil {
 		return User{}, nil, err
+	}
+	if limit == 0 {
+		limit = DefaultHistory
 	}
 	u, err := s.CaptchaStatus(ctx, userID)
 	if err != nil {

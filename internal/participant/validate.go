@@ -1,6 +1,8 @@
 package participant
 
 import (
+	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -66,3 +68,13 @@ func ParseAnswer(s string) (int64, bool) {
 // ValidID reports whether n can be a user, giveaway, account or
 // participant id.
 func ValidID(n int64) bool { return n >= 1 }
+
+// MaxID is the largest id: ids are int64s of at least 1.
+const MaxID = math.MaxInt64
+
+// IDOutOfRange is what a caller is told about an integer id too large to
+// be one, so that a 23-digit Telegram id is not said to be "not a positive
+// integer".
+func IDOutOfRange(field string) string {
+	return fmt.Sprintf("%s is out of range 1..%d", field, int64(MaxID))
+}
