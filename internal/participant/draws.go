@@ -46,18 +46,18 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 	var v Validation
 	checkID(&v, "giveaway_id", giveawayID)
 	if req.WinnerCount < 0 || req.WinnerCount > s.opts.MaxWinners {
-		v.Add("winner_count", "INVALID_WINNER_COUNT", "winner_count must be between 1 and %d", s.opts.MaxWinners)
+		v.Add("winner_count", CodeInvalidWinnerCount, "winner_count must be between 1 and %d", s.opts.MaxWinners)
 	}
 	beacon, err := hex.DecodeString(req.Beacon)
 	if err != nil || len(beacon) > MaxBeaconBytes || strings.ToLower(req.Beacon) != req.Beacon {
-		v.Add("beacon", "INVALID_BEACON", "beacon must be lowercase hex of at most %d bytes", MaxBeaconBytes)
+		v.Add("beacon", CodeInvalidBeacon, "beacon must be lowercase hex of at most %d bytes", MaxBeaconBytes)
 	}
 	if err := v.Err(); err != nil {
 		return Selection{}, err
 	}
 	if req.WinnerCount == 0 {
 		if s.giveaways == nil {
-			v.Add("winner_count", "MISSING_WINNER_COUNT", "winner_count is required")
+			v.Add("winner_count", CodeMissingWinnerCount, "winner_count is required")
 			return Selection{}, v.Err()
 		}
 		g, err := s.giveaways.Giveaway(ctx, giveawayID)
@@ -164,21 +164,21 @@ func (s *Service) Redraw(ctx context.Context, giveawayID int64, req RedrawReques
 	req.Reason = strings.TrimSpace(req.Reason)
 	switch {
 	case len(req.DisqualifiedUserIDs) == 0:
-		v.Add("disqualified_user_ids", "MISSING_DISQUALIFIED_USER_IDS", "disqualified_user_ids must list at least one user")
+		v.Add("disqualified_user_ids", CodeMissingDisqualifiedUserIDs, "disqualified_user_ids must list at least one user")
 	case len(req.DisqualifiedUserIDs) > s.opts.MaxWinners:
-		v.Add("disqualified_user_ids", "INVALID_DISQUALIFIED_USER_IDS", "disqualified_user_ids may list at most %d users", s.opts.MaxWinners)
+		v.Add("disqualified_user_ids", CodeInvalidDisqualifiedUserIDs, "disqualified_user_ids may list at most %d users", s.opts.MaxWinners)
 	}
 	for _, id := range req.DisqualifiedUserIDs {
 		if !ValidID(id) {
-			v.Add("disqualified_user_ids", "INVALID_DISQUALIFIED_USER_IDS", "disqualified_user_ids must be positive integers")
+			v.Add("disqualified_user_ids", CodeInvalidDisqualifiedUserIDs, "disqualified_user_ids must be positive integers")
 			break
 		}
 	}
 	if _, ok := normalizeText(req.Reason, MaxReasonLength); !ok {
-		v.Add("reason", "INVALID_REASON", "reason must be at most %d characters without control characters", MaxReasonLength)
+		v.Add("reason", CodeInvalidReason, "reason must be at most %d characters without control characters", MaxReasonLength)
 	}
 	if req.Reason == "" {
-		v.Add("reason", "MISSING_REASON", "reason is required")
+		v.Add("reason", CodeMissingReason, "reason is required")
 	}
 	if err := v.Err(); err != nil {
 		return RedrawResult{}, err

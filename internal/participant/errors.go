@@ -37,6 +37,29 @@ const (
 	CodeInternal              Code = "INTERNAL_ERROR"
 )
 
+// Codes of one invalid field, named INVALID_ or MISSING_ and the field. The
+// first field's code is also the error's error_code. Ids are checked by
+// checkID, which derives the code from the field's name.
+const (
+	CodeInvalidGiveawayID          Code = "INVALID_GIVEAWAY_ID"
+	CodeInvalidUserID              Code = "INVALID_USER_ID"
+	CodeInvalidAccountID           Code = "INVALID_ACCOUNT_ID"
+	CodeInvalidUsername            Code = "INVALID_USERNAME"
+	CodeInvalidFirstName           Code = "INVALID_FIRST_NAME"
+	CodeInvalidLastName            Code = "INVALID_LAST_NAME"
+	CodeInvalidParticipantIDs      Code = "INVALID_PARTICIPANT_IDS"
+	CodeTooManyParticipantIDs      Code = "TOO_MANY_PARTICIPANT_IDS"
+	CodeInvalidWinnerCount         Code = "INVALID_WINNER_COUNT"
+	CodeMissingWinnerCount         Code = "MISSING_WINNER_COUNT"
+	CodeInvalidBeacon              Code = "INVALID_BEACON"
+	CodeMissingDisqualifiedUserIDs Code = "MISSING_DISQUALIFIED_USER_IDS"
+	CodeInvalidDisqualifiedUserIDs Code = "INVALID_DISQUALIFIED_USER_IDS"
+	CodeMissingReason              Code = "MISSING_REASON"
+	CodeInvalidReason              Code = "INVALID_REASON"
+	CodeInvalidPage                Code = "INVALID_PAGE"
+	CodeInvalidLimit               Code = "INVALID_LIMIT"
+)
+
 // FieldError describes one invalid field of a request.
 type FieldError struct {
 	Field   string `json:"field"`

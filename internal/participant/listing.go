@@ -49,10 +49,10 @@ func (s *Service) List(ctx context.Context, giveawayID int64, page, limit int) (
 	var v Validation
 	checkID(&v, "giveaway_id", giveawayID)
 	if page < 1 {
-		v.Add("page", "INVALID_PAGE", PageRule)
+		v.Add("page", CodeInvalidPage, PageRule)
 	}
 	if limit < 0 {
-		v.Add("limit", "INVALID_LIMIT", ListLimitRule)
+		v.Add("limit", CodeInvalidLimit, ListLimitRule)
 	}
 	if err := v.Err(); err != nil {
 		return Listing{}, err
@@ -145,7 +145,7 @@ func (s *Service) History(ctx context.Context, userID int64, limit int) (User, [
 	var v Validation
 	checkID(&v, "user_id", userID)
 	if limit < 0 || limit > MaxHistory {
-		v.Add("limit", "INVALID_LIMIT", HistoryLimitRule)
+		v.Add("limit", CodeInvalidLimit, HistoryLimitRule)
 	}
 	if err := v.Err(); err != nil {
 		return User{}, nil, err

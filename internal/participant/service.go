@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/telegive/participant-service/pkg/draw"
@@ -139,31 +140,23 @@ func (r *RegisterRequest) normalize() error {
 	checkID(&v, "user_id", r.UserID)
 	var ok bool
 	if r.Username, ok = NormalizeUsername(r.Username); !ok {
-		v.Add("username", "INVALID_USERNAME", "username must be 5-32 letters, digits or underscores")
+		v.Add("username", CodeInvalidUsername, "username must be 5-32 letters, digits or underscores")
 	}
 	if r.FirstName, ok = NormalizeName(r.FirstName); !ok {
-		v.Add("first_name", "INVALID_FIRST_NAME", "first_name must be at most %d characters without control characters", MaxNameLength)
+		v.Add("first_name", CodeInvalidFirstName, "first_name must be at most %d characters without control characters", MaxNameLength)
 	}
 	if r.LastName, ok = NormalizeName(r.LastName); !ok {
-		v.Add("last_name", "INVALID_LAST_NAME", "last_name must be at most %d characters without control characters", MaxNameLength)
+		v.Add("last_name", CodeInvalidLastName, "last_name must be at most %d characters without control characters", MaxNameLength)
 	}
 	return v.Err()
 }
 
+// checkID refuses an id that is not positive with INVALID_ and the field's
+// name (CodeInvalidGiveawayID for giveaway_id).
 func checkID(v *Validation, field string, id int64) {
 	if !ValidID(id) {
-		v.Add(field, Code("INVALID_"+upper(field)), "%s must be a positive integer", field)
+		v.Add(field, Code("INVALID_"+strings.ToUpper(field)), "%s must be a positive integer", field)
 	}
-}
-
-func upper(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'a' && c <= 'z' {
-			b[i] = c - 'a' + 'A'
-		}
-	}
-	return string(b)
 }
 
 // activeGiveaway checks the giveaway with the giveaway service when one is
@@ -555,11 +548,11 @@ func (s *Service) UpdateDelivery(ctx context.Context, u DeliveryUpdate) (Deliver
 	case len(u.ParticipantIDs) == 0:
 		v.Add("participant_ids", CodeMissingParticipantIDs, "participant_ids must list at least one id")
 	case len(u.ParticipantIDs) > MaxDeliveryBatch:
-		v.Add("participant_ids", "TOO_MANY_PARTICIPANT_IDS", "participant_ids may list at most %d ids", MaxDeliveryBatch)
+		v.Add("participant_ids", CodeTooManyParticipantIDs, "participant_ids may list at most %d ids", MaxDeliveryBatch)
 	}
 	for _, id := range u.ParticipantIDs {
 		if !ValidID(id) {
-			v.Add("participant_ids", "INVALID_PARTICIPANT_IDS", "participant_ids must be positive integers")
+			v.Add("participant_ids", CodeInvalidParticipantIDs, "participant_ids must be positive integers")
 			break
 		}
 	}
