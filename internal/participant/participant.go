@@ -157,7 +157,8 @@ type Draw struct {
 	Tree *draw.TreeCache
 }
 
-// Commitment returns the public, pre-draw view of the record.
+// PublicRecord returns what anyone may see of the draw: the full record
+// once drawn; before that only the commitment, never the server seed.
 func (d Draw) PublicRecord() draw.Record {
 	if d.Status == DrawDrawn {
 		return d.Record
