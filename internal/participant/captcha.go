@@ -1,8 +1,10 @@
 package participant
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -98,6 +100,247 @@ func (r CaptchaRules) issue(rnd io.Reader, prev *Challenge, base Challenge, now 
 // live reports whether c can still be answered at now.
 func (c Challenge) live(now time.Time) bool {
 	return c.SolvedAt == nil && now.Before(c.ExpiresAt) && c.AttemptsRemaining() > 0
+}
+
+// challenge returns the user's live challenge, or issues a fresh one.
+// Concurrent calls agree on one challenge: the database keeps one row per
+// user. The common cases cost one or two statements: a first challenge is
+// a single insert, and a live one is read back; only a renewal takes the
+// row lock.
+func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, error) {
+	first, err := s.opts.Captcha.issue(s.opts.Random, nil, base, s.now())
+	if err != nil {
+		return Challenge{}, err
+	}
+	created, err := s.store.InsertChallenge(ctx, first)
+	if err != nil || created {
+		return first, err
+	}
+	prev, err := s.store.Challenge(ctx, base.UserID)
+	if err == nil && prev.live(s.now()) {
+		return prev, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Challenge{}, err
+	}
+	for range 3 {
+		var (
+			out   Challenge
+			raced bool
+		)
+		err := s.store.InTx(ctx, func(q Queries) error {
+			raced = false
+			now := s.now()
+			prev, err := q.ChallengeForUpdate(ctx, base.UserID)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				// Cleaned up meanwhile: start afresh.
+				ch, err := s.opts.Captcha.issue(s.opts.Random, nil, base, now)
+				if err != nil {
+					return err
+				}
+				ok, err := q.InsertChallenge(ctx, ch)
+				if err != nil {
+					return err
+				}
+				raced, out = !ok, ch
+				return nil
+			case err != nil:
+				return err
+			case prev.live(now):
+				out = prev
+				return nil
+			}
+			ch, err := s.opts.Captcha.issue(s.opts.Random, &prev, base, now)
+			if err != nil {
+				return err
+			}
+			out = ch
+			return q.UpdateChallenge(ctx, ch)
+		})
+		if err != nil || !raced {
+			return out, err
+		}
+	}
+	return Challenge{}, errors.New("captcha: could not settle a challenge for the user")
+}
+
+// ValidateRequest answers the user's captcha.
+type ValidateRequest struct {
+	GiveawayID int64
+	UserID     int64
+	Answer     int64
+	// SessionID is optional; when given it must name the live challenge.
+	SessionID string
+}
+
+// ValidateResult is the outcome of an answer.
+type ValidateResult struct {
+	Completed         bool
+	ParticipantID     int64
+	AttemptsRemaining int
+	// NewChallenge is set when the answer used the last attempt.
+	NewChallenge *Challenge
+}
+
+// ValidateCaptcha checks an answer. A right answer completes the user's
+// captcha for every giveaway and registers them in this one; answering
+// again after that returns the same success.
+func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (ValidateResult, error) {
+	var v Validation
+	checkID(&v, "giveaway_id", req.GiveawayID)
+	checkID(&v, "user_id", req.UserID)
+	if err := v.Err(); err != nil {
+		return ValidateResult{}, err
+	}
+	// The answer comes first: a user who passed the captcha keeps a solved
+	// challenge until cleanup, and only then needs their record read.
+	var profile Profile
+	res, solved, err := s.answer(ctx, req, &profile)
+	if ErrorCode(err) == CodeCaptchaNotFound {
+		st, serr := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
+		if serr != nil {
+			return ValidateResult{}, serr
+		}
+		if !st.CaptchaCompleted {
+			return ValidateResult{}, err
+		}
+		if st.ParticipantID != 0 {
+			return ValidateResult{Completed: true, ParticipantID: st.ParticipantID}, nil
+		}
+		solved, err = true, nil
+	}
+	if err != nil || !solved {
+		return res, err
+	}
+	g, err := s.activeGiveaway(ctx, req.GiveawayID)
+	if err != nil {
+		return ValidateResult{}, err
+	}
+	e, err := s.enroll(ctx, RegisterRequest{
+		GiveawayID: req.GiveawayID,
+		UserID:     req.UserID,
+		Username:   profile.Username,
+		FirstName:  profile.FirstName,
+		LastName:   profile.LastName,
+	}, g)
+	switch {
+	case err != nil:
+		return ValidateResult{}, err
+	case e.ParticipantID != 0:
+		// Joined now, or by a concurrent answer: the same success.
+		return ValidateResult{Completed: true, ParticipantID: e.ParticipantID}, nil
+	case e.Drawn:
+		return ValidateResult{}, errNotActive()
+	}
+	return ValidateResult{}, fmt.Errorf("giveaway %d: user %d solved the captcha but was not enrolled", req.GiveawayID, req.UserID)
+}
+
+// answer applies one answer to the user's challenge. Attempts are counted
+// in the same transaction that reads them, so concurrent answers cannot
+// exceed the maximum; a wrong answer is committed even when the outcome is
+// an error for the caller. A solved challenge's profile is copied to
+// profile.
+func (s *Service) answer(ctx context.Context, req ValidateRequest, profile *Profile) (ValidateResult, bool, error) {
+	var (
+		res     ValidateResult
+		solved  bool
+		outcome error
+	)
+	err := s.store.InTx(ctx, func(q Queries) error {
+		res, solved, outcome = ValidateResult{}, false, nil
+		now := s.now()
+		ch, err := q.ChallengeForUpdate(ctx, req.UserID)
+		if errors.Is(err, ErrNotFound) {
+			outcome = Errorf(CodeCaptchaNotFound, "No captcha is waiting for this user. Please press Participate again.")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		*profile = ch.Profile
+		if ch.SolvedAt != nil {
+			// A concurrent right answer won; this one shares its success.
+			solved = true
+			return nil
+		}
+		if req.SessionID != "" && req.SessionID != ch.SessionID {
+			outcome = Errorf(CodeCaptchaMismatch, "This captcha is no longer valid. Please answer the latest question.")
+			return nil
+		}
+		if !now.Before(ch.ExpiresAt) {
+			outcome = Errorf(CodeCaptchaExpired, "The captcha has expired. Please press Participate again for a new question.")
+			return nil
+		}
+		if ch.AttemptsRemaining() == 0 {
+			// The last attempt was used while no fresh challenge could be
+			// issued; try again now that time has passed.
+			next, err := s.opts.Captcha.issue(s.opts.Random, &ch, ch, now)
+			if outcome = asOutcome(err); outcome != nil || err != nil {
+				return unlessOutcome(err)
+			}
+			res = ValidateResult{AttemptsRemaining: next.AttemptsRemaining(), NewChallenge: &next}
+			return q.UpdateChallenge(ctx, next)
+		}
+		if req.Answer == ch.Answer {
+			ch.SolvedAt = &now
+			solved = true
+			return q.SolveChallenge(ctx, ch, now)
+		}
+		ch.AttemptsUsed++
+		res = ValidateResult{AttemptsRemaining: ch.AttemptsRemaining()}
+		if ch.AttemptsRemaining() > 0 {
+			return q.UpdateChallenge(ctx, ch)
+		}
+		next, err := s.opts.Captcha.issue(s.opts.Random, &ch, ch, now)
+		if outcome = asOutcome(err); outcome != nil {
+			// Keep the used attempt even though no new question is due.
+			return q.UpdateChallenge(ctx, ch)
+		}
+		if err != nil {
+			return err
+		}
+		res = ValidateResult{AttemptsRemaining: next.AttemptsRemaining(), NewChallenge: &next}
+		return q.UpdateChallenge(ctx, next)
+	})
+	if err != nil {
+		return ValidateResult{}, false, err
+	}
+	if outcome != nil {
+		return ValidateResult{}, false, outcome
+	}
+	return res, solved, nil
+}
+
+// asOutcome returns err when it is an answer for the caller (an *Error)
+// rather than a failure of the service.
+func asOutcome(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// unlessOutcome returns err unless it is an answer for the caller.
+func unlessOutcome(err error) error {
+	if asOutcome(err) != nil {
+		return nil
+	}
+	return err
+}
+
+// CaptchaStatus returns the user's platform-wide record; an unknown user is
+// a user who has done nothing yet, not an error.
+func (s *Service) CaptchaStatus(ctx context.Context, userID int64) (User, error) {
+	if !ValidID(userID) {
+		return User{}, invalidID("user_id")
+	}
+	u, err := s.store.User(ctx, userID)
+	if errors.Is(err, ErrNotFound) {
+		return User{UserID: userID}, nil
+	}
+	return u, err
 }
 
 func randInt(rnd io.Reader, lo, hi int) (int, error) {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -139,6 +140,21 @@ func pickUsers(picks []draw.Pick) []int64 {
 		ids[i] = p.UserID
 	}
 	return ids
+}
+
+// freshDraw prepares the commitment a giveaway gets when it first appears.
+func (s *Service) freshDraw(giveawayID int64) (Draw, error) {
+	seed := make([]byte, 32)
+	if _, err := io.ReadFull(s.opts.Random, seed); err != nil {
+		return Draw{}, fmt.Errorf("draw seed: %w", err)
+	}
+	return Draw{
+		GiveawayID:  giveawayID,
+		Status:      DrawCommitted,
+		ServerSeed:  seed,
+		Commitment:  draw.Commitment(seed),
+		CommittedAt: s.now(),
+	}, nil
 }
 
 // RedrawRequest disqualifies winners and asks for replacements.
