@@ -560,24 +560,30 @@ func (r Record) CompleteRedraw(req Redraw, in RedrawInput) (Redraw, error) {
 		RequestAttestation: req.RequestAttestation,
 		RedrawnAt:          in.RedrawnAt.UTC(),
 	}
-	gone := make([]Pick, len(rd.Disqualified))
-	for i, d := range rd.Disqualified {
-		gone[i] = s.seats[s.byUser[d.UserID]]
+	if rd.Replacements, err = s.replacements(rd); err != nil {
+		return Redraw{}, err
 	}
-	st := NewRedrawStream(r.DrawSeed, rd.Round, beacon.Randomness(rd.BeaconSignature))
-	rd.Replacements = make([]Replacement, len(gone))
-	for i, w := range gone {
-		p, ok, err := nextHit(st, in.Entrants, s.chosen, MaxStreamValues)
+	return rd, nil
+}
+
+// replacements draws round rd's replacements from the tree, after the
+// rounds replayed so far.
+func (s *replayV2) replacements(rd Redraw) ([]Replacement, error) {
+	st := NewRedrawStream(s.r.DrawSeed, rd.Round, beacon.Randomness(rd.BeaconSignature))
+	out := make([]Replacement, len(rd.Disqualified))
+	for i, d := range rd.Disqualified {
+		w := s.seats[s.byUser[d.UserID]]
+		p, ok, err := nextHit(st, s.tree, s.chosen, s.limit)
 		if err != nil {
-			return Redraw{}, err
+			return nil, err
 		}
-		rd.Replacements[i] = Replacement{Position: w.Position, ReplacesUserID: w.UserID}
+		out[i] = Replacement{Position: w.Position, ReplacesUserID: w.UserID}
 		if ok {
-			rd.Replacements[i] = Replacement{Position: w.Position, UserID: p.UserID, Index: p.Index, ReplacesUserID: w.UserID,
+			out[i] = Replacement{Position: w.Position, UserID: p.UserID, Index: p.Index, ReplacesUserID: w.UserID,
 				Tickets: p.Tickets, FirstTicket: p.FirstTicket, Ticket: p.Ticket, StreamIndex: p.StreamIndex}
 		}
 	}
-	return rd, nil
+	return out, nil
 }
 
 // TicketProof returns the v2 inclusion proof of userID, from the frozen
