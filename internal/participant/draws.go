@@ -118,7 +118,7 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 	return out, err
 }
 
-func selection(ctx context.Context, q Queries, d Draw) (Selection, error) {
+func selection(ctx context.Context, q DrawQueries, d Draw) (Selection, error) {
 	winners, err := q.Winners(ctx, d.GiveawayID)
 	if err != nil {
 		return Selection{}, err

@@ -200,16 +200,20 @@ type Store interface {
 	InTx(ctx context.Context, fn func(Queries) error) error
 }
 
-// Queries are the reads and writes available in and out of a transaction.
+// Queries are the reads and writes available in and out of a transaction,
+// one interface per noun so that a test can fake only the noun it needs.
 // Lookups of a missing row return ErrNotFound.
 type Queries interface {
+	ParticipantQueries
+	UserQueries
+	ChallengeQueries
+	DrawQueries
+	AdminQueries
+}
+
+// ParticipantQueries read and write giveaway participations.
+type ParticipantQueries interface {
 	RegistrationState(ctx context.Context, giveawayID, userID int64) (RegistrationState, error)
-	// EnsureDraw returns the giveaway's draw, creating its commitment from
-	// fresh when the giveaway is new, and locks the row in the given mode
-	// until the transaction ends.
-	EnsureDraw(ctx context.Context, giveawayID int64, fresh Draw, lock LockMode) (Draw, error)
-	Draw(ctx context.Context, giveawayID int64) (Draw, error)
-	SaveDraw(ctx context.Context, d Draw) error
 	// Enroll stores p when its giveaway's draw is open and the user has
 	// passed the captcha, counting the participation, atomically and
 	// ordered against the draw (the draw row is held shared); it reports
@@ -218,10 +222,30 @@ type Queries interface {
 	// InsertParticipant adds p unless the user already takes part; it
 	// returns the participant id and whether this call created it.
 	InsertParticipant(ctx context.Context, p NewParticipant) (id int64, created bool, err error)
-	AddParticipation(ctx context.Context, userID int64, at time.Time) error
 	Participant(ctx context.Context, giveawayID, userID int64) (Participant, error)
+	ListParticipants(ctx context.Context, giveawayID int64, offset, limit int) ([]Participant, error)
+	// ParticipantsAfter pages through a giveaway by participant id for
+	// streaming exports.
+	ParticipantsAfter(ctx context.Context, giveawayID, afterID int64, limit int) ([]Participant, error)
+	Stats(ctx context.Context, giveawayID int64) (Stats, error)
+	Count(ctx context.Context, giveawayID int64) (int64, error)
+	History(ctx context.Context, userID int64, limit int) ([]HistoryEntry, error)
+	// UpdateDelivery records a delivery attempt for each id in one
+	// statement and returns the ids that exist.
+	UpdateDelivery(ctx context.Context, ids []int64, delivered bool, at time.Time) ([]int64, error)
+}
+
+// UserQueries read and write users' platform-wide records.
+type UserQueries interface {
+	AddParticipation(ctx context.Context, userID int64, at time.Time) error
 	User(ctx context.Context, userID int64) (User, error)
 	CompleteCaptcha(ctx context.Context, userID int64, at time.Time) error
+	// AddWins adds delta to each user's win total.
+	AddWins(ctx context.Context, userIDs []int64, delta int) error
+}
+
+// ChallengeQueries read and write captcha challenges.
+type ChallengeQueries interface {
 	// SolveChallenge saves the solved challenge c and completes its user's
 	// captcha.
 	SolveChallenge(ctx context.Context, c Challenge, at time.Time) error
@@ -234,6 +258,16 @@ type Queries interface {
 	// whether it did.
 	InsertChallenge(ctx context.Context, c Challenge) (bool, error)
 	UpdateChallenge(ctx context.Context, c Challenge) error
+}
+
+// DrawQueries read and write draws and the winners they select.
+type DrawQueries interface {
+	// EnsureDraw returns the giveaway's draw, creating its commitment from
+	// fresh when the giveaway is new, and locks the row in the given mode
+	// until the transaction ends.
+	EnsureDraw(ctx context.Context, giveawayID int64, fresh Draw, lock LockMode) (Draw, error)
+	Draw(ctx context.Context, giveawayID int64) (Draw, error)
+	SaveDraw(ctx context.Context, d Draw) error
 	// EligibleEntrants returns the user ids that may win, ascending.
 	EligibleEntrants(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, error)
 	// EntrantsFrom returns up to limit eligible user ids from the given one
@@ -243,20 +277,13 @@ type Queries interface {
 	MarkWinners(ctx context.Context, giveawayID int64, picks []draw.Pick, at time.Time) error
 	// Disqualify removes the users' winner flags.
 	Disqualify(ctx context.Context, giveawayID int64, userIDs []int64, at time.Time) error
-	// AddWins adds delta to each user's win total.
-	AddWins(ctx context.Context, userIDs []int64, delta int) error
 	Winners(ctx context.Context, giveawayID int64) ([]Winner, error)
 	WinnerCount(ctx context.Context, giveawayID int64) (int64, error)
-	ListParticipants(ctx context.Context, giveawayID int64, offset, limit int) ([]Participant, error)
-	// ParticipantsAfter pages through a giveaway by participant id for
-	// streaming exports.
-	ParticipantsAfter(ctx context.Context, giveawayID, afterID int64, limit int) ([]Participant, error)
-	Stats(ctx context.Context, giveawayID int64) (Stats, error)
-	Count(ctx context.Context, giveawayID int64) (int64, error)
-	History(ctx context.Context, userID int64, limit int) ([]HistoryEntry, error)
-	// UpdateDelivery records a delivery attempt for each id in one
-	// statement and returns the ids that exist.
-	UpdateDelivery(ctx context.Context, ids []int64, delivered bool, at time.Time) ([]int64, error)
+}
+
+// AdminQueries are the operators' totals and the cleanup of stale
+// challenges.
+type AdminQueries interface {
 	// AdminStats counts everything: challenges unsolved and live at now
 	// are pending; those that expired, and whose hourly window ended,
 	// before staleBefore are stale.
