@@ -548,6 +548,9 @@ func checkEntrants(entrants []int64) error {
 // current winners for reason at the given time; the caller appends the
 // result to r.Replacements. The entrants must be the list r was drawn from.
 func (r Record) Redraw(entrants []int64, disqualified []int64, reason string, at time.Time) (Redraw, error) {
+	if r.Version == VersionV2 {
+		return Redraw{}, errors.New("draw: a v2 record is redrawn with RequestRedraw and CompleteRedraw")
+	}
 	if r.Status != StatusDrawn {
 		return Redraw{}, fmt.Errorf("draw: cannot redraw a record with status %q", r.Status)
 	}
@@ -716,6 +719,9 @@ func (p *Proof) UnmarshalJSON(data []byte) error {
 // proof itself, at no extra hashing, so it goes unchecked when userID is not
 // among them and [ErrNotEntered] is returned.
 func (r Record) Proof(entrants []int64, userID int64) (Proof, error) {
+	if r.Version == VersionV2 {
+		return Proof{}, errors.New("draw: a v2 record's proofs come from TicketProof or ProofFromLeaf")
+	}
 	if r.Status != StatusDrawn {
 		return Proof{}, fmt.Errorf("draw: no proof before the draw (status %q)", r.Status)
 	}

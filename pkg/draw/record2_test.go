@@ -314,3 +314,16 @@ func TestRedrawStepsRefuse(t *testing.T) {
 		t.Errorf("CompleteRedraw extended an inconsistent record: %v", err)
 	}
 }
+
+// TestV1MethodsRefuseV2: the v1 proof and redraw, which know nothing of
+// tickets, refuse a v2 record instead of computing something wrong.
+func TestV1MethodsRefuseV2(t *testing.T) {
+	b := v2Fixture(t)
+	if _, err := b.record.Proof(b.in.UserIDs, b.in.UserIDs[0]); err == nil || !strings.Contains(err.Error(), "TicketProof") {
+		t.Errorf("Record.Proof of a v2 record: %v, want a pointer to TicketProof", err)
+	}
+	if _, err := b.record.Redraw(b.in.UserIDs, []int64{b.record.CurrentWinners()[0].UserID}, "x", b.record.DrawnAt); err == nil ||
+		!strings.Contains(err.Error(), "RequestRedraw") {
+		t.Errorf("Record.Redraw of a v2 record: %v, want a pointer to RequestRedraw", err)
+	}
+}
