@@ -4,10 +4,60 @@ import (
 	"bufio"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/pkg/draw"
 )
+
+// handleSelectWinners serves POST /api/participants/{giveaway_id}/select-winners
+// and its legacy alias POST /api/participants/select-winners/{giveaway_id}.
+func (s *Server) handleSelectWinners(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	b, err := decodeBody(r, true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// selection_method is deliberately not read: the caller does not choose
+	// how winners are drawn.
+	req := participant.SelectRequest{WinnerCount: b.count("winner_count"), Beacon: b.str("beacon")}
+	if err := b.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	start := time.Now()
+	sel, err := s.svc.SelectWinners(r.Context(), giveawayID, req)
+	switch {
+	case err != nil:
+		s.obs.Draw("error", 0, time.Since(start))
+	case sel.AlreadySelected:
+		s.obs.Draw("already_drawn", sel.TotalParticipants, time.Since(start))
+	default:
+		s.obs.Draw("drawn", sel.TotalParticipants, time.Since(start))
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success              bool         `json:"success"`
+		GiveawayID           int64        `json:"giveaway_id"`
+		Winners              []winnerJSON `json:"winners"`
+		TotalParticipants    int64        `json:"total_participants"`
+		WinnerCountRequested int          `json:"winner_count_requested"`
+		WinnerCountSelected  int          `json:"winner_count_selected"`
+		SelectionMethod      string       `json:"selection_method"`
+		SelectionTimestamp   time.Time    `json:"selection_timestamp"`
+		AlreadySelected      bool         `json:"already_selected"`
+		Draw                 draw.Record  `json:"draw"`
+	}{true, giveawayID, toWinnersJSON(sel.Winners), sel.TotalParticipants, sel.Requested, sel.Selected,
+		sel.Method, sel.Timestamp, sel.AlreadySelected, sel.Record})
+}
 
 // handleDraw serves GET /api/participants/{giveaway_id}/draw: the
 // commitment before the draw, the full verifiable record after it.

@@ -118,3 +118,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	writeJSON(w, status, body)
 }
+
+// isValidation reports whether err is a validation failure (an error with
+// field errors).
+func isValidation(err error) bool {
+	var e *participant.Error
+	return errors.As(err, &e) && len(e.Fields) > 0
+}

@@ -1,150 +1,240 @@
 package httpapi
 
 import (
-	"errors"
-	"fmt"
+	"encoding/csv"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/draw"
 )
 
-// handleRegister serves POST /api/participants/register.
-func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
-	b, err := decodeBody(r, false)
+// handleList serves GET /api/participants/{giveaway_id} and its legacy alias
+// GET /api/participants/list/{giveaway_id}.
+func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := participant.RegisterRequest{
-		GiveawayID: b.id("giveaway_id", true),
-		UserID:     b.id("user_id", true),
-		Username:   b.str("username"),
-		FirstName:  b.str("first_name"),
-		LastName:   b.str("last_name"),
+	var v participant.Validation
+	// Errors are reported in field order, so page's range is checked here
+	// before limit is read (the service checks it again).
+	page := queryInt(r, "page", 1, &v, participant.PageRule)
+	if page < 1 {
+		v.Add("page", "INVALID_PAGE", participant.PageRule)
 	}
-	if err := b.err(); err != nil {
-		s.obs.Registration("invalid")
+	limit := queryInt(r, "limit", 0, &v, participant.ListLimitRule)
+	if err := v.Err(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if !s.chargeUser(w, r, "register", req.UserID) {
-		s.obs.Registration("rate_limited")
-		return
-	}
-	res, err := s.svc.Register(r.Context(), req)
-	s.obs.Registration(registrationResult(res, err))
+	l, err := s.svc.List(r.Context(), giveawayID, page, limit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if ch := res.Challenge; ch != nil {
-		writeJSON(w, http.StatusOK, struct {
-			Success         bool   `json:"success"`
-			RequiresCaptcha bool   `json:"requires_captcha"`
-			CaptchaQuestion string `json:"captcha_question"`
-			challengeJSON
-			Message string `json:"message"`
-		}{true, true, ch.Question, toChallengeJSON(*ch), "Please solve the captcha to join the giveaway."})
-		return
+	ps := make([]participantJSON, len(l.Participants))
+	for i, p := range l.Participants {
+		ps[i] = toParticipantJSON(p)
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Success                bool   `json:"success"`
-		RequiresCaptcha        bool   `json:"requires_captcha"`
-		ParticipationConfirmed bool   `json:"participation_confirmed"`
-		ParticipantID          int64  `json:"participant_id"`
-		Message                string `json:"message"`
-	}{true, false, true, res.ParticipantID, "You are now participating in the giveaway."})
+	type stats struct {
+		Total                int64 `json:"total"`
+		CaptchaCompleted     int64 `json:"captcha_completed"`
+		SubscriptionVerified int64 `json:"subscription_verified"`
+		Winners              int64 `json:"winners"`
+	}
+	type pagination struct {
+		Page  int   `json:"page"`
+		Limit int   `json:"limit"`
+		Total int64 `json:"total"`
+		Pages int64 `json:"pages"`
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success      bool              `json:"success"`
+		GiveawayID   int64             `json:"giveaway_id"`
+		Participants []participantJSON `json:"participants"`
+		Stats        stats             `json:"stats"`
+		Pagination   pagination        `json:"pagination"`
+	}{true, giveawayID, ps,
+		stats{l.Stats.Total, l.Stats.CaptchaCompleted, l.Stats.SubscriptionVerified, l.Stats.Winners},
+		pagination{l.Pagination.Page, l.Pagination.Limit, l.Pagination.Total, l.Pagination.Pages}})
 }
 
-// handleValidateCaptcha serves POST /api/participants/validate-captcha.
-func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
-	b, err := decodeBody(r, false)
+// handleCount serves GET /api/participants/{giveaway_id}/count.
+func (s *Server) handleCount(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	req := participant.ValidateRequest{
-		GiveawayID: b.id("giveaway_id", true),
-		UserID:     b.id("user_id", true),
-		SessionID:  b.str("session_id"),
-	}
-	if req.SessionID == "" {
-		req.SessionID = b.str("captcha_session_id")
-	}
-	if err := b.err(); err != nil {
-		s.obs.CaptchaAttempt("invalid_format")
-		s.writeError(w, r, err)
-		return
-	}
-	if !s.chargeUser(w, r, "validate", req.UserID) {
-		s.obs.CaptchaAttempt("rate_limited")
-		return
-	}
-	answer, ok := b.answer("answer")
-	if !ok {
-		s.obs.CaptchaAttempt("invalid_format")
-		s.writeError(w, r, &participant.Error{
-			Code:    participant.CodeInvalidAnswerFormat,
-			Message: "Please answer with a number.",
-			Fields: []participant.FieldError{{Field: "answer", Code: participant.CodeInvalidAnswerFormat,
-				Message: "answer must be an integer"}},
-		})
-		return
-	}
-	req.Answer = answer
-	res, err := s.svc.ValidateCaptcha(r.Context(), req)
-	s.obs.CaptchaAttempt(captchaResult(res, err))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	if res.Completed {
-		writeJSON(w, http.StatusOK, struct {
-			Success                bool   `json:"success"`
-			CaptchaCompleted       bool   `json:"captcha_completed"`
-			ParticipationConfirmed bool   `json:"participation_confirmed"`
-			ParticipantID          int64  `json:"participant_id"`
-			Message                string `json:"message"`
-		}{true, true, true, res.ParticipantID, "Captcha solved. You are now participating in the giveaway."})
-		return
-	}
-	type wrong struct {
-		Success           bool   `json:"success"`
-		CaptchaCompleted  bool   `json:"captcha_completed"`
-		AttemptsRemaining int    `json:"attempts_remaining"`
-		Message           string `json:"message"`
-	}
-	if ch := res.NewChallenge; ch != nil {
-		writeJSON(w, http.StatusOK, struct {
-			Success          bool   `json:"success"`
-			CaptchaCompleted bool   `json:"captcha_completed"`
-			NewQuestion      string `json:"new_question"`
-			challengeJSON
-			Message string `json:"message"`
-		}{true, false, ch.Question, toChallengeJSON(*ch), "Wrong answer. Here is a new question."})
-		return
-	}
-	writeJSON(w, http.StatusOK, wrong{true, false, res.AttemptsRemaining,
-		fmt.Sprintf("Wrong answer. %d attempt(s) left.", res.AttemptsRemaining)})
-}
-
-// handleCaptchaStatus serves GET /api/participants/captcha-status/{user_id}.
-func (s *Server) handleCaptchaStatus(w http.ResponseWriter, r *http.Request) {
-	userID, err := pathID(r, "user_id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	u, err := s.svc.CaptchaStatus(r.Context(), userID)
+	n, err := s.svc.Count(r.Context(), giveawayID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Success bool `json:"success"`
-		userStatsJSON
-	}{true, toUserStatsJSON(u)})
+		Success           bool  `json:"success"`
+		GiveawayID        int64 `json:"giveaway_id"`
+		Count             int64 `json:"count"`
+		TotalParticipants int64 `json:"total_participants"`
+	}{true, giveawayID, n, n})
+}
+
+// handleStats serves GET /api/participants/{giveaway_id}/stats.
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.svc.Stats(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success    bool      `json:"success"`
+		GiveawayID int64     `json:"giveaway_id"`
+		Stats      statsJSON `json:"stats"`
+	}{true, giveawayID, statsJSON{st.Total, st.CaptchaCompleted, st.SubscriptionVerified, st.Winners, st.MessagesDelivered}})
+}
+
+// handleWinners serves GET /api/participants/{giveaway_id}/winners.
+func (s *Server) handleWinners(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ws, d, err := s.svc.Winners(r.Context(), giveawayID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var rec *draw.Record
+	if d != nil {
+		rec = &d.Record
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success    bool         `json:"success"`
+		GiveawayID int64        `json:"giveaway_id"`
+		Winners    []winnerJSON `json:"winners"`
+		Draw       *draw.Record `json:"draw"`
+	}{true, giveawayID, toWinnersJSON(ws), rec})
+}
+
+// handleExport serves GET /api/participants/{giveaway_id}/export, a
+// streaming export in participant-id order as NDJSON (default) or CSV
+// (?format=csv). Memory stays constant whatever the giveaway's size. A
+// failure after the first row aborts the connection, so a client can tell a
+// cut stream from a complete one.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	giveawayID, err := pathID(r, "giveaway_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "ndjson"
+	}
+	if format != "ndjson" && format != "csv" {
+		var v participant.Validation
+		v.Add("format", "INVALID_FORMAT", "format must be ndjson or csv")
+		s.writeError(w, r, v.Err())
+		return
+	}
+	started := false
+	start := func() {
+		if started {
+			return
+		}
+		started = true
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		if format == "csv" {
+			h.Set("Content-Type", "text/csv; charset=utf-8")
+			h.Set("Content-Disposition", "attachment; filename=giveaway-"+strconv.FormatInt(giveawayID, 10)+"-participants.csv")
+		} else {
+			h.Set("Content-Type", "application/x-ndjson")
+		}
+		w.WriteHeader(http.StatusOK)
+	}
+	ctl := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	cw := csv.NewWriter(w)
+	rows := 0
+	err = s.svc.Export(r.Context(), giveawayID, s.opts.ExportBatchSize, func(p participant.Participant) error {
+		if !started {
+			start()
+			if format == "csv" {
+				if err := cw.Write(csvHeader); err != nil {
+					return err
+				}
+			}
+		}
+		rows++
+		if format == "csv" {
+			if err := cw.Write(csvRow(p)); err != nil {
+				return err
+			}
+		} else if err := enc.Encode(toParticipantJSON(p)); err != nil {
+			return err
+		}
+		if rows%s.opts.ExportBatchSize == 0 {
+			cw.Flush()
+			_ = ctl.Flush()
+		}
+		return nil
+	})
+	if err != nil && !started {
+		s.writeError(w, r, err)
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "export interrupted", "giveaway_id", giveawayID, "rows", rows, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	if !started {
+		start()
+		if format == "csv" {
+			_ = cw.Write(csvHeader)
+		}
+	}
+	cw.Flush()
+}
+
+var csvHeader = []string{"participant_id", "giveaway_id", "user_id", "username", "first_name", "last_name",
+	"participated_at", "captcha_completed", "subscription_verified", "is_winner", "winner_selected_at",
+	"message_delivered", "delivery_timestamp", "delivery_attempts"}
+
+func csvRow(p participant.Participant) []string {
+	t := func(tp *time.Time) string {
+		if tp == nil {
+			return ""
+		}
+		return tp.Format(time.RFC3339Nano)
+	}
+	return []string{
+		strconv.FormatInt(p.ID, 10), strconv.FormatInt(p.GiveawayID, 10), strconv.FormatInt(p.UserID, 10),
+		csvSafe(p.Username), csvSafe(p.FirstName), csvSafe(p.LastName),
+		p.ParticipatedAt.Format(time.RFC3339Nano), strconv.FormatBool(p.CaptchaCompleted),
+		strconv.FormatBool(p.SubscriptionVerified), strconv.FormatBool(p.IsWinner), t(p.WinnerSelectedAt),
+		strconv.FormatBool(p.MessageDelivered), t(p.DeliveryTimestamp), strconv.Itoa(p.DeliveryAttempts),
+	}
+}
+
+// csvSafe defuses spreadsheet formula injection in user-controlled names
+// (a first name of "=HYPERLINK(...)" would run when the owner opens the
+// file).
+func csvSafe(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
+		return "'" + s
+	}
+	return s
 }
 
 // handleWinnerStatus serves GET /api/participants/winner-status/{user_id}/{giveaway_id}.
@@ -178,6 +268,41 @@ func (s *Server) handleWinnerStatus(w http.ResponseWriter, r *http.Request) {
 		TotalWinners     int        `json:"total_winners"`
 		ParticipantID    *int64     `json:"participant_id"`
 	}{true, userID, giveawayID, st.Participated, st.IsWinner, st.WinnerSelectedAt, st.TotalWinners, pid})
+}
+
+// handleHistory serves GET /api/participants/history/{user_id}.
+func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
+	userID, err := pathID(r, "user_id")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var v participant.Validation
+	limit := queryInt(r, "limit", 0, &v, participant.HistoryLimitRule)
+	if err := v.Err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, hs, err := s.svc.History(r.Context(), userID, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	type entry struct {
+		GiveawayID       int64      `json:"giveaway_id"`
+		ParticipatedAt   time.Time  `json:"participated_at"`
+		IsWinner         bool       `json:"is_winner"`
+		WinnerSelectedAt *time.Time `json:"winner_selected_at"`
+	}
+	recent := make([]entry, len(hs))
+	for i, h := range hs {
+		recent[i] = entry{h.GiveawayID, h.ParticipatedAt, h.IsWinner, h.WinnerSelectedAt}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Success              bool          `json:"success"`
+		UserStats            userStatsJSON `json:"user_stats"`
+		RecentParticipations []entry       `json:"recent_participations"`
+	}{true, toUserStatsJSON(u), recent})
 }
 
 // handleVerifySubscription serves POST /api/participants/verify-subscription.
@@ -242,100 +367,4 @@ func (s *Server) handleUpdateDelivery(w http.ResponseWriter, r *http.Request) {
 		UpdatedCount  int       `json:"updated_count"`
 		FailedUpdates []failure `json:"failed_updates"`
 	}{true, res.Updated, failed})
-}
-
-// handleHistory serves GET /api/participants/history/{user_id}.
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	userID, err := pathID(r, "user_id")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var v participant.Validation
-	limit := queryInt(r, "limit", 0, &v, participant.HistoryLimitRule)
-	if err := v.Err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	u, hs, err := s.svc.History(r.Context(), userID, limit)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	type entry struct {
-		GiveawayID       int64      `json:"giveaway_id"`
-		ParticipatedAt   time.Time  `json:"participated_at"`
-		IsWinner         bool       `json:"is_winner"`
-		WinnerSelectedAt *time.Time `json:"winner_selected_at"`
-	}
-	recent := make([]entry, len(hs))
-	for i, h := range hs {
-		recent[i] = entry{h.GiveawayID, h.ParticipatedAt, h.IsWinner, h.WinnerSelectedAt}
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Success              bool          `json:"success"`
-		UserStats            userStatsJSON `json:"user_stats"`
-		RecentParticipations []entry       `json:"recent_participations"`
-	}{true, toUserStatsJSON(u), recent})
-}
-
-// registrationResult names a register outcome for metrics.
-func registrationResult(res participant.RegisterResult, err error) string {
-	if err == nil {
-		if res.Challenge != nil {
-			return "captcha_required"
-		}
-		return "registered"
-	}
-	switch participant.ErrorCode(err) {
-	case participant.CodeDuplicate:
-		return "duplicate"
-	case participant.CodeGiveawayNotActive:
-		return "not_active"
-	case participant.CodeGiveawayNotFound:
-		return "not_found"
-	case participant.CodeNotSubscribed:
-		return "not_subscribed"
-	case participant.CodeTooManyAttempts:
-		return "captcha_limited"
-	case participant.CodeServiceUnavailable, participant.CodeChannelNotFound, participant.CodeBotTokenMissing, participant.CodeTelegramAPI:
-		return "unavailable"
-	}
-	if isValidation(err) {
-		return "invalid"
-	}
-	return "error"
-}
-
-// captchaResult names a validate-captcha outcome for metrics. A right
-// answer counts as correct even when the registration it triggers is
-// refused: the user solved the captcha.
-func captchaResult(res participant.ValidateResult, err error) string {
-	if err == nil {
-		if res.Completed {
-			return "correct"
-		}
-		return "wrong"
-	}
-	switch participant.ErrorCode(err) {
-	case participant.CodeCaptchaExpired:
-		return "expired"
-	case participant.CodeCaptchaNotFound:
-		return "not_found"
-	case participant.CodeCaptchaMismatch:
-		return "mismatch"
-	case participant.CodeTooManyAttempts:
-		return "limited"
-	case participant.CodeGiveawayNotActive, participant.CodeGiveawayNotFound, participant.CodeNotSubscribed, participant.CodeDuplicate:
-		return "correct"
-	}
-	if isValidation(err) {
-		return "invalid_format"
-	}
-	return "error"
-}
-
-func isValidation(err error) bool {
-	var e *participant.Error
-	return errors.As(err, &e) && len(e.Fields) > 0
 }
