@@ -170,11 +170,11 @@ func (a *App) build() error {
 
 	a.svc = participant.NewService(a.store, giveaways, subscriptions, participant.Options{
 		Captcha: participant.CaptchaRules{
-			MinNumber:   cfg.CaptchaMinNumber,
-			MaxNumber:   cfg.CaptchaMaxNumber,
-			MaxAttempts: cfg.CaptchaMaxAttempts,
-			Timeout:     cfg.CaptchaTimeout.D(),
-			PerHour:     cfg.CaptchaPerHour,
+			MinNumber:   cfg.Captcha.MinNumber,
+			MaxNumber:   cfg.Captcha.MaxNumber,
+			MaxAttempts: cfg.Captcha.MaxAttempts,
+			Timeout:     cfg.Captcha.ChallengeTimeout.D(),
+			PerHour:     cfg.Captcha.PerHour,
 		},
 		MaxWinners:          cfg.MaxWinners,
 		RequireSubscription: cfg.RequireSubscription,
@@ -219,10 +219,10 @@ func (a *App) build() error {
 	})
 	a.server = &http.Server{
 		Handler:           a.api.Handler(),
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout.D(),
-		ReadTimeout:       cfg.ReadTimeout.D(),
-		WriteTimeout:      cfg.WriteTimeout.D(),
-		IdleTimeout:       cfg.IdleTimeout.D(),
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout.D(),
+		ReadTimeout:       cfg.HTTPReadTimeout.D(),
+		WriteTimeout:      cfg.HTTPWriteTimeout.D(),
+		IdleTimeout:       cfg.HTTPIdleTimeout.D(),
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -237,7 +237,7 @@ func (a *App) build() error {
 			mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		}
-		a.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: cfg.IdleTimeout.D()}
+		a.metricsServer = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: cfg.HTTPIdleTimeout.D()}
 	}
 	return nil
 }
@@ -296,7 +296,7 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		TelegramAPIBase: cfg.Upstreams.TelegramAPIBase,
 		ServiceName:     cfg.ServiceName,
 		ServiceToken:    cfg.Upstreams.ServiceToken,
-		Timeout:         cfg.UpstreamTimeout.D(),
+		Timeout:         cfg.Upstreams.AttemptTimeout.D(),
 		Retries:         cfg.Upstreams.Retries,
 		BreakerFailures: cfg.Upstreams.BreakerFailures,
 		BreakerOpen:     cfg.Upstreams.BreakerOpen.D(),
@@ -343,7 +343,7 @@ func (a *App) upstreams(c cache.Cache) (participant.Giveaways, participant.Subsc
 		watched["media_service"] = cfg.Upstreams.MediaURL
 	}
 	if len(watched) > 0 {
-		p := upstream.NewProber(watched, cfg.Upstreams.ProbeInterval.D(), cfg.UpstreamTimeout.D())
+		p := upstream.NewProber(watched, cfg.Upstreams.ProbeInterval.D(), cfg.Upstreams.AttemptTimeout.D())
 		a.background = append(a.background, p.Run)
 		for name := range watched {
 			checks = append(checks, probeCheck(name, p))
@@ -449,7 +449,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trac
 		PoolSize:        cfg.Database.PoolSize,
 		PoolTimeout:     cfg.Database.PoolTimeout.D(),
 		PoolRecycle:     cfg.Database.PoolRecycle.D(),
-		ReadTimeout:     cfg.Database.ResponseTimeout.D(),
+		ReadTimeout:     cfg.Database.ReadTimeout.D(),
 		ApplicationName: cfg.ServiceName,
 		TracerProvider:  tp,
 	})

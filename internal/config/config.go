@@ -26,49 +26,57 @@ import (
 // wanted).
 type Config struct {
 	// HTTP server.
-	ServicePort         int       `env:"SERVICE_PORT" envDefault:"8004" want:"a port number 1..65535"`
-	Port                int       `env:"PORT" want:"a port number 1..65535"` // overrides SERVICE_PORT, as platforms such as Heroku set it
-	ListenHost          string    `env:"LISTEN_HOST"`
-	MaxRequestBodyBytes int64     `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576" want:"a whole number of bytes, at least 1024"`
-	MaxInFlight         int       `env:"MAX_IN_FLIGHT" envDefault:"1000" want:"a whole number, 0 (no bound) or more"`
-	ReadHeaderTimeout   Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
-	ReadTimeout         Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
-	WriteTimeout        Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
-	RequestTimeout      Seconds   `env:"REQUEST_TIMEOUT" envDefault:"8"`
-	IdleTimeout         Seconds   `env:"HTTP_IDLE_TIMEOUT" envDefault:"120"`
-	ShutdownDelay       Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5" want:"seconds (a number) or a Go duration such as 90s, 0 or more"`
-	ShutdownTimeout     Seconds   `env:"SHUTDOWN_TIMEOUT" envDefault:"20"`
-	CORSOrigins         []string  `env:"CORS_ORIGINS" envSeparator:","`
-	LogLevel            LogLevel  `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat           string    `env:"LOG_FORMAT" envDefault:"json"`
-	ServiceName         string    `env:"SERVICE_NAME" envDefault:"participant-service"`
-	UpstreamTimeout     Seconds   `env:"UPSTREAM_TIMEOUT" envDefault:"3"`
-	HealthCheckTimeout  Seconds   `env:"HEALTH_CHECK_TIMEOUT" envDefault:"1"`
-	ListMaxLimit        int       `env:"LIST_MAX_LIMIT" envDefault:"10000" want:"a whole number, at least 1"`
-	MaxWinners          int       `env:"MAX_WINNERS" envDefault:"1000" want:"a whole number, at least 1"`
-	RequireSubscription bool      `env:"REQUIRE_SUBSCRIPTION" envDefault:"false"`
-	APIRateLimit        RateLimit `env:"API_RATE_LIMIT" envDefault:"1000 per hour"`
-	DrawTimeout         Seconds   `env:"DRAW_TIMEOUT" envDefault:"300"`
-	ExportBatchSize     int       `env:"EXPORT_BATCH_SIZE" envDefault:"5000" want:"a whole number 1..100000"`
-	CaptchaTimeout      Minutes   `env:"CAPTCHA_TIMEOUT_MINUTES" envDefault:"10"`
-	CaptchaMaxAttempts  int       `env:"CAPTCHA_MAX_ATTEMPTS" envDefault:"3" want:"a whole number 1..100"`
-	CaptchaMinNumber    int       `env:"CAPTCHA_MIN_NUMBER" envDefault:"1" want:"a whole number, at least 1"`
-	CaptchaMaxNumber    int       `env:"CAPTCHA_MAX_NUMBER" envDefault:"10" want:"a whole number above CAPTCHA_MIN_NUMBER, at most 1000"`
-	CaptchaPerHour      int       `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5" want:"a whole number, at least 1"`
-	EnableMetrics       bool      `env:"ENABLE_METRICS" envDefault:"true"`
-	PprofEnabled        bool      `env:"PPROF_ENABLED" envDefault:"false"`
-	MemoryLimitRatio    float64   `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9" want:"a number 0..1 (0 disables)"`
-	MetricsPort         int       `env:"METRICS_PORT" envDefault:"9090" want:"a port number 1..65535"`
-	UserRateLimit       RateLimit `env:"USER_RATE_LIMIT" envDefault:"30 per minute"`
-	PublicRateLimit     RateLimit `env:"PUBLIC_RATE_LIMIT" envDefault:"600 per minute"`
-	HTTPSOnly           bool      `env:"HTTPS_ONLY" envDefault:"false"`
-	TrustedProxies      []string  `env:"TRUSTED_PROXIES" envSeparator:","`
-	CleanupInterval     Seconds   `env:"CLEANUP_INTERVAL" envDefault:"300"`
-	Database            Database
-	Redis               Redis
-	Upstreams           Upstreams
-	Auth                Auth
-	Tracing             Tracing
+	ServicePort         int    `env:"SERVICE_PORT" envDefault:"8004" want:"a port number 1..65535"`
+	Port                int    `env:"PORT" want:"a port number 1..65535"` // overrides SERVICE_PORT, as platforms such as Heroku set it
+	ListenHost          string `env:"LISTEN_HOST"`
+	MaxRequestBodyBytes int64  `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576" want:"a whole number of bytes, at least 1024"`
+	MaxInFlight         int    `env:"MAX_IN_FLIGHT" envDefault:"1000" want:"a whole number, 0 (no bound) or more"`
+	// The HTTP_ timeouts keep the prefix in their names, as Database has
+	// its own ReadTimeout and field names are unique across groups.
+	HTTPReadHeaderTimeout Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
+	HTTPReadTimeout       Seconds   `env:"HTTP_READ_TIMEOUT" envDefault:"15"`
+	HTTPWriteTimeout      Seconds   `env:"HTTP_WRITE_TIMEOUT" envDefault:"30"`
+	RequestTimeout        Seconds   `env:"REQUEST_TIMEOUT" envDefault:"8"`
+	HTTPIdleTimeout       Seconds   `env:"HTTP_IDLE_TIMEOUT" envDefault:"120"`
+	ShutdownDelay         Seconds   `env:"SHUTDOWN_DELAY" envDefault:"5" want:"seconds (a number) or a Go duration such as 90s, 0 or more"`
+	ShutdownTimeout       Seconds   `env:"SHUTDOWN_TIMEOUT" envDefault:"20"`
+	CORSOrigins           []string  `env:"CORS_ORIGINS" envSeparator:","`
+	LogLevel              LogLevel  `env:"LOG_LEVEL" envDefault:"info"`
+	LogFormat             string    `env:"LOG_FORMAT" envDefault:"json"`
+	ServiceName           string    `env:"SERVICE_NAME" envDefault:"participant-service"`
+	HealthCheckTimeout    Seconds   `env:"HEALTH_CHECK_TIMEOUT" envDefault:"1"`
+	ListMaxLimit          int       `env:"LIST_MAX_LIMIT" envDefault:"10000" want:"a whole number, at least 1"`
+	MaxWinners            int       `env:"MAX_WINNERS" envDefault:"1000" want:"a whole number, at least 1"`
+	RequireSubscription   bool      `env:"REQUIRE_SUBSCRIPTION" envDefault:"false"`
+	APIRateLimit          RateLimit `env:"API_RATE_LIMIT" envDefault:"1000 per hour"`
+	DrawTimeout           Seconds   `env:"DRAW_TIMEOUT" envDefault:"300"`
+	ExportBatchSize       int       `env:"EXPORT_BATCH_SIZE" envDefault:"5000" want:"a whole number 1..100000"`
+	Captcha               Captcha
+	EnableMetrics         bool      `env:"ENABLE_METRICS" envDefault:"true"`
+	PprofEnabled          bool      `env:"PPROF_ENABLED" envDefault:"false"`
+	MemoryLimitRatio      float64   `env:"MEMORY_LIMIT_RATIO" envDefault:"0.9" want:"a number 0..1 (0 disables)"`
+	MetricsPort           int       `env:"METRICS_PORT" envDefault:"9090" want:"a port number 1..65535"`
+	UserRateLimit         RateLimit `env:"USER_RATE_LIMIT" envDefault:"30 per minute"`
+	PublicRateLimit       RateLimit `env:"PUBLIC_RATE_LIMIT" envDefault:"600 per minute"`
+	HTTPSOnly             bool      `env:"HTTPS_ONLY" envDefault:"false"`
+	TrustedProxies        []string  `env:"TRUSTED_PROXIES" envSeparator:","`
+	CleanupInterval       Seconds   `env:"CLEANUP_INTERVAL" envDefault:"300"`
+	Database              Database
+	Redis                 Redis
+	Upstreams             Upstreams
+	Auth                  Auth
+	Tracing               Tracing
+}
+
+// Captcha holds the rules of the math captcha.
+type Captcha struct {
+	// ChallengeTimeout is a challenge's lifetime.
+	ChallengeTimeout Minutes `env:"CAPTCHA_TIMEOUT_MINUTES" envDefault:"10"`
+	MaxAttempts      int     `env:"CAPTCHA_MAX_ATTEMPTS" envDefault:"3" want:"a whole number 1..100"`
+	MinNumber        int     `env:"CAPTCHA_MIN_NUMBER" envDefault:"1" want:"a whole number, at least 1"`
+	MaxNumber        int     `env:"CAPTCHA_MAX_NUMBER" envDefault:"10" want:"a whole number above CAPTCHA_MIN_NUMBER, at most 1000"`
+	// PerHour is how many fresh challenges a user gets in an hour.
+	PerHour int `env:"CAPTCHA_MAX_CHALLENGES_PER_HOUR" envDefault:"5" want:"a whole number, at least 1"`
 }
 
 // Tracing holds the standard OpenTelemetry variables this service looks at
@@ -103,13 +111,14 @@ type Auth struct {
 // Database holds the storage settings. An empty URL selects the embedded
 // SQLite database in SQLitePath.
 type Database struct {
-	PostgresURL     string  `env:"DATABASE_URL"`
-	SQLitePath      string  `env:"SQLITE_PATH" envDefault:"./data/participant.db"`
-	PoolSize        int     `env:"DATABASE_POOL_SIZE" envDefault:"20" want:"a whole number, at least 1"`
-	PoolTimeout     Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
-	PoolRecycle     Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
-	ResponseTimeout Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
-	MigrateOnStart  bool    `env:"MIGRATE_ON_START" envDefault:"true"`
+	PostgresURL string  `env:"DATABASE_URL"`
+	SQLitePath  string  `env:"SQLITE_PATH" envDefault:"./data/participant.db"`
+	PoolSize    int     `env:"DATABASE_POOL_SIZE" envDefault:"20" want:"a whole number, at least 1"`
+	PoolTimeout Seconds `env:"DATABASE_POOL_TIMEOUT" envDefault:"30"`
+	PoolRecycle Seconds `env:"DATABASE_POOL_RECYCLE" envDefault:"3600"`
+	// ReadTimeout bounds the wait for one answer from Postgres.
+	ReadTimeout    Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
+	MigrateOnStart bool    `env:"MIGRATE_ON_START" envDefault:"true"`
 }
 
 // Redis holds the cache and rate-limit store settings. An empty URL selects
@@ -126,8 +135,8 @@ type Redis struct {
 	KeyPrefix  string   `env:"REDIS_KEY_PREFIX" envDefault:"participant-service:"`
 }
 
-// Upstreams holds the base URLs of the services this one calls. An empty URL
-// switches the matching check off.
+// Upstreams holds the base URLs of the services this one calls, and how
+// they are called. An empty URL switches the matching check off.
 type Upstreams struct {
 	AuthURL         string `env:"TELEGIVE_AUTH_URL"`
 	ChannelURL      string `env:"TELEGIVE_CHANNEL_URL"`
@@ -136,7 +145,9 @@ type Upstreams struct {
 	MediaURL        string `env:"TELEGIVE_MEDIA_URL"`
 	TelegramAPIBase string `env:"TELEGRAM_API_BASE" envDefault:"https://api.telegram.org"`
 	// ServiceToken is sent as X-Service-Token to the Telegive services.
-	ServiceToken    string  `env:"AUTH_SERVICE_TOKEN"`
+	ServiceToken string `env:"AUTH_SERVICE_TOKEN"`
+	// AttemptTimeout bounds each attempt of a call, and each health probe.
+	AttemptTimeout  Seconds `env:"UPSTREAM_TIMEOUT" envDefault:"3"`
 	Retries         int     `env:"UPSTREAM_RETRIES" envDefault:"2" want:"a whole number 0..10"`
 	BreakerFailures int     `env:"UPSTREAM_BREAKER_FAILURES" envDefault:"5" want:"a whole number, at least 1"`
 	BreakerOpen     Seconds `env:"UPSTREAM_BREAKER_OPEN" envDefault:"30"`
@@ -188,109 +199,136 @@ func (c Config) SubscriptionLookups() bool {
 	return u.ChannelURL != "" && u.AuthURL != "" && u.TelegramAPIBase != ""
 }
 
+// refusals collects what is wrong with the settings, in the order checked.
+type refusals struct {
+	vars variables
+	errs []error
+}
+
+// check refuses variable, in words of its own, unless ok.
+func (r *refusals) check(ok bool, variable, format string, args ...any) {
+	if !ok {
+		r.errs = append(r.errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
+	}
+}
+
+// want refuses the variable's value, quoting it, in the words of its want
+// tag or type, unless ok.
+func (r *refusals) want(ok bool, variable string) {
+	if !ok {
+		r.errs = append(r.errs, r.vars.refuse(variable))
+	}
+}
+
+// wantf refuses the variable's value, quoting it, in words of its own,
+// unless ok.
+func (r *refusals) wantf(ok bool, variable, format string, args ...any) {
+	if !ok {
+		r.errs = append(r.errs, r.vars.refuseWith(variable, fmt.Sprintf(format, args...)))
+	}
+}
+
+func (r *refusals) err() error { return errors.Join(r.errs...) }
+
 func (c Config) validate(vars variables) error {
-	var errs []error
-	check := func(ok bool, variable, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
-		}
-	}
-	// want refuses the variable's value in the words of its want tag or
-	// type; wantf in words of its own.
-	want := func(ok bool, variable string) {
-		if !ok {
-			errs = append(errs, vars.refuse(variable))
-		}
-	}
-	wantf := func(ok bool, variable, format string, args ...any) {
-		if !ok {
-			errs = append(errs, vars.refuseWith(variable, fmt.Sprintf(format, args...)))
-		}
-	}
+	r := &refusals{vars: vars}
 	port := portVar(c)
-	want(validPort(c.ServicePort), port)
-	want(validPort(c.MetricsPort), "METRICS_PORT")
-	wantf(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "a port other than the API port (%s=%d)", port, c.ServicePort)
-	want(c.MaxInFlight >= 0, "MAX_IN_FLIGHT")
-	want(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES")
-	wantf(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "json or text")
-	want(c.ListMaxLimit >= 1, "LIST_MAX_LIMIT")
-	want(c.MaxWinners >= 1, "MAX_WINNERS")
-	want(c.ExportBatchSize >= 1 && c.ExportBatchSize <= 100000, "EXPORT_BATCH_SIZE")
-	want(c.CaptchaMaxAttempts >= 1 && c.CaptchaMaxAttempts <= 100, "CAPTCHA_MAX_ATTEMPTS")
-	want(c.CaptchaMinNumber >= 1, "CAPTCHA_MIN_NUMBER")
-	wantf(c.CaptchaMaxNumber > c.CaptchaMinNumber && c.CaptchaMaxNumber <= 1000, "CAPTCHA_MAX_NUMBER",
-		"a whole number above CAPTCHA_MIN_NUMBER (%d), at most 1000", c.CaptchaMinNumber)
-	want(c.CaptchaPerHour >= 1, "CAPTCHA_MAX_CHALLENGES_PER_HOUR")
-	want(c.CaptchaTimeout > 0, "CAPTCHA_TIMEOUT_MINUTES")
-	want(c.Database.PoolSize >= 1, "DATABASE_POOL_SIZE")
-	want(c.Database.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT")
-	want(c.Database.PoolRecycle > 0, "DATABASE_POOL_RECYCLE")
-	want(c.Database.ResponseTimeout > 0, "DATABASE_READ_TIMEOUT")
-	check(c.Database.PostgresURL != "" || c.Database.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
-	// URLs may hold credentials: their refusals do not quote them.
-	if c.Database.PostgresURL != "" {
-		u, err := url.Parse(c.Database.PostgresURL)
-		check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_URL",
-			"must be a postgres:// or postgresql:// URL")
-	}
+	r.want(validPort(c.ServicePort), port)
+	r.want(validPort(c.MetricsPort), "METRICS_PORT")
+	r.wantf(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "a port other than the API port (%s=%d)", port, c.ServicePort)
+	r.want(c.MaxInFlight >= 0, "MAX_IN_FLIGHT")
+	r.want(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES")
+	r.wantf(c.LogFormat == "json" || c.LogFormat == "text", "LOG_FORMAT", "json or text")
+	r.want(c.ListMaxLimit >= 1, "LIST_MAX_LIMIT")
+	r.want(c.MaxWinners >= 1, "MAX_WINNERS")
+	r.want(c.ExportBatchSize >= 1 && c.ExportBatchSize <= 100000, "EXPORT_BATCH_SIZE")
+	c.Captcha.validate(r)
+	c.Database.validate(r)
 	if c.Redis.URL != "" {
 		u, err := url.Parse(c.Redis.URL)
-		check(err == nil && (u.Scheme == "redis" || u.Scheme == "rediss" || u.Scheme == "unix"), "REDIS_URL",
+		r.check(err == nil && (u.Scheme == "redis" || u.Scheme == "rediss" || u.Scheme == "unix"), "REDIS_URL",
 			"must be a redis://, rediss:// or unix:// URL")
 	}
-	want(c.ReadHeaderTimeout > 0, "HTTP_READ_HEADER_TIMEOUT")
-	want(c.ReadTimeout > 0, "HTTP_READ_TIMEOUT")
-	want(c.WriteTimeout > 0, "HTTP_WRITE_TIMEOUT")
-	want(c.IdleTimeout > 0, "HTTP_IDLE_TIMEOUT")
-	want(c.ShutdownTimeout > 0, "SHUTDOWN_TIMEOUT")
-	want(c.UpstreamTimeout > 0, "UPSTREAM_TIMEOUT")
-	want(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT")
-	want(c.DrawTimeout > 0, "DRAW_TIMEOUT")
+	r.want(c.HTTPReadHeaderTimeout > 0, "HTTP_READ_HEADER_TIMEOUT")
+	r.want(c.HTTPReadTimeout > 0, "HTTP_READ_TIMEOUT")
+	r.want(c.HTTPWriteTimeout > 0, "HTTP_WRITE_TIMEOUT")
+	r.want(c.HTTPIdleTimeout > 0, "HTTP_IDLE_TIMEOUT")
+	r.want(c.ShutdownTimeout > 0, "SHUTDOWN_TIMEOUT")
+	r.want(c.Upstreams.AttemptTimeout > 0, "UPSTREAM_TIMEOUT")
+	r.want(c.HealthCheckTimeout > 0, "HEALTH_CHECK_TIMEOUT")
+	r.want(c.DrawTimeout > 0, "DRAW_TIMEOUT")
 	// Against a write timeout refused above, the comparison says nothing.
-	wantf(c.RequestTimeout > 0 && (c.WriteTimeout <= 0 || c.RequestTimeout < c.WriteTimeout), "REQUEST_TIMEOUT",
-		"%s, below HTTP_WRITE_TIMEOUT (%v) so the answer can still be written", wantSeconds, c.WriteTimeout.D())
+	r.wantf(c.RequestTimeout > 0 && (c.HTTPWriteTimeout <= 0 || c.RequestTimeout < c.HTTPWriteTimeout), "REQUEST_TIMEOUT",
+		"%s, below HTTP_WRITE_TIMEOUT (%v) so the answer can still be written", wantSeconds, c.HTTPWriteTimeout.D())
 	for _, o := range c.CORSOrigins {
-		check(o == "*" || validOrigin(o), "CORS_ORIGINS",
+		r.check(o == "*" || validOrigin(o), "CORS_ORIGINS",
 			"%q is not an origin (want * or a scheme://host[:port] list)", o)
 	}
+	c.Upstreams.validateURLs(r)
+	if c.RequireSubscription {
+		r.check(c.SubscriptionLookups() && c.GiveawayChecks(), "REQUIRE_SUBSCRIPTION",
+			"needs TELEGIVE_GIVEAWAY_URL, TELEGIVE_CHANNEL_URL, TELEGIVE_AUTH_URL and TELEGRAM_API_BASE to be set")
+	}
+	r.wantf(c.Auth.Mode == "" || c.Auth.Mode == "required" || c.Auth.Mode == "permissive" || c.Auth.Mode == "off",
+		"AUTH_MODE", "required, permissive or off")
+	r.want(c.Auth.SignatureWindow > 0, "SIGNATURE_WINDOW")
+	r.want(c.Redis.Timeout > 0, "REDIS_TIMEOUT")
+	r.want(c.Redis.Pool >= 0, "REDIS_POOL_SIZE")
+	r.check(c.Redis.URL != "" || len(c.Redis.Addrs) == 0 && c.Redis.MasterName == "" && !c.Redis.Required, "REDIS_URL",
+		"must be set when REDIS_ADDRS, REDIS_MASTER_NAME or REDIS_REQUIRED is")
+	r.want(c.Upstreams.Retries >= 0 && c.Upstreams.Retries <= 10, "UPSTREAM_RETRIES")
+	r.want(c.Upstreams.BreakerFailures >= 1, "UPSTREAM_BREAKER_FAILURES")
+	r.want(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN")
+	r.want(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL")
+	r.want(c.CleanupInterval > 0, "CLEANUP_INTERVAL")
+	r.want(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1, "MEMORY_LIMIT_RATIO")
+	r.wantf(c.Tracing.Protocol == "grpc" || c.Tracing.Protocol == "http/protobuf" || c.Tracing.Protocol == "http/json",
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc or http/protobuf")
+	_, err := c.TrustedProxyPrefixes()
+	r.check(err == nil, "TRUSTED_PROXIES", "%v", err)
+	return r.err()
+}
+
+func (c Captcha) validate(r *refusals) {
+	r.want(c.MaxAttempts >= 1 && c.MaxAttempts <= 100, "CAPTCHA_MAX_ATTEMPTS")
+	r.want(c.MinNumber >= 1, "CAPTCHA_MIN_NUMBER")
+	r.wantf(c.MaxNumber > c.MinNumber && c.MaxNumber <= 1000, "CAPTCHA_MAX_NUMBER",
+		"a whole number above CAPTCHA_MIN_NUMBER (%d), at most 1000", c.MinNumber)
+	r.want(c.PerHour >= 1, "CAPTCHA_MAX_CHALLENGES_PER_HOUR")
+	r.want(c.ChallengeTimeout > 0, "CAPTCHA_TIMEOUT_MINUTES")
+}
+
+func (d Database) validate(r *refusals) {
+	r.want(d.PoolSize >= 1, "DATABASE_POOL_SIZE")
+	r.want(d.PoolTimeout > 0, "DATABASE_POOL_TIMEOUT")
+	r.want(d.PoolRecycle > 0, "DATABASE_POOL_RECYCLE")
+	r.want(d.ReadTimeout > 0, "DATABASE_READ_TIMEOUT")
+	r.check(d.PostgresURL != "" || d.SQLitePath != "", "SQLITE_PATH", "must not be empty when DATABASE_URL is unset")
+	// URLs may hold credentials: their refusals do not quote them.
+	if d.PostgresURL != "" {
+		u, err := url.Parse(d.PostgresURL)
+		r.check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_URL",
+			"must be a postgres:// or postgresql:// URL")
+	}
+}
+
+// validateURLs refuses a service URL that is not http or https.
+func (u Upstreams) validateURLs(r *refusals) {
 	for _, uv := range []struct{ name, value string }{
-		{"TELEGIVE_AUTH_URL", c.Upstreams.AuthURL},
-		{"TELEGIVE_CHANNEL_URL", c.Upstreams.ChannelURL},
-		{"TELEGIVE_GIVEAWAY_URL", c.Upstreams.GiveawayURL},
-		{"TELEGIVE_BOT_URL", c.Upstreams.BotURL},
-		{"TELEGIVE_MEDIA_URL", c.Upstreams.MediaURL},
-		{"TELEGRAM_API_BASE", c.Upstreams.TelegramAPIBase},
+		{"TELEGIVE_AUTH_URL", u.AuthURL},
+		{"TELEGIVE_CHANNEL_URL", u.ChannelURL},
+		{"TELEGIVE_GIVEAWAY_URL", u.GiveawayURL},
+		{"TELEGIVE_BOT_URL", u.BotURL},
+		{"TELEGIVE_MEDIA_URL", u.MediaURL},
+		{"TELEGRAM_API_BASE", u.TelegramAPIBase},
 	} {
 		if uv.value == "" {
 			continue
 		}
-		u, err := url.Parse(uv.value)
-		check(err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "", uv.name,
+		pu, err := url.Parse(uv.value)
+		r.check(err == nil && (pu.Scheme == "http" || pu.Scheme == "https") && pu.Host != "", uv.name,
 			"must be an http:// or https:// URL")
 	}
-	if c.RequireSubscription {
-		check(c.SubscriptionLookups() && c.GiveawayChecks(), "REQUIRE_SUBSCRIPTION",
-			"needs TELEGIVE_GIVEAWAY_URL, TELEGIVE_CHANNEL_URL, TELEGIVE_AUTH_URL and TELEGRAM_API_BASE to be set")
-	}
-	wantf(c.Auth.Mode == "" || c.Auth.Mode == "required" || c.Auth.Mode == "permissive" || c.Auth.Mode == "off",
-		"AUTH_MODE", "required, permissive or off")
-	want(c.Auth.SignatureWindow > 0, "SIGNATURE_WINDOW")
-	want(c.Redis.Timeout > 0, "REDIS_TIMEOUT")
-	want(c.Redis.Pool >= 0, "REDIS_POOL_SIZE")
-	check(c.Redis.URL != "" || len(c.Redis.Addrs) == 0 && c.Redis.MasterName == "" && !c.Redis.Required, "REDIS_URL",
-		"must be set when REDIS_ADDRS, REDIS_MASTER_NAME or REDIS_REQUIRED is")
-	want(c.Upstreams.Retries >= 0 && c.Upstreams.Retries <= 10, "UPSTREAM_RETRIES")
-	want(c.Upstreams.BreakerFailures >= 1, "UPSTREAM_BREAKER_FAILURES")
-	want(c.Upstreams.BreakerOpen > 0, "UPSTREAM_BREAKER_OPEN")
-	want(c.Upstreams.ProbeInterval > 0, "UPSTREAM_PROBE_INTERVAL")
-	want(c.CleanupInterval > 0, "CLEANUP_INTERVAL")
-	want(c.MemoryLimitRatio >= 0 && c.MemoryLimitRatio <= 1, "MEMORY_LIMIT_RATIO")
-	wantf(c.Tracing.Protocol == "grpc" || c.Tracing.Protocol == "http/protobuf" || c.Tracing.Protocol == "http/json",
-		"OTEL_EXPORTER_OTLP_PROTOCOL", "grpc or http/protobuf")
-	_, err := c.TrustedProxyPrefixes()
-	check(err == nil, "TRUSTED_PROXIES", "%v", err)
-	return errors.Join(errs...)
 }
 
 // TrustedProxyPrefixes parses TRUSTED_PROXIES: addresses or CIDR

@@ -29,10 +29,10 @@ func TestDefaults(t *testing.T) {
 		{"API_RATE_LIMIT", c.APIRateLimit, config.RateLimit{Requests: 1000, Period: time.Hour}},
 		{"ENABLE_METRICS", c.EnableMetrics, true},
 		{"METRICS_PORT", c.MetricsPort, 9090},
-		{"CAPTCHA_TIMEOUT_MINUTES", c.CaptchaTimeout.D(), 10 * time.Minute},
-		{"CAPTCHA_MAX_ATTEMPTS", c.CaptchaMaxAttempts, 3},
-		{"CAPTCHA_MIN_NUMBER", c.CaptchaMinNumber, 1},
-		{"CAPTCHA_MAX_NUMBER", c.CaptchaMaxNumber, 10},
+		{"CAPTCHA_TIMEOUT_MINUTES", c.Captcha.ChallengeTimeout.D(), 10 * time.Minute},
+		{"CAPTCHA_MAX_ATTEMPTS", c.Captcha.MaxAttempts, 3},
+		{"CAPTCHA_MIN_NUMBER", c.Captcha.MinNumber, 1},
+		{"CAPTCHA_MAX_NUMBER", c.Captcha.MaxNumber, 10},
 		{"MAX_WINNERS", c.MaxWinners, 1000},
 		{"LIST_MAX_LIMIT", c.ListMaxLimit, 10000},
 		{"TELEGRAM_API_BASE", c.Upstreams.TelegramAPIBase, "https://api.telegram.org"},
@@ -57,7 +57,7 @@ func TestValuesFromTheEnvironment(t *testing.T) {
 	}
 	if c.ServicePort != 7000 || c.Database.PostgresURL != "postgres://u@db:5432/p" || c.Database.PoolTimeout.D() != 2500*time.Millisecond ||
 		c.Database.PoolRecycle.D() != 10*time.Minute || c.APIRateLimit != (config.RateLimit{Requests: 50, Period: time.Minute}) ||
-		c.CaptchaTimeout.D() != 2*time.Minute || c.LogLevel.Level().String() != "WARN" || !c.GiveawayChecks() ||
+		c.Captcha.ChallengeTimeout.D() != 2*time.Minute || c.LogLevel.Level().String() != "WARN" || !c.GiveawayChecks() ||
 		strings.Join(c.CORSOrigins, " ") != "https://a.example https://b.example" {
 		t.Fatalf("config = %+v", c)
 	}

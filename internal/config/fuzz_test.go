@@ -67,7 +67,7 @@ func FuzzLoad(f *testing.F) {
 		case "DATABASE_POOL_TIMEOUT":
 			checkDuration(t, name, value, core, cfg.Database.PoolTimeout.D(), time.Second, 30*time.Second)
 		case "CAPTCHA_TIMEOUT_MINUTES":
-			checkDuration(t, name, value, core, cfg.CaptchaTimeout.D(), time.Minute, 10*time.Minute)
+			checkDuration(t, name, value, core, cfg.Captcha.ChallengeTimeout.D(), time.Minute, 10*time.Minute)
 		case "CORS_ORIGINS":
 			for _, o := range cfg.CORSOrigins {
 				if o != strings.TrimSpace(o) || o == "" {
