@@ -283,9 +283,6 @@ func New(o Options) *Authenticator {
 	return &Authenticator{opts: o}
 }
 
-// Mode returns the authentication mode.
-func (a *Authenticator) Mode() Mode { return a.opts.Mode }
-
 // Anonymous is the caller of a request without credentials where that is
 // allowed.
 func (a *Authenticator) anonymous() Caller {
