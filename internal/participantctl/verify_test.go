@@ -1,4 +1,4 @@
-package cli_test
+package participantctl_test
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telegive/participant-service/internal/cli"
 	"github.com/telegive/participant-service/internal/health"
 	"github.com/telegive/participant-service/internal/httpapi"
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/participantctl"
 	"github.com/telegive/participant-service/internal/testenv"
 	"github.com/telegive/participant-service/pkg/draw"
 )
@@ -91,7 +91,7 @@ const outsider = 1006
 func TestVerifyDrawChecksWinnerIdentitiesAgainstTheService(t *testing.T) {
 	svc, rec := drawnGiveaway(t)
 	code, out, errOut := run(t, "", "verify-draw", "--giveaway", "3", serve(t, svc, nil))
-	if code != cli.ExitOK || !strings.HasPrefix(out, "verified: giveaway 3, 25 entrants, 3 winners") ||
+	if code != participantctl.ExitOK || !strings.HasPrefix(out, "verified: giveaway 3, 25 entrants, 3 winners") ||
 		!strings.Contains(out, "ok  winner identities (3 user ids, each by its inclusion proof from the service)") ||
 		!strings.Contains(out, "not checked  entrants:") {
 		t.Fatalf("untouched record: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
@@ -101,8 +101,8 @@ func TestVerifyDrawChecksWinnerIdentitiesAgainstTheService(t *testing.T) {
 	code, out, errOut = run(t, "", "verify-draw", "--giveaway", "3", renamed)
 	want := fmt.Sprintf("FAILED proof: position 2: the inclusion proof of entrant index %d is for user %d, the record names user %d\n",
 		rec.Winners[1].Index, rec.Winners[1].UserID, outsider)
-	if code != cli.ExitFailed || out != want {
-		t.Fatalf("renamed winner: exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, cli.ExitFailed, out, want, errOut)
+	if code != participantctl.ExitFailed || out != want {
+		t.Fatalf("renamed winner: exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, out, want, errOut)
 	}
 
 	// After a redraw the disqualified winner is no longer among the winner
@@ -112,7 +112,7 @@ func TestVerifyDrawChecksWinnerIdentitiesAgainstTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut = run(t, "", "verify-draw", "--giveaway", "3", serve(t, svc, nil))
-	if code != cli.ExitOK || !strings.Contains(out, "ok  winner identities (4 user ids, each by its inclusion proof from the service)") {
+	if code != participantctl.ExitOK || !strings.Contains(out, "ok  winner identities (4 user ids, each by its inclusion proof from the service)") {
 		t.Fatalf("after a redraw: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 	// Renaming the disqualified winner everywhere keeps the record
@@ -125,7 +125,7 @@ func TestVerifyDrawChecksWinnerIdentitiesAgainstTheService(t *testing.T) {
 	code, out, errOut = run(t, "", "verify-draw", "--giveaway", "3", renamed)
 	want = fmt.Sprintf("FAILED proof: position 2: user %d at entrant index %d: the service has no inclusion proof of that user, who was not entered in the draw\n",
 		outsider, gone.Index)
-	if code != cli.ExitFailed || out != want {
+	if code != participantctl.ExitFailed || out != want {
 		t.Fatalf("renamed disqualified winner: exit %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s", code, out, want, errOut)
 	}
 }
@@ -151,8 +151,8 @@ func TestVerifyDrawFromAFileSaysWhatItCouldNotCheck(t *testing.T) {
 			}
 			for _, args := range [][]string{{"verify-draw", path}, {"verify-draw", "-"}} {
 				code, out, errOut := run(t, string(b), args...)
-				if code != cli.ExitPartial {
-					t.Fatalf("%v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, cli.ExitPartial, out, errOut)
+				if code != participantctl.ExitPartial {
+					t.Fatalf("%v: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", args, code, participantctl.ExitPartial, out, errOut)
 				}
 				if !strings.HasPrefix(out, "NOT FULLY VERIFIED: giveaway 3, 25 entrants, 3 winners, 0 redraw round(s); the winners' user ids could not be checked\n") ||
 					!strings.Contains(out, "\n  not checked  winner identities: ") ||
@@ -168,7 +168,7 @@ func TestVerifyDrawFromAFileSaysWhatItCouldNotCheck(t *testing.T) {
 			}
 		})
 	}
-	if code, _, errOut := run(t, "", "verify-draw", "--help"); code != cli.ExitOK || !strings.Contains(errOut, "4 not fully verified") {
+	if code, _, errOut := run(t, "", "verify-draw", "--help"); code != participantctl.ExitOK || !strings.Contains(errOut, "4 not fully verified") {
 		t.Fatalf("--help exit %d does not describe exit code 4:\n%s", code, errOut)
 	}
 }
@@ -176,8 +176,8 @@ func TestVerifyDrawFromAFileSaysWhatItCouldNotCheck(t *testing.T) {
 func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	env := &cli.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
-	code := cli.Run(context.Background(), env, args)
+	env := &participantctl.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	code := participantctl.Run(context.Background(), env, args)
 	return code, out.String(), errOut.String()
 }
 
@@ -185,12 +185,12 @@ func TestVerifyDrawFromTheService(t *testing.T) {
 	url, rec := drawnService(t)
 	winner := rec.Winners[0].UserID
 	code, out, errOut := run(t, "", "verify-draw", "--giveaway", "3", "--entrants", "server", "--proof", "1007,"+itoa(winner), url)
-	if code != cli.ExitOK || !strings.Contains(out, "verified: giveaway 3, 25 entrants, 3 winners") ||
+	if code != participantctl.ExitOK || !strings.Contains(out, "verified: giveaway 3, 25 entrants, 3 winners") ||
 		!strings.Contains(out, "ok  entrants (root of 25 ids recomputed)") || !strings.Contains(out, "winner: true") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	if code, _, _ := run(t, "", "verify-draw", "--giveaway", "99", url); code != cli.ExitUnusable {
-		t.Fatalf("a missing draw must exit %d, got %d", cli.ExitUnusable, code)
+	if code, _, _ := run(t, "", "verify-draw", "--giveaway", "99", url); code != participantctl.ExitUnusable {
+		t.Fatalf("a missing draw must exit %d, got %d", participantctl.ExitUnusable, code)
 	}
 }
 
@@ -218,7 +218,7 @@ func TestVerifyDrawNamesTheFailedCheck(t *testing.T) {
 		}
 		return p
 	}
-	if code, out, _ := run(t, "", "verify-draw", "--entrants", list, write(rec)); code != cli.ExitOK ||
+	if code, out, _ := run(t, "", "verify-draw", "--entrants", list, write(rec)); code != participantctl.ExitOK ||
 		!strings.Contains(out, "ok  winner identities (3 user ids, against the entrant list)") || strings.Contains(out, "not checked") {
 		t.Fatalf("the untouched record must verify: %s", out)
 	}
@@ -246,7 +246,7 @@ func TestVerifyDrawNamesTheFailedCheck(t *testing.T) {
 				args = []string{"verify-draw", "--entrants", list, write(r)}
 			}
 			code, out, _ := run(t, "", args...)
-			if code != cli.ExitFailed || !strings.HasPrefix(out, "FAILED "+c.check+":") {
+			if code != participantctl.ExitFailed || !strings.HasPrefix(out, "FAILED "+c.check+":") {
 				t.Fatalf("exit %d, want FAILED %s: %s", code, c.check, out)
 			}
 		})
@@ -258,21 +258,21 @@ func TestVerifyDrawNamesTheFailedCheck(t *testing.T) {
 	if r.Winners[0].UserID == rec.Winners[0].UserID {
 		r.Winners[0].UserID = 24007
 	}
-	if code, out, _ := run(t, "", "verify-draw", "--entrants", list, write(r)); code != cli.ExitFailed || !strings.Contains(out, "FAILED winners") {
+	if code, out, _ := run(t, "", "verify-draw", "--entrants", list, write(r)); code != participantctl.ExitFailed || !strings.Contains(out, "FAILED winners") {
 		t.Fatalf("swapped winner: exit %d %s", code, out)
 	}
 	// From stdin, and unreadable input.
 	b, _ := json.Marshal(rec)
-	if code, out, _ := run(t, string(b), "verify-draw", "-"); code != cli.ExitPartial {
+	if code, out, _ := run(t, string(b), "verify-draw", "-"); code != participantctl.ExitPartial {
 		t.Fatalf("stdin: %s", out)
 	}
-	if code, _, _ := run(t, "", "verify-draw", filepath.Join(dir, "missing.json")); code != cli.ExitUnusable {
+	if code, _, _ := run(t, "", "verify-draw", filepath.Join(dir, "missing.json")); code != participantctl.ExitUnusable {
 		t.Fatalf("missing file exit %d", code)
 	}
-	if code, _, _ := run(t, "", "verify-draw"); code != cli.ExitUsage {
+	if code, _, _ := run(t, "", "verify-draw"); code != participantctl.ExitUsage {
 		t.Fatalf("no source exit %d", code)
 	}
-	if code, _, _ := run(t, "", "verify-draw", "--help"); code != cli.ExitOK {
+	if code, _, _ := run(t, "", "verify-draw", "--help"); code != participantctl.ExitOK {
 		t.Fatalf("--help exit %d", code)
 	}
 }

@@ -1,6 +1,6 @@
-// Package cli is participantctl, the operator's and auditor's command-line
-// tool for the participant service.
-package cli
+// Package participantctl is participantctl, the operator's and auditor's
+// command-line tool for the participant service.
+package participantctl
 
 import (
 	"context"
