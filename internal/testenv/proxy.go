@@ -112,7 +112,10 @@ func (p *Proxy) serve(ln net.Listener) {
 
 func (p *Proxy) forward(c net.Conn) {
 	p.wait()
-	up, err := net.Dial("tcp", p.target)
+	p.mu.Lock()
+	target := p.target // SetTarget may switch it
+	p.mu.Unlock()
+	up, err := net.Dial("tcp", target)
 	if err != nil {
 		c.Close()
 		return
