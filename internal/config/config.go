@@ -159,15 +159,9 @@ type Upstreams struct {
 // error naming the variable.
 func Load(environ []string) (Config, error) {
 	var cfg Config
-	vars := newVariables()
-	opts := env.Options{
-		Environment: env.ToMap(environ),
-		// Record each value as read, the default included, to quote it
-		// when it is refused.
-		OnSet: func(key string, value any, _ bool) { vars.raw[key] = fmt.Sprint(value) },
-	}
-	if err := env.ParseWithOptions(&cfg, opts); err != nil {
-		return Config{}, vars.explain(err)
+	vars, err := parse(environ, &cfg)
+	if err != nil {
+		return Config{}, err
 	}
 	if cfg.Port != 0 {
 		cfg.ServicePort = cfg.Port
@@ -177,6 +171,55 @@ func Load(environ []string) (Config, error) {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// LoadDatabase reads the database settings alone from environ, with Load's
+// defaults and refusals, for a tool that opens the database and nothing
+// else: the service's other settings, even wrong ones, do not stop it.
+func LoadDatabase(environ []string) (Database, error) {
+	var db Database
+	vars, err := parse(environ, &db)
+	if err != nil {
+		return Database{}, err
+	}
+	r := &refusals{vars: vars}
+	db.validate(r)
+	if err := r.err(); err != nil {
+		return Database{}, err
+	}
+	return db, nil
+}
+
+// Ctl holds what participantctl's client commands read from the
+// environment.
+type Ctl struct {
+	// ServiceToken is the X-Service-Token they send; --token overrides it.
+	ServiceToken string `env:"PARTICIPANT_SERVICE_TOKEN"`
+}
+
+// LoadCtl reads participantctl's settings from environ.
+func LoadCtl(environ []string) (Ctl, error) {
+	var ctl Ctl
+	if _, err := parse(environ, &ctl); err != nil {
+		return Ctl{}, err
+	}
+	return ctl, nil
+}
+
+// parse reads environ into the struct target points to, and returns the
+// values read, for refusals to quote.
+func parse(environ []string, target any) (variables, error) {
+	vars := variablesOf(reflect.TypeOf(target).Elem())
+	opts := env.Options{
+		Environment: env.ToMap(environ),
+		// Record each value as read, the default included, to quote it
+		// when it is refused.
+		OnSet: func(key string, value any, _ bool) { vars.raw[key] = fmt.Sprint(value) },
+	}
+	if err := env.ParseWithOptions(target, opts); err != nil {
+		return vars, vars.explain(err)
+	}
+	return vars, nil
 }
 
 // Addr is the listen address of the API server.
@@ -407,9 +450,12 @@ type variables struct {
 	raw map[string]string
 }
 
-func newVariables() variables {
+func newVariables() variables { return variablesOf(reflect.TypeOf(Config{})) }
+
+// variablesOf knows the variables of the settings struct t.
+func variablesOf(t reflect.Type) variables {
 	v := variables{keys: map[string]string{}, wants: map[string]string{}, raw: map[string]string{}}
-	v.walk(reflect.TypeOf(Config{}))
+	v.walk(t)
 	return v
 }
 

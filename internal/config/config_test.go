@@ -270,3 +270,46 @@ func TestOutOfRangeValuesSayWhatIsWanted(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadDatabaseReadsTheDatabaseAlone: a tool that only opens the
+// database reads its settings with the service's defaults and refusals,
+// and is not stopped by the service's other settings.
+func TestLoadDatabaseReadsTheDatabaseAlone(t *testing.T) {
+	db, err := config.LoadDatabase(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if db.PostgresURL != "" || db.SQLitePath != "./data/participant.db" || db.PoolSize != 20 || db.ReadTimeout.D() != 300*time.Second || !db.MigrateOnStart {
+		t.Fatalf("defaults = %+v", db)
+	}
+	db, err = config.LoadDatabase([]string{"DATABASE_URL=postgres://u@db:5432/p", "SQLITE_PATH=", "DATABASE_READ_TIMEOUT=1m",
+		"SERVICE_PORT=abc", "CAPTCHA_MAX_NUMBER=0"})
+	if err != nil {
+		t.Fatalf("other settings stopped it: %v", err)
+	}
+	if db.PostgresURL != "postgres://u@db:5432/p" || db.SQLitePath != "./data/participant.db" || db.ReadTimeout.D() != time.Minute {
+		t.Fatalf("database = %+v", db)
+	}
+	for env, want := range map[string]string{
+		"DATABASE_URL=mysql://x":      "DATABASE_URL: must be a postgres:// or postgresql:// URL",
+		"DATABASE_POOL_SIZE=lots":     `DATABASE_POOL_SIZE="lots": ` + wantAtLeast,
+		"DATABASE_POOL_SIZE=0":        `DATABASE_POOL_SIZE="0": ` + wantAtLeast,
+		"DATABASE_READ_TIMEOUT=never": `DATABASE_READ_TIMEOUT="never": ` + wantSeconds,
+	} {
+		if _, err := config.LoadDatabase([]string{env}); err == nil || err.Error() != want {
+			t.Errorf("%s: err = %v, want %s", env, err, want)
+		}
+	}
+}
+
+// TestLoadCtl: participantctl's client commands read their token from
+// PARTICIPANT_SERVICE_TOKEN.
+func TestLoadCtl(t *testing.T) {
+	ctl, err := config.LoadCtl([]string{"PARTICIPANT_SERVICE_TOKEN=t0k3n", "SERVICE_PORT=abc"})
+	if err != nil || ctl.ServiceToken != "t0k3n" {
+		t.Fatalf("LoadCtl = %+v, %v", ctl, err)
+	}
+	if ctl, err := config.LoadCtl(nil); err != nil || ctl.ServiceToken != "" {
+		t.Fatalf("LoadCtl(nil) = %+v, %v", ctl, err)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/store"
 	"github.com/telegive/participant-service/pkg/client"
 )
@@ -17,9 +18,14 @@ import (
 // migrate applies the schema to the database the service's environment
 // names (DATABASE_URL, or SQLITE_PATH for the embedded database).
 func migrate(ctx context.Context, env *Env, args []string) int {
+	db, err := config.LoadDatabase(env.Environ)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "migrate:", err)
+		return ExitUnusable
+	}
 	fs := newFlags(env, "migrate", "[flags]")
-	databaseURL := fs.String("database-url", env.Getenv("DATABASE_URL"), "Postgres URL (default $DATABASE_URL; empty selects SQLite)")
-	sqlitePath := fs.String("sqlite-path", orDefault(env.Getenv("SQLITE_PATH"), "./data/participant.db"), "embedded database file when no Postgres URL is given")
+	databaseURL := fs.String("database-url", db.PostgresURL, "Postgres URL (default $DATABASE_URL; empty selects SQLite)")
+	sqlitePath := fs.String("sqlite-path", db.SQLitePath, "embedded database file when no Postgres URL is given")
 	dryRun := fs.Bool("dry-run", false, "list the pending migrations without applying them")
 	if code, ok := parse(fs, args); !ok {
 		return code
@@ -28,6 +34,9 @@ func migrate(ctx context.Context, env *Env, args []string) int {
 		fs.Usage()
 		return ExitUsage
 	}
+	// Not the service's pool and read timeout: migrating needs one
+	// connection or two, and may take longer than any query the service
+	// makes.
 	st, err := store.Open(ctx, store.Options{PostgresURL: *databaseURL, SQLitePath: *sqlitePath, PoolSize: 2, ReadTimeout: time.Hour})
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "migrate:", err)
@@ -60,13 +69,6 @@ func migrate(ctx context.Context, env *Env, args []string) int {
 	return ExitOK
 }
 
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
 // export streams a giveaway's participants from the service to stdout or a
 // file.
 func export(ctx context.Context, env *Env, args []string) int {
@@ -74,7 +76,11 @@ func export(ctx context.Context, env *Env, args []string) int {
 	giveaway := fs.Int64("giveaway", 0, "giveaway id (required)")
 	format := fs.String("format", "ndjson", "ndjson or csv")
 	output := fs.String("output", "-", `file to write, or "-" for standard output`)
-	token := fs.String("token", env.Getenv("PARTICIPANT_SERVICE_TOKEN"), "X-Service-Token to send (default $PARTICIPANT_SERVICE_TOKEN)")
+	token, err := tokenFlag(fs, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "export:", err)
+		return ExitUnusable
+	}
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -129,7 +135,11 @@ func dirOf(path string) string {
 func status(ctx context.Context, env *Env, args []string) int {
 	fs := newFlags(env, "status", "[flags] SERVICE_URL")
 	giveaway := fs.Int64("giveaway", 0, "also show this giveaway's draw and counts")
-	token := fs.String("token", env.Getenv("PARTICIPANT_SERVICE_TOKEN"), "X-Service-Token to send (default $PARTICIPANT_SERVICE_TOKEN)")
+	token, err := tokenFlag(fs, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "status:", err)
+		return ExitUnusable
+	}
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}

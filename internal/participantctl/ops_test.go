@@ -2,9 +2,12 @@ package participantctl_test
 
 import (
 	"bufio"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/telegive/participant-service/internal/participantctl"
@@ -31,6 +34,72 @@ func TestMigrate(t *testing.T) {
 				t.Fatalf("dry run after migrate: %d %s", code, out)
 			}
 		})
+	}
+}
+
+// TestMigrateReadsTheServicesDatabaseSettings: without flags, migrate
+// applies the schema to the database the service's variables name, read
+// and refused as the service reads them.
+func TestMigrateReadsTheServicesDatabaseSettings(t *testing.T) {
+	for _, backend := range testenv.Backends {
+		t.Run(backend, func(t *testing.T) {
+			environ := []string{"SQLITE_PATH=" + testenv.SQLitePath(t), "SERVICE_PORT=not-a-port"}
+			if backend == "postgres" {
+				environ = append(environ, "DATABASE_URL="+testenv.PostgresSchema(t))
+			}
+			if code, out, errOut := runIn(t, environ, "", "migrate"); code != participantctl.ExitOK || !strings.Contains(out, "applied: 20261128000001_initial_schema") {
+				t.Fatalf("migrate: %d %s %s", code, out, errOut)
+			}
+			if code, out, _ := runIn(t, environ, "", "migrate", "--dry-run"); code != participantctl.ExitOK || !strings.Contains(out, "current") {
+				t.Fatalf("dry run after migrate: %d %s", code, out)
+			}
+		})
+	}
+	for env, want := range map[string]string{
+		"DATABASE_URL=mysql://db/x":   "migrate: DATABASE_URL: must be a postgres:// or postgresql:// URL\n",
+		"DATABASE_POOL_SIZE=lots":     `migrate: DATABASE_POOL_SIZE="lots": want a whole number, at least 1` + "\n",
+		"DATABASE_READ_TIMEOUT=never": `migrate: DATABASE_READ_TIMEOUT="never": want seconds (a number) or a Go duration such as 90s, above 0` + "\n",
+	} {
+		if code, _, errOut := runIn(t, []string{env}, "", "migrate"); code != participantctl.ExitUnusable || errOut != want {
+			t.Errorf("%s: exit %d, stderr %q, want %d %q", env, code, errOut, participantctl.ExitUnusable, want)
+		}
+	}
+}
+
+// TestClientCommandsSendTheTokenFromTheEnvironment: export, status and
+// verify-draw send PARTICIPANT_SERVICE_TOKEN unless --token says otherwise.
+func TestClientCommandsSendTheTokenFromTheEnvironment(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("X-Service-Token"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"success": false, "error": "down", "error_code": "SERVICE_UNAVAILABLE"}`))
+	}))
+	defer srv.Close()
+	environ := []string{"PARTICIPANT_SERVICE_TOKEN=from-the-environment"}
+	for _, args := range [][]string{
+		{"export", "--giveaway", "3", srv.URL},
+		{"status", srv.URL},
+		{"verify-draw", "--giveaway", "3", srv.URL},
+		{"status", "--token", "from-the-flag", srv.URL},
+	} {
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		runIn(t, environ, "", args...)
+		want := "from-the-environment"
+		if args[1] == "--token" {
+			want = "from-the-flag"
+		}
+		mu.Lock()
+		if len(got) == 0 || got[0] != want {
+			t.Errorf("%v sent X-Service-Token %q, want %q", args, got, want)
+		}
+		mu.Unlock()
 	}
 }
 

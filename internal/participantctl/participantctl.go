@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/version"
 )
 
@@ -35,8 +36,10 @@ type command struct {
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	// Getenv reads the environment; commands use it for defaults only.
-	Getenv func(string) string
+	// Environ is the environment as KEY=value strings (os.Environ).
+	// Commands read their settings from it through internal/config, for
+	// flag defaults only.
+	Environ []string
 }
 
 func commands() []command {
@@ -104,4 +107,11 @@ func parse(fs *flag.FlagSet, args []string) (int, bool) {
 		return ExitUsage, false
 	}
 	return 0, true
+}
+
+// tokenFlag defines --token, the X-Service-Token to send, whose default is
+// PARTICIPANT_SERVICE_TOKEN as internal/config reads it.
+func tokenFlag(fs *flag.FlagSet, env *Env) (*string, error) {
+	ctl, err := config.LoadCtl(env.Environ)
+	return fs.String("token", ctl.ServiceToken, "X-Service-Token to send (default $PARTICIPANT_SERVICE_TOKEN)"), err
 }

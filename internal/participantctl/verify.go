@@ -62,7 +62,11 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 	entrants := fs.String("entrants", "", `entrant list to recompute the root and check every winner's user id against: a file with one user id per line, or "server" to fetch it`)
 	var proofs int64List
 	fs.Var(&proofs, "proof", "user id whose inclusion proof to fetch and check as well as the winners' (repeatable, or comma-separated)")
-	token := fs.String("token", env.Getenv("PARTICIPANT_SERVICE_TOKEN"), "X-Service-Token to send (default $PARTICIPANT_SERVICE_TOKEN)")
+	token, err := tokenFlag(fs, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "verify-draw:", err)
+		return ExitUnusable
+	}
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the service")
 	if code, ok := parse(fs, args); !ok {
 		return code

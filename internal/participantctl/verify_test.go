@@ -175,8 +175,14 @@ func TestVerifyDrawFromAFileSaysWhatItCouldNotCheck(t *testing.T) {
 
 func run(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
+	return runIn(t, nil, stdin, args...)
+}
+
+// runIn runs participantctl with the environment environ.
+func runIn(t *testing.T, environ []string, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	env := &participantctl.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	env := &participantctl.Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Environ: environ}
 	code := participantctl.Run(context.Background(), env, args)
 	return code, out.String(), errOut.String()
 }
