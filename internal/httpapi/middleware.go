@@ -17,8 +17,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
+	web "github.com/telegive/participant-service/internal/drawpage"
 	"github.com/telegive/participant-service/internal/participant"
-	"github.com/telegive/participant-service/internal/web"
 )
 
 // recoverPanics turns a panic into a 500 with a safe body. The panic value

@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/telegive/participant-service/internal/auth"
-	"github.com/telegive/participant-service/internal/web"
+	web "github.com/telegive/participant-service/internal/drawpage"
 )
 
 // apiPrefix is where the participant API lives.

@@ -1,4 +1,4 @@
-package web_test
+package drawpage_test
 
 import (
 	"bytes"
@@ -108,7 +108,7 @@ func requireBrowserTools(t *testing.T) string {
 		missing = append(missing, chromiumPath)
 	}
 	if _, err := os.Stat(playwrightPath); err != nil {
-		missing = append(missing, "internal/web/"+filepath.Dir(playwrightPath))
+		missing = append(missing, "internal/drawpage/"+filepath.Dir(playwrightPath))
 	}
 	if len(missing) > 0 {
 		msg := "browser test tools missing: " + strings.Join(missing, ", ") + " (run .ci/install-browser)"

@@ -1,5 +1,5 @@
 // Drives the draw page in headless Chromium against a running service.
-// internal/web's TestDrawPageInBrowser starts the service, seeds a drawn
+// internal/drawpage's TestDrawPageInBrowser starts the service, seeds a drawn
 // giveaway (with a redraw) and an undrawn one, and runs this file with:
 //
 //   DRAW_BASE_URL                 the service, e.g. http://127.0.0.1:40123
@@ -24,7 +24,7 @@ import path from 'node:path';
 
 const env = process.env;
 const BASE = env.DRAW_BASE_URL;
-const skip = BASE ? false : 'DRAW_BASE_URL is unset: run `go test ./internal/web/`, which starts the service';
+const skip = BASE ? false : 'DRAW_BASE_URL is unset: run `go test ./internal/drawpage/`, which starts the service';
 
 const G = env.DRAW_GIVEAWAY_ID;
 const WINNER = env.DRAW_WINNER_ID;

@@ -1,8 +1,8 @@
-// Package web serves the draw verification page: a static page whose
+// Package drawpage serves the draw verification page: a static page whose
 // script fetches a giveaway's public draw record and proofs and checks
 // them in the participant's own browser, so that nobody has to take this
 // server's word for the result.
-package web
+package drawpage
 
 import (
 	"embed"
