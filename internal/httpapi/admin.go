@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/telegive/participant-service/pkg/api"
+)
 
 // handleAdminStats serves GET /admin/stats: platform-wide totals.
 func (s *Server) handleAdminStats(w http.ResponseWriter, r *http.Request) {
@@ -9,19 +13,15 @@ func (s *Server) handleAdminStats(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	type stats struct {
-		Participants      int64 `json:"participants"`
-		Users             int64 `json:"users"`
-		CaptchaCompleted  int64 `json:"captcha_completed_users"`
-		Giveaways         int64 `json:"giveaways"`
-		Drawn             int64 `json:"drawn_giveaways"`
-		PendingChallenges int64 `json:"pending_captcha_challenges"`
-		StaleChallenges   int64 `json:"stale_captcha_challenges"`
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Success bool  `json:"success"`
-		Stats   stats `json:"stats"`
-	}{true, stats(st)})
+	writeJSON(w, http.StatusOK, api.AdminStatsResponse{Success: true, Stats: api.AdminStats{
+		Participants:             st.Participants,
+		Users:                    st.Users,
+		CaptchaCompletedUsers:    st.CaptchaCompleted,
+		Giveaways:                st.Giveaways,
+		DrawnGiveaways:           st.Drawn,
+		PendingCaptchaChallenges: st.PendingChallenges,
+		StaleCaptchaChallenges:   st.StaleChallenges,
+	}})
 }
 
 // handleAdminCleanup serves POST /admin/cleanup: delete stale captcha
@@ -32,8 +32,5 @@ func (s *Server) handleAdminCleanup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success           bool `json:"success"`
-		DeletedChallenges int  `json:"deleted_challenges"`
-	}{true, n})
+	writeJSON(w, http.StatusOK, api.CleanupResponse{Success: true, DeletedChallenges: n})
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/api"
 )
 
 // handleValidateCaptcha serves POST /api/participants/validate-captcha.
@@ -50,33 +51,29 @@ func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.Completed {
-		writeJSON(w, http.StatusOK, struct {
-			Success                bool   `json:"success"`
-			CaptchaCompleted       bool   `json:"captcha_completed"`
-			ParticipationConfirmed bool   `json:"participation_confirmed"`
-			ParticipantID          int64  `json:"participant_id"`
-			Message                string `json:"message"`
-		}{true, true, true, res.ParticipantID, "Captcha solved. You are now participating in the giveaway."})
+		writeJSON(w, http.StatusOK, api.CaptchaSolved{
+			Success:                true,
+			CaptchaCompleted:       true,
+			ParticipationConfirmed: true,
+			ParticipantID:          res.ParticipantID,
+			Message:                "Captcha solved. You are now participating in the giveaway.",
+		})
 		return
-	}
-	type wrong struct {
-		Success           bool   `json:"success"`
-		CaptchaCompleted  bool   `json:"captcha_completed"`
-		AttemptsRemaining int    `json:"attempts_remaining"`
-		Message           string `json:"message"`
 	}
 	if ch := res.NewChallenge; ch != nil {
-		writeJSON(w, http.StatusOK, struct {
-			Success          bool   `json:"success"`
-			CaptchaCompleted bool   `json:"captcha_completed"`
-			NewQuestion      string `json:"new_question"`
-			challengeJSON
-			Message string `json:"message"`
-		}{true, false, ch.Question, toChallengeJSON(*ch), "Wrong answer. Here is a new question."})
+		writeJSON(w, http.StatusOK, api.CaptchaRenewed{
+			Success:     true,
+			NewQuestion: ch.Question,
+			Challenge:   toChallenge(*ch),
+			Message:     "Wrong answer. Here is a new question.",
+		})
 		return
 	}
-	writeJSON(w, http.StatusOK, wrong{true, false, res.AttemptsRemaining,
-		fmt.Sprintf("Wrong answer. %d attempt(s) left.", res.AttemptsRemaining)})
+	writeJSON(w, http.StatusOK, api.CaptchaWrong{
+		Success:           true,
+		AttemptsRemaining: res.AttemptsRemaining,
+		Message:           fmt.Sprintf("Wrong answer. %d attempt(s) left.", res.AttemptsRemaining),
+	})
 }
 
 // handleCaptchaStatus serves GET /api/participants/captcha-status/{user_id}.
@@ -91,10 +88,7 @@ func (s *Server) handleCaptchaStatus(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success bool `json:"success"`
-		userStatsJSON
-	}{true, toUserStatsJSON(u)})
+	writeJSON(w, http.StatusOK, api.CaptchaStatusResponse{Success: true, UserStats: toUserStats(u)})
 }
 
 // captchaResult names a validate-captcha outcome for metrics. A right

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
-	"github.com/telegive/participant-service/pkg/draw"
+	"github.com/telegive/participant-service/pkg/api"
 )
 
 // handleSelectWinners serves POST /api/participants/{giveaway_id}/select-winners
@@ -44,19 +44,18 @@ func (s *Server) handleSelectWinners(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success              bool         `json:"success"`
-		GiveawayID           int64        `json:"giveaway_id"`
-		Winners              []winnerJSON `json:"winners"`
-		TotalParticipants    int64        `json:"total_participants"`
-		WinnerCountRequested int          `json:"winner_count_requested"`
-		WinnerCountSelected  int          `json:"winner_count_selected"`
-		SelectionMethod      string       `json:"selection_method"`
-		SelectionTimestamp   time.Time    `json:"selection_timestamp"`
-		AlreadySelected      bool         `json:"already_selected"`
-		Draw                 draw.Record  `json:"draw"`
-	}{true, giveawayID, toWinnersJSON(sel.Winners), sel.TotalParticipants, sel.Requested, sel.Selected,
-		sel.Method, sel.Timestamp, sel.AlreadySelected, sel.Record})
+	writeJSON(w, http.StatusOK, api.Selection{
+		Success:              true,
+		GiveawayID:           giveawayID,
+		Winners:              toWinners(sel.Winners),
+		TotalParticipants:    sel.TotalParticipants,
+		WinnerCountRequested: sel.Requested,
+		WinnerCountSelected:  sel.Selected,
+		SelectionMethod:      sel.Method,
+		SelectionTimestamp:   sel.Timestamp,
+		AlreadySelected:      sel.AlreadySelected,
+		Draw:                 sel.Record,
+	})
 }
 
 // handleDraw serves GET /api/participants/{giveaway_id}/draw: the
@@ -92,10 +91,7 @@ func (s *Server) handleCommitDraw(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeDraw(w http.ResponseWriter, status int, d participant.Draw) {
-	writeJSON(w, status, struct {
-		Success bool        `json:"success"`
-		Draw    draw.Record `json:"draw"`
-	}{true, d.PublicRecord()})
+	writeJSON(w, status, api.DrawResponse{Success: true, Draw: d.PublicRecord()})
 }
 
 // handleProof serves GET /api/participants/{giveaway_id}/draw/proof/{user_id}.
@@ -115,10 +111,7 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success bool       `json:"success"`
-		Proof   draw.Proof `json:"proof"`
-	}{true, p})
+	writeJSON(w, http.StatusOK, api.ProofResponse{Success: true, Proof: p})
 }
 
 // handleRedraw serves POST /api/participants/{giveaway_id}/redraw.
@@ -154,17 +147,16 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success             bool               `json:"success"`
-		GiveawayID          int64              `json:"giveaway_id"`
-		DisqualifiedUserIDs []int64            `json:"disqualified_user_ids"`
-		Reason              string             `json:"reason"`
-		Replacements        []draw.Replacement `json:"replacements"`
-		Winners             []winnerJSON       `json:"winners"`
-		AlreadyApplied      bool               `json:"already_applied"`
-		Draw                draw.Record        `json:"draw"`
-	}{true, giveawayID, res.Round.DisqualifiedUserIDs, res.Round.Reason, res.Round.Replacements,
-		toWinnersJSON(res.Winners), res.AlreadyApplied, res.Record})
+	writeJSON(w, http.StatusOK, api.RedrawResult{
+		Success:             true,
+		GiveawayID:          giveawayID,
+		DisqualifiedUserIDs: res.Round.DisqualifiedUserIDs,
+		Reason:              res.Round.Reason,
+		Replacements:        res.Round.Replacements,
+		Winners:             toWinners(res.Winners),
+		AlreadyApplied:      res.AlreadyApplied,
+		Draw:                res.Record,
+	})
 }
 
 // handleEntrants serves GET /api/participants/{giveaway_id}/draw/entrants:
@@ -209,8 +201,5 @@ func (s *Server) handleWinnerProofs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success bool         `json:"success"`
-		Proofs  []draw.Proof `json:"proofs"`
-	}{true, proofs})
+	writeJSON(w, http.StatusOK, api.WinnerProofsResponse{Success: true, Proofs: proofs})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/api"
 )
 
 // HTTP-only error codes, for failures that happen before the domain sees a
@@ -57,17 +58,6 @@ var statusOf = map[participant.Code]int{
 	codeHTTPSRequired:                   http.StatusForbidden,
 }
 
-// errorBody is the JSON of every failed request.
-type errorBody struct {
-	Success          bool                     `json:"success"`
-	Error            string                   `json:"error"`
-	ErrorCode        participant.Code         `json:"error_code"`
-	ValidationErrors []participant.FieldError `json:"validation_errors,omitempty"`
-	ParticipantID    int64                    `json:"participant_id,omitempty"`
-	RetryAfter       int                      `json:"retry_after,omitempty"`
-	ChannelInfo      *participant.Channel     `json:"channel_info,omitempty"`
-}
-
 // errTryAgain answers a request that failed for want of a dependency (the
 // database out of reach, the request's deadline passed): 503 with a short
 // Retry-After.
@@ -104,12 +94,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	info := infoOf(r.Context())
 	info.errorCode, info.errorMessage = e.Code, e.Message
-	body := errorBody{
-		Error:            e.Message,
-		ErrorCode:        e.Code,
-		ValidationErrors: e.Fields,
+	body := api.ErrorBody{
+		Message:          e.Message,
+		Code:             string(e.Code),
+		ValidationErrors: toFieldErrors(e.Fields),
 		ParticipantID:    e.ParticipantID,
-		ChannelInfo:      e.Channel,
+		ChannelInfo:      (*api.Channel)(e.Channel),
 	}
 	if e.RetryAfter > 0 {
 		secs := int(e.RetryAfter.Seconds() + 0.999)

@@ -2,31 +2,22 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/telegive/participant-service/internal/health"
+	"github.com/telegive/participant-service/pkg/api"
 )
-
-type healthJSON struct {
-	Success   bool                     `json:"success"`
-	Status    health.Status            `json:"status"`
-	Service   string                   `json:"service"`
-	Version   string                   `json:"version"`
-	Timestamp time.Time                `json:"timestamp"`
-	Checks    map[string]health.Result `json:"checks"`
-}
 
 // handleLive serves GET /health/live: the process serves requests. It
 // touches no dependency, so a database outage never restarts pods.
 func (s *Server) handleLive(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "status": "alive", "service": s.opts.ServiceName})
+	writeJSON(w, http.StatusOK, api.Probe{Success: true, Status: "alive", Service: s.opts.ServiceName})
 }
 
 // handleReady serves GET /health/ready: 200 only when the critical
 // dependencies answer and the server is not shutting down.
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"success": false, "status": "shutting_down", "service": s.opts.ServiceName})
+		writeJSON(w, http.StatusServiceUnavailable, api.Probe{Success: false, Status: "shutting_down", Service: s.opts.ServiceName})
 		return
 	}
 	rep := s.health.RunCritical(r.Context())
@@ -36,7 +27,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	if !rep.Ready {
 		status, state = http.StatusServiceUnavailable, "not_ready"
 	}
-	writeJSON(w, status, map[string]any{"success": rep.Ready, "status": state, "service": s.opts.ServiceName, "checks": rep.Checks})
+	writeJSON(w, status, api.Probe{Success: rep.Ready, Status: state, Service: s.opts.ServiceName, Checks: toChecks(rep.Checks)})
 }
 
 // handleHealth serves GET /health: every check, with the overall state.
@@ -52,13 +43,13 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if s.draining.Load() && rep.Status == health.Healthy {
 		rep.Status = health.Degraded
 	}
-	writeJSON(w, status, healthJSON{
+	writeJSON(w, status, api.Health{
 		Success:   rep.Status != health.Unhealthy,
-		Status:    rep.Status,
+		Status:    string(rep.Status),
 		Service:   s.opts.ServiceName,
 		Version:   s.opts.Version,
 		Timestamp: s.opts.Now().UTC(),
-		Checks:    rep.Checks,
+		Checks:    toChecks(rep.Checks),
 	})
 }
 

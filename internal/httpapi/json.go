@@ -1,34 +1,17 @@
 package httpapi
 
 import (
-	"time"
-
+	"github.com/telegive/participant-service/internal/health"
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/api"
 )
 
-// The JSON shapes of the API, kept apart from the domain types so that a
-// domain change cannot silently change what callers receive.
+// The JSON bodies are the types of pkg/api, kept apart from the domain
+// types so that a domain change cannot silently change what callers
+// receive; these functions turn the one into the other.
 
-type participantJSON struct {
-	ID                   int64      `json:"id"`
-	ParticipantID        int64      `json:"participant_id"`
-	GiveawayID           int64      `json:"giveaway_id"`
-	UserID               int64      `json:"user_id"`
-	Username             *string    `json:"username"`
-	FirstName            *string    `json:"first_name"`
-	LastName             *string    `json:"last_name"`
-	ParticipatedAt       time.Time  `json:"participated_at"`
-	CaptchaCompleted     bool       `json:"captcha_completed"`
-	SubscriptionVerified bool       `json:"subscription_verified"`
-	IsWinner             bool       `json:"is_winner"`
-	WinnerSelectedAt     *time.Time `json:"winner_selected_at"`
-	MessageDelivered     bool       `json:"message_delivered"`
-	DeliveryTimestamp    *time.Time `json:"delivery_timestamp"`
-	DeliveryAttempts     int        `json:"delivery_attempts"`
-}
-
-func toParticipantJSON(p participant.Participant) participantJSON {
-	return participantJSON{
+func toParticipant(p participant.Participant) api.Participant {
+	return api.Participant{
 		ID:                   p.ID,
 		ParticipantID:        p.ID,
 		GiveawayID:           p.GiveawayID,
@@ -54,20 +37,11 @@ func optString(s string) *string {
 	return &s
 }
 
-type winnerJSON struct {
-	Position         int        `json:"position"`
-	UserID           int64      `json:"user_id"`
-	ParticipantID    int64      `json:"participant_id"`
-	Username         *string    `json:"username"`
-	FirstName        *string    `json:"first_name"`
-	LastName         *string    `json:"last_name"`
-	WinnerSelectedAt *time.Time `json:"winner_selected_at"`
-}
-
-func toWinnersJSON(ws []participant.Winner) []winnerJSON {
-	out := make([]winnerJSON, len(ws))
+// toWinners is never nil, so that no winners is [] rather than null.
+func toWinners(ws []participant.Winner) []api.Winner {
+	out := make([]api.Winner, len(ws))
 	for i, w := range ws {
-		out[i] = winnerJSON{
+		out[i] = api.Winner{
 			Position:         w.Position,
 			UserID:           w.UserID,
 			ParticipantID:    w.ID,
@@ -80,17 +54,8 @@ func toWinnersJSON(ws []participant.Winner) []winnerJSON {
 	return out
 }
 
-type userStatsJSON struct {
-	UserID              int64      `json:"user_id"`
-	CaptchaCompleted    bool       `json:"captcha_completed"`
-	CompletedAt         *time.Time `json:"completed_at"`
-	TotalParticipations int64      `json:"total_participations"`
-	TotalWins           int64      `json:"total_wins"`
-	FirstParticipation  *time.Time `json:"first_participation"`
-}
-
-func toUserStatsJSON(u participant.User) userStatsJSON {
-	return userStatsJSON{
+func toUserStats(u participant.User) api.UserStats {
+	return api.UserStats{
 		UserID:              u.UserID,
 		CaptchaCompleted:    u.CaptchaCompleted,
 		CompletedAt:         u.CaptchaCompletedAt,
@@ -100,28 +65,36 @@ func toUserStatsJSON(u participant.User) userStatsJSON {
 	}
 }
 
-type statsJSON struct {
-	TotalParticipants                int64 `json:"total_participants"`
-	CaptchaCompletedParticipants     int64 `json:"captcha_completed_participants"`
-	SubscriptionVerifiedParticipants int64 `json:"subscription_verified_participants"`
-	Winners                          int64 `json:"winners"`
-	MessagesDelivered                int64 `json:"messages_delivered"`
-}
-
-// challengeJSON is a captcha question; the bot reads it both from
-// register (captcha_question) and from validate-captcha (new_question).
-type challengeJSON struct {
-	SessionID         string    `json:"session_id"`
-	CaptchaSessionID  string    `json:"captcha_session_id"`
-	AttemptsRemaining int       `json:"attempts_remaining"`
-	ExpiresAt         time.Time `json:"expires_at"`
-}
-
-func toChallengeJSON(c participant.Challenge) challengeJSON {
-	return challengeJSON{
+func toChallenge(c participant.Challenge) api.Challenge {
+	return api.Challenge{
 		SessionID:         c.SessionID,
 		CaptchaSessionID:  c.SessionID,
 		AttemptsRemaining: c.AttemptsRemaining(),
 		ExpiresAt:         c.ExpiresAt,
 	}
+}
+
+// toChecks keeps a nil map nil and an empty one empty: they are written
+// differently.
+func toChecks(rs map[string]health.Result) map[string]api.CheckResult {
+	if rs == nil {
+		return nil
+	}
+	out := make(map[string]api.CheckResult, len(rs))
+	for name, r := range rs {
+		out[name] = api.CheckResult{Status: r.Status, LatencyMS: r.LatencyMS, Error: r.Error, Details: r.Details}
+	}
+	return out
+}
+
+// toFieldErrors keeps no field errors nil, which the error body omits.
+func toFieldErrors(fs []participant.FieldError) []api.FieldError {
+	if len(fs) == 0 {
+		return nil
+	}
+	out := make([]api.FieldError, len(fs))
+	for i, f := range fs {
+		out[i] = api.FieldError{Field: f.Field, Message: f.Message, Code: string(f.Code)}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/api"
 	"github.com/telegive/participant-service/pkg/draw"
 )
 
@@ -36,31 +37,27 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	ps := make([]participantJSON, len(l.Participants))
+	ps := make([]api.Participant, len(l.Participants))
 	for i, p := range l.Participants {
-		ps[i] = toParticipantJSON(p)
+		ps[i] = toParticipant(p)
 	}
-	type stats struct {
-		Total                int64 `json:"total"`
-		CaptchaCompleted     int64 `json:"captcha_completed"`
-		SubscriptionVerified int64 `json:"subscription_verified"`
-		Winners              int64 `json:"winners"`
-	}
-	type pagination struct {
-		Page  int   `json:"page"`
-		Limit int   `json:"limit"`
-		Total int64 `json:"total"`
-		Pages int64 `json:"pages"`
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Success      bool              `json:"success"`
-		GiveawayID   int64             `json:"giveaway_id"`
-		Participants []participantJSON `json:"participants"`
-		Stats        stats             `json:"stats"`
-		Pagination   pagination        `json:"pagination"`
-	}{true, giveawayID, ps,
-		stats{l.Stats.Total, l.Stats.CaptchaCompleted, l.Stats.SubscriptionVerified, l.Stats.Winners},
-		pagination{l.Pagination.Page, l.Pagination.Limit, l.Pagination.Total, l.Pagination.Pages}})
+	writeJSON(w, http.StatusOK, api.Listing{
+		Success:      true,
+		GiveawayID:   giveawayID,
+		Participants: ps,
+		Stats: api.ListingStats{
+			Total:                l.Stats.Total,
+			CaptchaCompleted:     l.Stats.CaptchaCompleted,
+			SubscriptionVerified: l.Stats.SubscriptionVerified,
+			Winners:              l.Stats.Winners,
+		},
+		Pagination: api.Pagination{
+			Page:  l.Pagination.Page,
+			Limit: l.Pagination.Limit,
+			Total: l.Pagination.Total,
+			Pages: l.Pagination.Pages,
+		},
+	})
 }
 
 // handleCount serves GET /api/participants/{giveaway_id}/count.
@@ -75,12 +72,7 @@ func (s *Server) handleCount(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success           bool  `json:"success"`
-		GiveawayID        int64 `json:"giveaway_id"`
-		Count             int64 `json:"count"`
-		TotalParticipants int64 `json:"total_participants"`
-	}{true, giveawayID, n, n})
+	writeJSON(w, http.StatusOK, api.CountResponse{Success: true, GiveawayID: giveawayID, Count: n, TotalParticipants: n})
 }
 
 // handleStats serves GET /api/participants/{giveaway_id}/stats.
@@ -95,11 +87,13 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success    bool      `json:"success"`
-		GiveawayID int64     `json:"giveaway_id"`
-		Stats      statsJSON `json:"stats"`
-	}{true, giveawayID, statsJSON{st.Total, st.CaptchaCompleted, st.SubscriptionVerified, st.Winners, st.MessagesDelivered}})
+	writeJSON(w, http.StatusOK, api.StatsResponse{Success: true, GiveawayID: giveawayID, Stats: api.Stats{
+		TotalParticipants:                st.Total,
+		CaptchaCompletedParticipants:     st.CaptchaCompleted,
+		SubscriptionVerifiedParticipants: st.SubscriptionVerified,
+		Winners:                          st.Winners,
+		MessagesDelivered:                st.MessagesDelivered,
+	}})
 }
 
 // handleWinners serves GET /api/participants/{giveaway_id}/winners.
@@ -118,12 +112,7 @@ func (s *Server) handleWinners(w http.ResponseWriter, r *http.Request) {
 	if d != nil {
 		rec = &d.Record
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success    bool         `json:"success"`
-		GiveawayID int64        `json:"giveaway_id"`
-		Winners    []winnerJSON `json:"winners"`
-		Draw       *draw.Record `json:"draw"`
-	}{true, giveawayID, toWinnersJSON(ws), rec})
+	writeJSON(w, http.StatusOK, api.WinnersResponse{Success: true, GiveawayID: giveawayID, Winners: toWinners(ws), Draw: rec})
 }
 
 // handleExport serves GET /api/participants/{giveaway_id}/export, a
@@ -181,7 +170,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 			if err := cw.Write(csvRow(p)); err != nil {
 				return err
 			}
-		} else if err := enc.Encode(toParticipantJSON(p)); err != nil {
+		} else if err := enc.Encode(toParticipant(p)); err != nil {
 			return err
 		}
 		if rows%s.opts.ExportBatchSize == 0 {
@@ -258,16 +247,16 @@ func (s *Server) handleWinnerStatus(w http.ResponseWriter, r *http.Request) {
 	if st.ParticipantID != 0 {
 		pid = &st.ParticipantID
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success          bool       `json:"success"`
-		UserID           int64      `json:"user_id"`
-		GiveawayID       int64      `json:"giveaway_id"`
-		Participated     bool       `json:"participated"`
-		IsWinner         bool       `json:"is_winner"`
-		WinnerSelectedAt *time.Time `json:"winner_selected_at"`
-		TotalWinners     int        `json:"total_winners"`
-		ParticipantID    *int64     `json:"participant_id"`
-	}{true, userID, giveawayID, st.Participated, st.IsWinner, st.WinnerSelectedAt, st.TotalWinners, pid})
+	writeJSON(w, http.StatusOK, api.WinnerStatus{
+		Success:          true,
+		UserID:           userID,
+		GiveawayID:       giveawayID,
+		Participated:     st.Participated,
+		IsWinner:         st.IsWinner,
+		WinnerSelectedAt: st.WinnerSelectedAt,
+		TotalWinners:     st.TotalWinners,
+		ParticipantID:    pid,
+	})
 }
 
 // handleHistory serves GET /api/participants/history/{user_id}.
@@ -288,21 +277,12 @@ func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	type entry struct {
-		GiveawayID       int64      `json:"giveaway_id"`
-		ParticipatedAt   time.Time  `json:"participated_at"`
-		IsWinner         bool       `json:"is_winner"`
-		WinnerSelectedAt *time.Time `json:"winner_selected_at"`
-	}
-	recent := make([]entry, len(hs))
+	recent := make([]api.Participation, len(hs))
 	for i, h := range hs {
-		recent[i] = entry{h.GiveawayID, h.ParticipatedAt, h.IsWinner, h.WinnerSelectedAt}
+		recent[i] = api.Participation{GiveawayID: h.GiveawayID, ParticipatedAt: h.ParticipatedAt,
+			IsWinner: h.IsWinner, WinnerSelectedAt: h.WinnerSelectedAt}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success              bool          `json:"success"`
-		UserStats            userStatsJSON `json:"user_stats"`
-		RecentParticipations []entry       `json:"recent_participations"`
-	}{true, toUserStatsJSON(u), recent})
+	writeJSON(w, http.StatusOK, api.History{Success: true, UserStats: toUserStats(u), RecentParticipations: recent})
 }
 
 // handleVerifySubscription serves POST /api/participants/verify-subscription.
@@ -322,15 +302,15 @@ func (s *Server) handleVerifySubscription(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success          bool                `json:"success"`
-		UserID           int64               `json:"user_id"`
-		AccountID        int64               `json:"account_id"`
-		IsSubscribed     bool                `json:"is_subscribed"`
-		MembershipStatus string              `json:"membership_status"`
-		ChannelInfo      participant.Channel `json:"channel_info"`
-		VerifiedAt       time.Time           `json:"verified_at"`
-	}{true, userID, accountID, sub.Subscribed, sub.Status, sub.Channel, sub.VerifiedAt})
+	writeJSON(w, http.StatusOK, api.Subscription{
+		Success:          true,
+		UserID:           userID,
+		AccountID:        accountID,
+		IsSubscribed:     sub.Subscribed,
+		MembershipStatus: sub.Status,
+		ChannelInfo:      api.Channel(sub.Channel),
+		VerifiedAt:       sub.VerifiedAt,
+	})
 }
 
 // handleUpdateDelivery serves PUT /api/participants/update-delivery-status.
@@ -354,17 +334,9 @@ func (s *Server) handleUpdateDelivery(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	type failure struct {
-		ParticipantID int64  `json:"participant_id"`
-		Error         string `json:"error"`
-	}
-	failed := make([]failure, len(res.Failed))
+	failed := make([]api.DeliveryFailure, len(res.Failed))
 	for i, f := range res.Failed {
-		failed[i] = failure{f.ParticipantID, f.Reason}
+		failed[i] = api.DeliveryFailure{ParticipantID: f.ParticipantID, Error: f.Reason}
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Success       bool      `json:"success"`
-		UpdatedCount  int       `json:"updated_count"`
-		FailedUpdates []failure `json:"failed_updates"`
-	}{true, res.Updated, failed})
+	writeJSON(w, http.StatusOK, api.DeliveryResult{Success: true, UpdatedCount: res.Updated, FailedUpdates: failed})
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/api"
 )
 
 // handleRegister serves POST /api/participants/register.
@@ -36,22 +37,21 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ch := res.Challenge; ch != nil {
-		writeJSON(w, http.StatusOK, struct {
-			Success         bool   `json:"success"`
-			RequiresCaptcha bool   `json:"requires_captcha"`
-			CaptchaQuestion string `json:"captcha_question"`
-			challengeJSON
-			Message string `json:"message"`
-		}{true, true, ch.Question, toChallengeJSON(*ch), "Please solve the captcha to join the giveaway."})
+		writeJSON(w, http.StatusOK, api.CaptchaRequired{
+			Success:         true,
+			RequiresCaptcha: true,
+			CaptchaQuestion: ch.Question,
+			Challenge:       toChallenge(*ch),
+			Message:         "Please solve the captcha to join the giveaway.",
+		})
 		return
 	}
-	writeJSON(w, http.StatusCreated, struct {
-		Success                bool   `json:"success"`
-		RequiresCaptcha        bool   `json:"requires_captcha"`
-		ParticipationConfirmed bool   `json:"participation_confirmed"`
-		ParticipantID          int64  `json:"participant_id"`
-		Message                string `json:"message"`
-	}{true, false, true, res.ParticipantID, "You are now participating in the giveaway."})
+	writeJSON(w, http.StatusCreated, api.Registered{
+		Success:                true,
+		ParticipationConfirmed: true,
+		ParticipantID:          res.ParticipantID,
+		Message:                "You are now participating in the giveaway.",
+	})
 }
 
 // registrationResult names a register outcome for metrics.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 
+	"github.com/telegive/participant-service/pkg/api"
 	"github.com/telegive/participant-service/pkg/signing"
 )
 
@@ -80,25 +81,19 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	return c, nil
 }
 
-// Error is a failure answered by the service.
+// Error is a failure answered by the service: its api.ErrorBody with the
+// HTTP status.
 type Error struct {
 	Status           int
-	Code             string            `json:"error_code"`
-	Message          string            `json:"error"`
-	ValidationErrors []ValidationError `json:"validation_errors"`
+	Code             string
+	Message          string
+	ValidationErrors []ValidationError
 	// ParticipantID is set on DUPLICATE_PARTICIPATION.
-	ParticipantID int64 `json:"participant_id"`
+	ParticipantID int64
 	// ChannelInfo is set on USER_NOT_SUBSCRIBED.
-	ChannelInfo *Channel `json:"channel_info"`
+	ChannelInfo *Channel
 	// RetryAfter is set when the service said when to retry.
 	RetryAfter time.Duration
-}
-
-// ValidationError is one invalid field of a request.
-type ValidationError struct {
-	Field   string `json:"field"`
-	Message string `json:"error"`
-	Code    string `json:"error_code"`
 }
 
 func (e *Error) Error() string {
@@ -148,18 +143,23 @@ type call struct {
 	repeatable bool
 }
 
-// do sends a call and decodes a successful JSON answer into out.
-func (c *Client) do(ctx context.Context, cl call, out any) error {
+// do sends a call and decodes a successful JSON answer into out. An answer
+// that takes one of several shapes is decoded into out and each of more,
+// for the caller to tell which shape it is.
+func (c *Client) do(ctx context.Context, cl call, out any, more ...any) error {
 	resp, err := c.send(ctx, cl)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return nil
+	var raw json.RawMessage
+	err = json.NewDecoder(resp.Body).Decode(&raw)
+	for _, v := range append([]any{out}, more...) {
+		if err == nil {
+			err = json.Unmarshal(raw, v)
+		}
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err != nil {
 		return fmt.Errorf("client: %s %s: decode answer: %w", cl.method, cl.path, err)
 	}
 	return nil
@@ -253,9 +253,12 @@ func (c *Client) attempt(ctx context.Context, cl call, body []byte, ts int64) (*
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	e := &Error{Status: resp.StatusCode}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if json.Unmarshal(data, e) != nil || e.Code == "" {
+	var answer api.ErrorBody
+	err = json.Unmarshal(data, &answer)
+	e := &Error{Status: resp.StatusCode, Code: answer.Code, Message: answer.Message, ValidationErrors: answer.ValidationErrors,
+		ParticipantID: answer.ParticipantID, ChannelInfo: answer.ChannelInfo}
+	if err != nil || e.Code == "" {
 		e.Code, e.Message = "HTTP_"+strconv.Itoa(resp.StatusCode), strings.TrimSpace(string(data))
 	}
 	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {

@@ -10,42 +10,35 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/telegive/participant-service/pkg/api"
 	"github.com/telegive/participant-service/pkg/draw"
 )
 
 // Draw returns a giveaway's draw record: only the commitment before the
 // draw, every field after it.
 func (c *Client) Draw(ctx context.Context, giveawayID int64) (draw.Record, error) {
-	var out struct {
-		Draw draw.Record `json:"draw"`
-	}
+	var out api.DrawResponse
 	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw", giveawayID), repeatable: true}, &out)
 	return out.Draw, err
 }
 
 // CommitDraw publishes the giveaway's draw commitment now (idempotent).
 func (c *Client) CommitDraw(ctx context.Context, giveawayID int64) (draw.Record, error) {
-	var out struct {
-		Draw draw.Record `json:"draw"`
-	}
+	var out api.DrawResponse
 	err := c.do(ctx, call{method: "POST", path: path("/api/participants/%d/draw/commit", giveawayID), repeatable: true}, &out)
 	return out.Draw, err
 }
 
 // WinnerProofs returns an inclusion proof for every current winner.
 func (c *Client) WinnerProofs(ctx context.Context, giveawayID int64) ([]draw.Proof, error) {
-	var out struct {
-		Proofs []draw.Proof `json:"proofs"`
-	}
+	var out api.WinnerProofsResponse
 	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw/winner-proofs", giveawayID), repeatable: true}, &out)
 	return out.Proofs, err
 }
 
 // Proof returns a user's inclusion proof in a drawn giveaway.
 func (c *Client) Proof(ctx context.Context, giveawayID, userID int64) (draw.Proof, error) {
-	var out struct {
-		Proof draw.Proof `json:"proof"`
-	}
+	var out api.ProofResponse
 	err := c.do(ctx, call{method: "GET", path: path("/api/participants/%d/draw/proof/%d", giveawayID, userID), repeatable: true}, &out)
 	return out.Proof, err
 }

@@ -2,25 +2,30 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"net/url"
 	"strconv"
+
+	"github.com/telegive/participant-service/pkg/api"
 )
 
 // Register joins a user to a giveaway, or returns the captcha the user must
 // solve first. It is not retried: its answer depends on what came before.
 func (c *Client) Register(ctx context.Context, req RegisterRequest) (RegisterResult, error) {
-	var out struct {
-		RegisterResult
-		Challenge
-	}
-	if err := c.do(ctx, call{method: "POST", path: "/api/participants/register", body: req}, &out); err != nil {
+	// The answer is one of two shapes, told apart by requires_captcha.
+	var registered api.Registered
+	var asked api.CaptchaRequired
+	if err := c.do(ctx, call{method: "POST", path: "/api/participants/register", body: req}, &registered, &asked); err != nil {
 		return RegisterResult{}, err
 	}
-	res := out.RegisterResult
+	res := RegisterResult{
+		RequiresCaptcha:        registered.RequiresCaptcha,
+		ParticipationConfirmed: registered.ParticipationConfirmed,
+		ParticipantID:          registered.ParticipantID,
+		Message:                registered.Message,
+	}
 	if res.RequiresCaptcha {
-		ch := out.Challenge
-		res.Challenge = &ch
+		res.Challenge = &Challenge{Question: asked.CaptchaQuestion, SessionID: asked.SessionID,
+			AttemptsRemaining: asked.AttemptsRemaining, ExpiresAt: asked.ExpiresAt}
 	}
 	return res, nil
 }
@@ -28,34 +33,32 @@ func (c *Client) Register(ctx context.Context, req RegisterRequest) (RegisterRes
 // ValidateCaptcha answers the user's captcha. It is not retried: a wrong
 // answer uses an attempt.
 func (c *Client) ValidateCaptcha(ctx context.Context, req ValidateRequest) (ValidateResult, error) {
-	var raw json.RawMessage
-	if err := c.do(ctx, call{method: "POST", path: "/api/participants/validate-captcha", body: req}, &raw); err != nil {
+	// The answer is one of three shapes: api.CaptchaSolved, api.CaptchaWrong
+	// or api.CaptchaRenewed, which has every field of CaptchaWrong.
+	var solved api.CaptchaSolved
+	var renewed api.CaptchaRenewed
+	if err := c.do(ctx, call{method: "POST", path: "/api/participants/validate-captcha", body: req}, &solved, &renewed); err != nil {
 		return ValidateResult{}, err
 	}
-	var res ValidateResult
-	var renewed struct {
-		NewQuestion string `json:"new_question"`
-		Challenge
-	}
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return ValidateResult{}, err
-	}
-	if err := json.Unmarshal(raw, &renewed); err != nil {
-		return ValidateResult{}, err
+	res := ValidateResult{
+		CaptchaCompleted:       solved.CaptchaCompleted,
+		ParticipationConfirmed: solved.ParticipationConfirmed,
+		ParticipantID:          solved.ParticipantID,
+		AttemptsRemaining:      renewed.AttemptsRemaining,
+		Message:                solved.Message,
 	}
 	if renewed.NewQuestion != "" {
-		ch := renewed.Challenge
-		ch.Question = renewed.NewQuestion
-		res.NewChallenge = &ch
+		res.NewChallenge = &Challenge{Question: renewed.NewQuestion, SessionID: renewed.SessionID,
+			AttemptsRemaining: renewed.AttemptsRemaining, ExpiresAt: renewed.ExpiresAt}
 	}
 	return res, nil
 }
 
 // CaptchaStatus returns whether the user has passed the captcha.
 func (c *Client) CaptchaStatus(ctx context.Context, userID int64) (UserStats, error) {
-	var out UserStats
+	var out api.CaptchaStatusResponse
 	err := c.do(ctx, call{method: "GET", path: path("/api/participants/captcha-status/%d", userID), repeatable: true}, &out)
-	return out, err
+	return out.UserStats, err
 }
 
 // WinnerStatus returns whether the user took part in the giveaway and won.
@@ -69,7 +72,7 @@ func (c *Client) WinnerStatus(ctx context.Context, userID, giveawayID int64) (Wi
 // channel.
 func (c *Client) VerifySubscription(ctx context.Context, userID, accountID int64) (Subscription, error) {
 	var out Subscription
-	body := map[string]int64{"user_id": userID, "account_id": accountID}
+	body := api.VerifySubscriptionRequest{UserID: userID, AccountID: accountID}
 	err := c.do(ctx, call{method: "POST", path: "/api/participants/verify-subscription", body: body, repeatable: true}, &out)
 	return out, err
 }

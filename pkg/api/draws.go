@@ -1,0 +1,83 @@
+package api
+
+import (
+	"time"
+
+	"github.com/telegive/participant-service/pkg/draw"
+)
+
+// SelectWinnersRequest is the optional body of POST
+// /api/participants/{giveaway_id}/select-winners.
+type SelectWinnersRequest struct {
+	// WinnerCount 0 lets the service ask the giveaway service.
+	WinnerCount int `json:"winner_count,omitempty"`
+	// Beacon is optional public randomness, lowercase hex.
+	Beacon string `json:"beacon,omitempty"`
+}
+
+// Selection answers select-winners: the draw, identical on every call.
+type Selection struct {
+	Success              bool        `json:"success"`
+	GiveawayID           int64       `json:"giveaway_id"`
+	Winners              []Winner    `json:"winners"`
+	TotalParticipants    int64       `json:"total_participants"`
+	WinnerCountRequested int         `json:"winner_count_requested"`
+	WinnerCountSelected  int         `json:"winner_count_selected"`
+	SelectionMethod      string      `json:"selection_method"`
+	SelectionTimestamp   time.Time   `json:"selection_timestamp"`
+	AlreadySelected      bool        `json:"already_selected"`
+	Draw                 draw.Record `json:"draw"`
+}
+
+// Winner is a selected participant.
+type Winner struct {
+	Position         int        `json:"position"`
+	UserID           int64      `json:"user_id"`
+	ParticipantID    int64      `json:"participant_id"`
+	Username         *string    `json:"username"`
+	FirstName        *string    `json:"first_name"`
+	LastName         *string    `json:"last_name"`
+	WinnerSelectedAt *time.Time `json:"winner_selected_at"`
+}
+
+// RedrawRequest is the body of POST /api/participants/{giveaway_id}/redraw:
+// disqualify winners and draw their replacements.
+type RedrawRequest struct {
+	DisqualifiedUserIDs []int64 `json:"disqualified_user_ids"`
+	Reason              string  `json:"reason"`
+}
+
+// RedrawResult answers redraw: the round and the winners after it;
+// repeating a round returns it with AlreadyApplied.
+type RedrawResult struct {
+	Success             bool               `json:"success"`
+	GiveawayID          int64              `json:"giveaway_id"`
+	DisqualifiedUserIDs []int64            `json:"disqualified_user_ids"`
+	Reason              string             `json:"reason"`
+	Replacements        []draw.Replacement `json:"replacements"`
+	Winners             []Winner           `json:"winners"`
+	AlreadyApplied      bool               `json:"already_applied"`
+	Draw                draw.Record        `json:"draw"`
+}
+
+// DrawResponse answers GET /api/participants/{giveaway_id}/draw and POST
+// .../draw/commit: the commitment before the draw, the full record after.
+type DrawResponse struct {
+	Success bool        `json:"success"`
+	Draw    draw.Record `json:"draw"`
+}
+
+// ProofResponse answers GET
+// /api/participants/{giveaway_id}/draw/proof/{user_id}.
+type ProofResponse struct {
+	Success bool       `json:"success"`
+	Proof   draw.Proof `json:"proof"`
+}
+
+// WinnerProofsResponse answers GET
+// /api/participants/{giveaway_id}/draw/winner-proofs: an inclusion proof
+// for every current winner.
+type WinnerProofsResponse struct {
+	Success bool         `json:"success"`
+	Proofs  []draw.Proof `json:"proofs"`
+}

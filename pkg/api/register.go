@@ -1,0 +1,43 @@
+package api
+
+import "time"
+
+// RegisterRequest is the body of POST /api/participants/register: a user
+// asks to join a giveaway.
+type RegisterRequest struct {
+	GiveawayID int64  `json:"giveaway_id"`
+	UserID     int64  `json:"user_id"`
+	Username   string `json:"username,omitempty"`
+	FirstName  string `json:"first_name,omitempty"`
+	LastName   string `json:"last_name,omitempty"`
+}
+
+// CaptchaRequired answers register (200) for a user who has never passed
+// the captcha: the question to solve first, the same one while it is live.
+type CaptchaRequired struct {
+	Success         bool   `json:"success"`
+	RequiresCaptcha bool   `json:"requires_captcha"`
+	CaptchaQuestion string `json:"captcha_question"`
+	Challenge
+	Message string `json:"message"`
+}
+
+// Registered answers register (201): the user now takes part.
+type Registered struct {
+	Success                bool   `json:"success"`
+	RequiresCaptcha        bool   `json:"requires_captcha"`
+	ParticipationConfirmed bool   `json:"participation_confirmed"`
+	ParticipantID          int64  `json:"participant_id"`
+	Message                string `json:"message"`
+}
+
+// Challenge is the part of a captcha question that register
+// (CaptchaRequired) and validate-captcha (CaptchaRenewed) share; the
+// question itself is captcha_question in one and new_question in the other.
+type Challenge struct {
+	SessionID string `json:"session_id"`
+	// CaptchaSessionID repeats SessionID under the old service's name.
+	CaptchaSessionID  string    `json:"captcha_session_id"`
+	AttemptsRemaining int       `json:"attempts_remaining"`
+	ExpiresAt         time.Time `json:"expires_at"`
+}
