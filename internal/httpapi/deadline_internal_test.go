@@ -13,7 +13,7 @@ import (
 // request timeout for ordinary calls, the draw timeout for draws, the
 // export timeout for streams, and none for probes (they have their own).
 func TestRequestDeadlines(t *testing.T) {
-	s := &Server{opts: Options{RequestTimeout: 2 * time.Second, DrawTimeout: 5 * time.Minute, ExportTimeout: 30 * time.Minute}}
+	s := &Server{opts: Options{RequestTimeout: 2 * time.Second, DrawTimeout: 5 * time.Minute}}
 	r := mux.NewRouter()
 	r.Use(s.bound)
 	got := map[string]time.Duration{}

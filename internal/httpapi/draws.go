@@ -127,7 +127,7 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := participant.RedrawRequest{
-		DisqualifiedUserIDs: b.ids("disqualified_user_ids", "MISSING_DISQUALIFIED_USER_IDS"),
+		DisqualifiedUserIDs: b.ids("disqualified_user_ids", participant.CodeMissingDisqualifiedUserIDs),
 		Reason:              b.str("reason"),
 	}
 	if err := b.err(); err != nil {

@@ -24,6 +24,10 @@ const (
 	codeHTTPSRequired    participant.Code = "HTTPS_REQUIRED"
 )
 
+// codeInvalidFormat refuses an export format other than ndjson and csv, a
+// choice of the HTTP layer's.
+const codeInvalidFormat participant.Code = "INVALID_FORMAT"
+
 // statusOf is the one table from error code to HTTP status. Validation
 // failures (errors with field errors) are 400 whatever their code.
 var statusOf = map[participant.Code]int{

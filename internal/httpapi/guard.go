@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -28,14 +27,6 @@ type Limits struct {
 	// Public is each client address's budget on the public draw
 	// endpoints.
 	Public ratelimit.Limit
-}
-
-type callerKey struct{}
-
-// CallerFrom returns the authenticated caller of a request.
-func CallerFrom(ctx context.Context) (auth.Caller, bool) {
-	c, ok := ctx.Value(callerKey{}).(auth.Caller)
-	return c, ok
 }
 
 // guard authenticates the caller, checks that it holds one of the scopes,
@@ -86,7 +77,7 @@ func (s *Server) guard(h http.HandlerFunc, scopes ...auth.Scope) http.Handler {
 		if !s.charge(w, r, "caller", key, s.opts.Limits.Caller) {
 			return
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller)))
+		h(w, r)
 	})
 }
 

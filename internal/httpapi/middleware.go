@@ -237,7 +237,7 @@ func nameRoute(next http.Handler) http.Handler {
 // answering without refusing (a network partition, a stuck server) costs a
 // caller at most the deadline and a pooled connection is freed instead of
 // held for the database read timeout. Probes have their own short
-// timeouts; streams (export, the entrant list) run under ExportTimeout.
+// timeouts; streams (export, the entrant list) run under exportTimeout.
 func (s *Server) bound(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := routeName(r)
@@ -246,7 +246,7 @@ func (s *Server) bound(next http.Handler) http.Handler {
 		case probes[name]:
 			d = 0
 		case streams[name]:
-			d = s.opts.ExportTimeout
+			d = exportTimeout
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d))
 		case draws[name] && s.opts.DrawTimeout > 0:
 			d = s.opts.DrawTimeout
@@ -262,6 +262,9 @@ func (s *Server) bound(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
+
+// exportTimeout bounds one stream of a giveaway's entrants.
+const exportTimeout = 30 * time.Minute
 
 // draws are the routes that read every entrant of a giveaway.
 var draws = map[string]bool{"select_winners": true, "select_winners_legacy": true, "redraw": true}

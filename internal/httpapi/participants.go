@@ -25,7 +25,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 	// before limit is read (the service checks it again).
 	page := queryInt(r, "page", 1, &v, participant.PageRule)
 	if page < 1 {
-		v.Add("page", "INVALID_PAGE", participant.PageRule)
+		v.Add("page", participant.CodeInvalidPage, participant.PageRule)
 	}
 	limit := queryInt(r, "limit", 0, &v, participant.ListLimitRule)
 	if err := v.Err(); err != nil {
@@ -132,7 +132,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 	}
 	if format != "ndjson" && format != "csv" {
 		var v participant.Validation
-		v.Add("format", "INVALID_FORMAT", "format must be ndjson or csv")
+		v.Add("format", codeInvalidFormat, "format must be ndjson or csv")
 		s.writeError(w, r, v.Err())
 		return
 	}

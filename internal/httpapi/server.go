@@ -41,8 +41,6 @@ type Options struct {
 	MaxInFlight int
 	// ExportBatchSize is how many rows an export reads at a time.
 	ExportBatchSize int
-	// ExportTimeout bounds one export stream.
-	ExportTimeout time.Duration
 	// RequestTimeout bounds the work for one API request: past it, waits on
 	// the database, Redis and upstream services give up and the caller
 	// gets 503. Zero means no bound.
@@ -102,9 +100,6 @@ func New(o Options) *Server {
 	}
 	if o.ExportBatchSize <= 0 {
 		o.ExportBatchSize = 5000
-	}
-	if o.ExportTimeout <= 0 {
-		o.ExportTimeout = 30 * time.Minute
 	}
 	if o.Auth == nil {
 		o.Auth = auth.New(auth.Options{Mode: auth.ModeOff})
