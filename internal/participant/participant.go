@@ -8,7 +8,11 @@ import (
 	"context"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/telegive/participant-service/pkg/beacon"
 	"github.com/telegive/participant-service/pkg/draw"
+	"github.com/telegive/participant-service/pkg/drawlog"
 )
 
 // Participant is one user's entry in one giveaway.
@@ -81,6 +85,8 @@ type RegistrationState struct {
 	ParticipantID    int64 // 0 when the user has not joined the giveaway
 	CaptchaCompleted bool
 	Drawn            bool
+	// Frozen means a v2 draw closed the giveaway and waits for its beacon.
+	Frozen bool
 }
 
 // Enrollment is what an attempt to store a participation found.
@@ -90,6 +96,9 @@ type Enrollment struct {
 	DrawFound bool
 	// Drawn means the draw closed the giveaway; nothing is stored.
 	Drawn bool
+	// Frozen means a v2 draw froze the entrants and waits for its beacon
+	// round; nothing is stored.
+	Frozen bool
 	// CaptchaCompleted is false for a user who never passed the captcha;
 	// nothing is stored.
 	CaptchaCompleted bool
@@ -134,14 +143,17 @@ func (c Challenge) AttemptsRemaining() int {
 // DrawStatus is the state of a giveaway's draw.
 type DrawStatus string
 
-// Draw states.
+// Draw states. A v1 draw goes from committed to drawn in one step; a v2
+// draw is frozen in between, while it waits for its beacon round.
 const (
 	DrawCommitted DrawStatus = "committed"
+	DrawFrozen    DrawStatus = "frozen"
 	DrawDrawn     DrawStatus = "drawn"
 )
 
 // Draw is a giveaway's draw: its commitment from the first registration
-// on, and the full record once winners are selected.
+// on, and the full record once winners are selected. A v2 draw's Record
+// holds its public state at every status.
 type Draw struct {
 	GiveawayID  int64
 	Status      DrawStatus
@@ -155,12 +167,36 @@ type Draw struct {
 	// Tree caches the entrant tree's chunk roots, saved at the draw, for
 	// cheap inclusion proofs; nil for draws made before it existed.
 	Tree *draw.TreeCache
+
+	// Version is the protocol the giveaway was committed under,
+	// draw.Version or draw.VersionV2: fixed at the commit, whatever the
+	// service is configured with later. Empty means draw.Version.
+	Version string
+	// SumTree caches a v2 entrant tree's chunk roots and sums, saved at the
+	// freeze, so that a proof reads one chunk.
+	SumTree *draw.SumTreeCache
+	// LogSeq is how many entries the giveaway has in the draw log, and
+	// LogLast the index of the last one (nil for none): the seq and prev
+	// of its next entry.
+	LogSeq  uint64
+	LogLast *uint64
+	// PendingRedraw is a v2 redraw round that is requested (its
+	// redraw-request entry logged) but waits for its beacon round.
+	PendingRedraw *draw.Redraw
+	// BeaconAt is when the beacon round the draw waits for is published:
+	// the freeze's round while frozen, a pending redraw round's after; zero
+	// when it waits for none.
+	BeaconAt time.Time
 }
 
+// V2 reports whether the giveaway was committed under telegive-draw-v2.
+func (d Draw) V2() bool { return d.Version == draw.VersionV2 }
+
 // PublicRecord returns what anyone may see of the draw: the full record
-// once drawn; before that only the commitment, never the server seed.
+// once drawn; before that only the commitment (and, in v2, what the commit
+// and the freeze fix), never the server seed.
 func (d Draw) PublicRecord() draw.Record {
-	if d.Status == DrawDrawn {
+	if d.V2() || d.Status == DrawDrawn {
 		return d.Record
 	}
 	return draw.Record{
@@ -198,6 +234,11 @@ type Store interface {
 	// a serialization failure or deadlock; fn must therefore be safe to run
 	// more than once.
 	InTx(ctx context.Context, fn func(Queries) error) error
+	// WithLogLock runs fn while no other caller, on any replica, runs
+	// WithLogLock: it serialises signing checkpoints and submitting them to
+	// witnesses. fn reads and writes through the Store itself, outside any
+	// transaction; the lock is released when fn returns or ctx ends.
+	WithLogLock(ctx context.Context, fn func(ctx context.Context) error) error
 }
 
 // Queries are the reads and writes available in and out of a transaction,
@@ -209,6 +250,7 @@ type Queries interface {
 	ChallengeQueries
 	DrawQueries
 	AdminQueries
+	LogQueries
 }
 
 // ParticipantQueries read and write giveaway participations.
@@ -273,6 +315,21 @@ type DrawQueries interface {
 	// EntrantsFrom returns up to limit eligible user ids from the given one
 	// on, ascending.
 	EntrantsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, error)
+	// EntrantTickets returns the eligible entrants ascending with their
+	// tickets, one count per entrant; tickets is nil when every entrant
+	// holds one, which saves N x 8 bytes.
+	EntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool) (ids []int64, tickets []uint64, err error)
+	// EntrantTicketsFrom is EntrantTickets for up to limit entrants from
+	// the given user id on.
+	EntrantTicketsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) (ids []int64, tickets []uint64, err error)
+	// ClaimPendingDraws leases, until leaseUntil, up to limit draws whose
+	// awaited beacon round is published by now and that no other caller
+	// holds a live lease on, and returns their giveaway ids. Claims that
+	// race skip each other's rows.
+	ClaimPendingDraws(ctx context.Context, now, leaseUntil time.Time, limit int) ([]int64, error)
+	// UnloggedDraws returns, locked until the transaction ends, up to limit
+	// draws without any log entry, skipping rows another transaction holds.
+	UnloggedDraws(ctx context.Context, limit int) ([]Draw, error)
 	// MarkWinners flags the users as winners at their positions.
 	MarkWinners(ctx context.Context, giveawayID int64, picks []draw.Pick, at time.Time) error
 	// Disqualify removes the users' winner flags.
@@ -291,6 +348,130 @@ type AdminQueries interface {
 	// DeleteStaleChallenges deletes up to limit challenges that expired,
 	// and whose hourly window ended, before the time.
 	DeleteStaleChallenges(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
+// LogAppend is an entry to append to the draw log: the giveaway's entry
+// number Seq (its draw row must stand at Seq entries) and the entry's
+// bytes, RFC 8785 JSON from package drawlog.
+type LogAppend struct {
+	GiveawayID int64
+	Type       drawlog.Type
+	Seq        uint64
+	Data       []byte
+}
+
+// LogEntry is an entry of the draw log at its index.
+type LogEntry struct {
+	Index      uint64
+	GiveawayID int64
+	Type       drawlog.Type
+	Data       []byte
+}
+
+// LogHead is the draw log's size and RFC 6962 root hash.
+type LogHead struct {
+	Size uint64
+	Root drawlog.Hash
+}
+
+// StoredCheckpoint is a signed checkpoint of the log as stored: the note
+// signed by the log, and the witnesses' cosignatures gathered for it by
+// any replica.
+type StoredCheckpoint struct {
+	Size         uint64
+	Note         string
+	Cosignatures []note.Signature
+}
+
+// LogKeyPair is a note key pair in the text forms of golang.org/x/mod's
+// note package: the signer key (PRIVATE+KEY+...) and the verifier key.
+type LogKeyPair struct {
+	Signer   string
+	Verifier string
+}
+
+// LogQueries read and write the draw log: its entries, the hashes of its
+// perfect subtrees, its head, checkpoints, cosignatures, witnesses' sizes
+// and the generated signing key.
+type LogQueries interface {
+	// AppendLog appends the entries, in order, as the log's next entries,
+	// in the caller's transaction, and moves each entry's giveaway on (its
+	// draw row's entry count and last index), which must stand at the
+	// entry's Seq. It returns the entries' indices. Appends are serialised
+	// by the database, so indices are dense across replicas. Entries of one
+	// giveaway are appended one call at a time, since each names the index
+	// of the one before.
+	AppendLog(ctx context.Context, entries ...LogAppend) ([]uint64, error)
+	// LogHead returns the log's size and root.
+	LogHead(ctx context.Context) (LogHead, error)
+	// LogEntries returns the entries with indices in [start, end).
+	LogEntries(ctx context.Context, start, end uint64) ([]LogEntry, error)
+	// GiveawayLog returns the giveaway's entries in log order.
+	GiveawayLog(ctx context.Context, giveawayID int64) ([]LogEntry, error)
+	// LogInclusionProof returns the RFC 6962 audit path of the entry at
+	// index in the tree of the given size, leaf upwards.
+	LogInclusionProof(ctx context.Context, index, size uint64) ([]drawlog.Hash, error)
+	// LogConsistencyProof returns the RFC 6962 consistency proof from tree
+	// size first to second.
+	LogConsistencyProof(ctx context.Context, first, second uint64) ([]drawlog.Hash, error)
+	// SaveCheckpoint stores the signed note of the tree of the given size,
+	// unless one is stored for that size already.
+	SaveCheckpoint(ctx context.Context, size uint64, signedNote string) error
+	// Checkpoints returns up to limit stored checkpoints of size at least
+	// minSize, ascending, with their cosignatures.
+	Checkpoints(ctx context.Context, minSize uint64, limit int) ([]StoredCheckpoint, error)
+	// LatestCheckpoint returns the stored checkpoint of the largest size,
+	// with its cosignatures, or ErrNotFound.
+	LatestCheckpoint(ctx context.Context) (StoredCheckpoint, error)
+	// SaveCosignatures stores witnesses' cosignatures of the checkpoint of
+	// the given size, keeping the first one of each witness.
+	SaveCosignatures(ctx context.Context, size uint64, sigs []note.Signature) error
+	// WitnessSizes returns the latest tree size each witness is known to
+	// hold, by witness name.
+	WitnessSizes(ctx context.Context) (map[string]uint64, error)
+	// SaveWitnessSizes raises the stored sizes to those given; a size never
+	// goes down.
+	SaveWitnessSizes(ctx context.Context, sizes map[string]uint64) error
+	// EnsureLogKey stores fresh as the log's signing key unless one is
+	// stored already, and returns the stored one.
+	EnsureLogKey(ctx context.Context, fresh LogKeyPair) (LogKeyPair, error)
+}
+
+// BeaconSource gives verified drand beacons of one chain. internal/drand's
+// Client is one: it fetches rounds from several relays and verifies each
+// locally, so that no relay is trusted.
+type BeaconSource interface {
+	// Chain returns the pinned chain.
+	Chain(ctx context.Context) (beacon.Chain, error)
+	// Wait returns round's beacon once its time has come, verified.
+	Wait(ctx context.Context, round uint64) (beacon.Beacon, error)
+}
+
+// ConsistencyFunc returns the RFC 6962 consistency proof between two sizes
+// of the log, each hash 32 bytes.
+type ConsistencyFunc func(ctx context.Context, from, to uint64) ([][]byte, error)
+
+// Cosigner gathers witnesses' cosignatures of a checkpoint, in the shape of
+// internal/witness's Client (whose ConsistencyFunc is its own named type,
+// so the application adapts it in one line).
+type Cosigner interface {
+	// Cosign submits the log-signed checkpoint note of the given size to
+	// every witness with the consistency proof from the size it last
+	// cosigned (the larger of its own memory and known), and returns the
+	// note with the verified cosignatures added, and those cosignatures; an
+	// error when fewer than its quorum cosigned.
+	Cosign(ctx context.Context, checkpointNote string, size uint64, consistency ConsistencyFunc, known map[string]uint64) (string, []drawlog.Cosignature, error)
+	// KnownSizes returns the latest size each witness is known to hold.
+	KnownSizes() map[string]uint64
+}
+
+// LogSigner signs the draw log's checkpoints: a note signer (Ed25519,
+// named for the log's origin) that also tells its verifier key.
+type LogSigner interface {
+	note.Signer
+	// VerifierKey returns the key verifiers pin:
+	// name+hash+base64(0x01 || Ed25519 public key).
+	VerifierKey() string
 }
 
 // Giveaway is what the giveaway service tells us about a giveaway.

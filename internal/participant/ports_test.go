@@ -34,9 +34,13 @@ type usersOnly struct {
 	participant.ChallengeQueries
 	participant.DrawQueries
 	participant.AdminQueries
+	participant.LogQueries
 }
 
 func (usersOnly) InTx(context.Context, func(participant.Queries) error) error { panic("not faked") }
+func (usersOnly) WithLogLock(context.Context, func(context.Context) error) error {
+	panic("not faked")
+}
 
 // TestCaptchaStatusFakesOneNoun: a test fakes only the noun it needs. An
 // unknown user is a user who has done nothing yet; a stored one is

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,15 +24,31 @@ var _ participant.DrawQueries = queries{}
 type drawRow struct {
 	bun.BaseModel `bun:"table:draws"`
 
-	GiveawayID          int64     `bun:"giveaway_id,pk"`
-	Status              string    `bun:"status"`
-	ServerSeed          []byte    `bun:"server_seed"`
-	Commitment          []byte    `bun:"commitment"`
-	CommittedAt         time.Time `bun:"committed_at"`
-	RequireSubscription bool      `bun:"require_subscription"`
-	DrawnAt             time.Time `bun:"drawn_at,nullzero"`
-	Record              string    `bun:"record,nullzero"`
-	TreeCache           []byte    `bun:"tree_cache"`
+	GiveawayID          int64         `bun:"giveaway_id,pk"`
+	Status              string        `bun:"status"`
+	ServerSeed          []byte        `bun:"server_seed"`
+	Commitment          []byte        `bun:"commitment"`
+	CommittedAt         time.Time     `bun:"committed_at"`
+	RequireSubscription bool          `bun:"require_subscription"`
+	DrawnAt             time.Time     `bun:"drawn_at,nullzero"`
+	Record              string        `bun:"record,nullzero"`
+	TreeCache           []byte        `bun:"tree_cache"`
+	Version             string        `bun:"version"`
+	LogSeq              int64         `bun:"log_seq"`
+	LogLast             sql.NullInt64 `bun:"log_last"`
+	PendingRedraw       string        `bun:"pending_redraw,nullzero"`
+	BeaconAt            time.Time     `bun:"beacon_at,nullzero"`
+	FinishLeaseUntil    time.Time     `bun:"finish_lease_until,nullzero"`
+}
+
+// pendingRedraw is the stored form of a v2 redraw round waiting for its
+// beacon: what its request fixed.
+type pendingRedraw struct {
+	Round              uint64                  `json:"round"`
+	Disqualified       []draw.Disqualification `json:"disqualified"`
+	RequestedAt        time.Time               `json:"requested_at"`
+	BeaconRound        uint64                  `json:"beacon_round"`
+	RequestAttestation *draw.Attestation       `json:"request_attestation"`
 }
 
 func (q queries) selectDraw(ctx context.Context, giveawayID int64, lock string) (participant.Draw, error) {
@@ -50,6 +67,18 @@ func drawFromRow(row drawRow) (participant.Draw, error) {
 		ServerSeed:          row.ServerSeed,
 		CommittedAt:         row.CommittedAt.UTC(),
 		RequireSubscription: row.RequireSubscription,
+		Version:             row.Version,
+		LogSeq:              uint64(row.LogSeq),
+	}
+	if d.Version == "" {
+		d.Version = draw.Version
+	}
+	if row.LogLast.Valid {
+		last := uint64(row.LogLast.Int64)
+		d.LogLast = &last
+	}
+	if !row.BeaconAt.IsZero() {
+		d.BeaconAt = row.BeaconAt.UTC()
 	}
 	copy(d.Commitment[:], row.Commitment)
 	if row.Record != "" {
@@ -58,10 +87,25 @@ func drawFromRow(row drawRow) (participant.Draw, error) {
 		}
 	}
 	if len(row.TreeCache) > 0 {
-		d.Tree = new(draw.TreeCache)
-		if err := d.Tree.UnmarshalBinary(row.TreeCache); err != nil {
+		var err error
+		if d.V2() {
+			d.SumTree = new(draw.SumTreeCache)
+			err = d.SumTree.UnmarshalBinary(row.TreeCache)
+		} else {
+			d.Tree = new(draw.TreeCache)
+			err = d.Tree.UnmarshalBinary(row.TreeCache)
+		}
+		if err != nil {
 			return participant.Draw{}, fmt.Errorf("store: tree cache of giveaway %d: %w", row.GiveawayID, err)
 		}
+	}
+	if row.PendingRedraw != "" {
+		var p pendingRedraw
+		if err := json.Unmarshal([]byte(row.PendingRedraw), &p); err != nil {
+			return participant.Draw{}, fmt.Errorf("store: pending redraw of giveaway %d: %w", row.GiveawayID, err)
+		}
+		d.PendingRedraw = &draw.Redraw{Round: p.Round, Disqualified: p.Disqualified, RequestedAt: p.RequestedAt.UTC(),
+			BeaconRound: p.BeaconRound, RequestAttestation: p.RequestAttestation, Replacements: []draw.Replacement{}}
 	}
 	return d, nil
 }
@@ -76,9 +120,20 @@ func (q queries) EnsureDraw(ctx context.Context, giveawayID int64, fresh partici
 	if !errors.Is(err, participant.ErrNotFound) || fresh.ServerSeed == nil {
 		return d, err
 	}
-	_, err = q.db.ExecContext(ctx, `INSERT INTO draws (giveaway_id, status, server_seed, commitment, committed_at)
-		VALUES (?, ?, ?, ?, ?) ON CONFLICT (giveaway_id) DO NOTHING`,
-		giveawayID, string(participant.DrawCommitted), fresh.ServerSeed, fresh.Commitment[:], fresh.CommittedAt)
+	version, record := fresh.Version, any(nil)
+	if version == "" {
+		version = draw.Version
+	}
+	if fresh.V2() {
+		rec, err := json.Marshal(fresh.Record)
+		if err != nil {
+			return participant.Draw{}, wrap("encode draw record", err)
+		}
+		record = string(rec)
+	}
+	_, err = q.db.ExecContext(ctx, `INSERT INTO draws (giveaway_id, status, server_seed, commitment, committed_at, version, record)
+		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (giveaway_id) DO NOTHING`,
+		giveawayID, string(participant.DrawCommitted), fresh.ServerSeed, fresh.Commitment[:], fresh.CommittedAt, version, record)
 	if err != nil {
 		return participant.Draw{}, wrap("create draw commitment", err)
 	}
@@ -91,14 +146,29 @@ func (q queries) SaveDraw(ctx context.Context, d participant.Draw) error {
 		return wrap("encode draw record", err)
 	}
 	var tree []byte
-	if d.Tree != nil {
+	switch {
+	case d.SumTree != nil:
+		if tree, err = d.SumTree.MarshalBinary(); err != nil {
+			return wrap("encode tree cache", err)
+		}
+	case d.Tree != nil:
 		if tree, err = d.Tree.MarshalBinary(); err != nil {
 			return wrap("encode tree cache", err)
 		}
 	}
-	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?, tree_cache = ?
+	var pending any
+	if p := d.PendingRedraw; p != nil {
+		b, err := json.Marshal(pendingRedraw{Round: p.Round, Disqualified: p.Disqualified, RequestedAt: p.RequestedAt.UTC(),
+			BeaconRound: p.BeaconRound, RequestAttestation: p.RequestAttestation})
+		if err != nil {
+			return wrap("encode pending redraw", err)
+		}
+		pending = string(b)
+	}
+	res, err := q.db.ExecContext(ctx, `UPDATE draws SET status = ?, require_subscription = ?, drawn_at = ?, record = ?, tree_cache = ?,
+		pending_redraw = ?, beacon_at = ?, finish_lease_until = NULL
 		WHERE giveaway_id = ?`,
-		string(d.Status), d.RequireSubscription, d.Record.DrawnAt, string(rec), tree, d.GiveawayID)
+		string(d.Status), d.RequireSubscription, nullTime(d.Record.DrawnAt), string(rec), tree, pending, nullTime(d.BeaconAt), d.GiveawayID)
 	if err != nil {
 		return wrap("save draw", err)
 	}
@@ -157,19 +227,157 @@ func (q queries) EligibleEntrants(ctx context.Context, giveawayID int64, require
 	return ids, nil
 }
 
+func (q queries) EntrantTicketsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, []uint64, error) {
+	rows, err := q.db.QueryContext(ctx, "SELECT user_id, tickets FROM participants WHERE giveaway_id = ? AND "+eligible(requireSubscription)+
+		" AND user_id >= ? ORDER BY user_id LIMIT ?", giveawayID, from, limit)
+	if err != nil {
+		return nil, nil, wrap("read entrants", err)
+	}
+	defer rows.Close()
+	p := &ticketParser{ids: []int64{}}
+	for rows.Next() {
+		var id, t int64
+		if err := rows.Scan(&id, &t); err != nil {
+			return nil, nil, wrap("read entrants", err)
+		}
+		p.add(id, uint64(t))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, wrap("read entrants", err)
+	}
+	return p.ids, p.tickets, nil
+}
+
+func (q queries) EntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, []uint64, error) {
+	if !q.postgres {
+		return q.EntrantTicketsFrom(ctx, giveawayID, requireSubscription, 1, -1)
+	}
+	// tickets is sent only when it is not 1, the usual case, which keeps
+	// the COPY as short as the ids alone.
+	query := "SELECT user_id, NULLIF(tickets, 1) " + eligibleFrom(giveawayID, requireSubscription) + " ORDER BY user_id"
+	var p *ticketParser
+	err := q.copyOut(ctx, "SELECT count(*) "+eligibleFrom(giveawayID, requireSubscription), query, func(n int) lineParser {
+		p = &ticketParser{ids: make([]int64, 0, n)}
+		return p
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.ids, p.tickets, nil
+}
+
+// ticketParser holds entrants and their tickets, allocating the tickets
+// only once an entrant holds more than one.
+type ticketParser struct {
+	ids     []int64
+	tickets []uint64
+}
+
+func (p *ticketParser) add(id int64, t uint64) {
+	if t != 1 && p.tickets == nil {
+		p.tickets = make([]uint64, len(p.ids), cap(p.ids))
+		for i := range p.tickets {
+			p.tickets[i] = 1
+		}
+	}
+	p.ids = append(p.ids, id)
+	if p.tickets != nil {
+		p.tickets = append(p.tickets, t)
+	}
+}
+
+// line parses "user_id\ttickets" with tickets \N for 1.
+func (p *ticketParser) line(b []byte) error {
+	idText, tText, ok := bytes.Cut(b, []byte{'\t'})
+	if !ok {
+		return fmt.Errorf("store: bad entrant line %q in COPY output", b)
+	}
+	id, err := parseID(idText)
+	if err != nil {
+		return err
+	}
+	t := int64(1)
+	if !bytes.Equal(tText, []byte(`\N`)) {
+		if t, err = parseID(tText); err != nil {
+			return err
+		}
+		if t < 1 {
+			return fmt.Errorf("store: entrant %d holds %d tickets", id, t)
+		}
+	}
+	p.add(id, uint64(t))
+	return nil
+}
+
+// ClaimPendingDraws leases due draws in one statement; on Postgres its
+// SKIP LOCKED lets replicas claim at the same moment without waiting on,
+// or taking, each other's rows.
+func (q queries) ClaimPendingDraws(ctx context.Context, now, leaseUntil time.Time, limit int) ([]int64, error) {
+	skip := ""
+	if q.postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	ids := []int64{}
+	err := q.db.NewRaw(`UPDATE draws SET finish_lease_until = ? WHERE giveaway_id IN (
+		SELECT giveaway_id FROM draws WHERE beacon_at <= ? AND (finish_lease_until IS NULL OR finish_lease_until < ?)
+		ORDER BY beacon_at LIMIT ?`+skip+`) RETURNING giveaway_id`, leaseUntil, now, now, limit).Scan(ctx, &ids)
+	if err != nil {
+		return nil, wrap("claim pending draws", err)
+	}
+	return ids, nil
+}
+
+func (q queries) UnloggedDraws(ctx context.Context, limit int) ([]participant.Draw, error) {
+	skip := ""
+	if q.postgres {
+		skip = " FOR UPDATE SKIP LOCKED"
+	}
+	var rows []drawRow
+	if err := q.db.NewRaw("SELECT * FROM draws WHERE log_seq = 0 ORDER BY giveaway_id LIMIT ?"+skip, limit).Scan(ctx, &rows); err != nil {
+		return nil, wrap("read unlogged draws", err)
+	}
+	out := make([]participant.Draw, len(rows))
+	for i, r := range rows {
+		d, err := drawFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
 // copyIDs reads one bigint column with COPY, which for millions of rows is
 // several times faster than scanning them one by one, and holds nothing but
 // the ids. Inside a transaction it runs on the transaction's own session.
 func (q queries) copyIDs(ctx context.Context, countQuery, query string) ([]int64, error) {
+	var p *idParser
+	err := q.copyOut(ctx, countQuery, query, func(n int) lineParser {
+		p = &idParser{ids: make([]int64, 0, n)}
+		return p
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p.ids, nil
+}
+
+// A lineParser takes COPY's text output one line at a time.
+type lineParser interface{ line([]byte) error }
+
+// copyOut streams query's COPY output into the parser that newParser
+// returns for the row count countQuery gives. Inside a transaction it runs
+// on the transaction's own session.
+func (q queries) copyOut(ctx context.Context, countQuery, query string, newParser func(n int) lineParser) error {
 	conn := q.conn
 	if conn == nil {
 		db, ok := q.db.(*bun.DB)
 		if !ok {
-			return nil, errors.New("store: COPY needs a connection")
+			return errors.New("store: COPY needs a connection")
 		}
 		c, err := db.Conn(ctx)
 		if err != nil {
-			return nil, wrap("acquire a connection", err)
+			return wrap("acquire a connection", err)
 		}
 		defer c.Close()
 		conn = &c
@@ -180,58 +388,62 @@ func (q queries) copyIDs(ctx context.Context, countQuery, query string) ([]int64
 	// arrive in between still fit.
 	var n int
 	if err := conn.QueryRowContext(ctx, countQuery).Scan(&n); err != nil {
-		return nil, wrap("count entrants", err)
+		return wrap("count entrants", err)
 	}
-	p := &idParser{ids: make([]int64, 0, n)}
-	if _, err := pgdriver.CopyTo(ctx, *conn, p, "COPY ("+query+") TO STDOUT"); err != nil {
-		return nil, wrap("copy entrants", err)
+	w := &lineWriter{p: newParser(n)}
+	if _, err := pgdriver.CopyTo(ctx, *conn, w, "COPY ("+query+") TO STDOUT"); err != nil {
+		return wrap("copy entrants", err)
 	}
-	if err := p.flush(); err != nil {
-		return nil, err
-	}
-	return p.ids, nil
+	return w.flush()
 }
 
-// idParser parses COPY's text output, one decimal id per line, as it
-// streams in.
-type idParser struct {
-	ids     []int64
+// lineWriter splits COPY's text output into lines as it streams in.
+type lineWriter struct {
+	p       lineParser
 	partial []byte
 }
 
-func (p *idParser) Write(b []byte) (int, error) {
+func (w *lineWriter) Write(b []byte) (int, error) {
 	n := len(b)
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
-			p.partial = append(p.partial, b...)
+			w.partial = append(w.partial, b...)
 			break
 		}
 		line := b[:i]
-		if len(p.partial) > 0 {
-			line = append(p.partial, line...)
-			p.partial = p.partial[:0]
+		if len(w.partial) > 0 {
+			line = append(w.partial, line...)
+			w.partial = w.partial[:0]
 		}
-		id, err := parseID(line)
-		if err != nil {
+		if err := w.p.line(line); err != nil {
 			return 0, err
 		}
-		p.ids = append(p.ids, id)
 		b = b[i+1:]
 	}
 	return n, nil
 }
 
-func (p *idParser) flush() error {
-	if len(p.partial) == 0 {
+func (w *lineWriter) flush() error {
+	if len(w.partial) == 0 {
 		return nil
 	}
-	id, err := parseID(p.partial)
+	err := w.p.line(w.partial)
+	w.partial = nil
+	return err
+}
+
+// idParser holds the ids of COPY's output, one decimal id per line.
+type idParser struct {
+	ids []int64
+}
+
+func (p *idParser) line(b []byte) error {
+	id, err := parseID(b)
 	if err != nil {
 		return err
 	}
 	p.ids = append(p.ids, id)
-	p.partial = nil
 	return nil
 }
 

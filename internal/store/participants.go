@@ -121,6 +121,7 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 	e := participant.Enrollment{
 		DrawFound:        status.Valid,
 		Drawn:            status.String == string(participant.DrawDrawn),
+		Frozen:           status.String == string(participant.DrawFrozen),
 		CaptchaCompleted: completed.Bool,
 		ParticipantID:    existing.Int64,
 		Created:          created.Valid,
@@ -128,7 +129,7 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 	if created.Valid {
 		e.ParticipantID = created.Int64
 	}
-	if e.ParticipantID == 0 && e.DrawFound && !e.Drawn && e.CaptchaCompleted {
+	if e.ParticipantID == 0 && e.DrawFound && !e.Drawn && !e.Frozen && e.CaptchaCompleted {
 		// A concurrent registration of the same user committed while this
 		// statement waited on the unique key: its row is newer than this
 		// statement's snapshot, so read it now.
@@ -155,10 +156,11 @@ func (q queries) enrollSteps(ctx context.Context, p participant.NewParticipant) 
 	e := participant.Enrollment{
 		DrawFound:        err == nil,
 		Drawn:            err == nil && d.Status == participant.DrawDrawn,
+		Frozen:           err == nil && d.Status == participant.DrawFrozen,
 		CaptchaCompleted: st.CaptchaCompleted,
 		ParticipantID:    st.ParticipantID,
 	}
-	if !e.DrawFound || e.Drawn || !e.CaptchaCompleted || e.ParticipantID != 0 {
+	if !e.DrawFound || e.Drawn || e.Frozen || !e.CaptchaCompleted || e.ParticipantID != 0 {
 		return e, nil
 	}
 	id, created, err := q.InsertParticipant(ctx, p)
@@ -190,6 +192,7 @@ func (q queries) RegistrationState(ctx context.Context, giveawayID, userID int64
 		ParticipantID:    pid.Int64,
 		CaptchaCompleted: completed.Bool,
 		Drawn:            status.String == string(participant.DrawDrawn),
+		Frozen:           status.String == string(participant.DrawFrozen),
 	}, nil
 }
 

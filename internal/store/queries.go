@@ -74,3 +74,11 @@ func optTime(t time.Time) *time.Time {
 	u := t.UTC()
 	return &u
 }
+
+// nullTime stores a zero time as NULL.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}

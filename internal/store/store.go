@@ -54,6 +54,9 @@ type Store struct {
 	// connector opens connections outside the pool, for the migration
 	// lock.
 	connector *pgdriver.Connector
+	// logSem is WithLogLock's lock on SQLite, which only one process
+	// serves.
+	logSem chan struct{}
 }
 
 var _ participant.Store = (*Store)(nil)
@@ -114,7 +117,7 @@ func open(o Options) (*Store, error) {
 	sqldb.SetMaxIdleConns(1)
 	sqldb.SetConnMaxLifetime(0)
 	db := traced(bun.NewDB(sqldb, sqlitedialect.New()), "sqlite", o.TracerProvider)
-	return &Store{queries: queries{db: db}, db: db}, nil
+	return &Store{queries: queries{db: db}, db: db, logSem: make(chan struct{}, 1)}, nil
 }
 
 // traced adds a span per query when tp is set. Spans carry the query text
