@@ -66,6 +66,7 @@ type Config struct {
 	Upstreams             Upstreams
 	Auth                  Auth
 	Tracing               Tracing
+	Draws                 Draws
 }
 
 // Captcha holds the rules of the math captcha.
@@ -167,6 +168,9 @@ func Load(environ []string) (Config, error) {
 		cfg.ServicePort = cfg.Port
 	}
 	cfg.CORSOrigins = trimAll(cfg.CORSOrigins)
+	cfg.Draws.Relays = trimEntries(cfg.Draws.Relays)
+	cfg.Draws.WitnessURLs = trimEntries(cfg.Draws.WitnessURLs)
+	cfg.Draws.WitnessKeys = trimEntries(cfg.Draws.WitnessKeys)
 	if err := cfg.validate(vars); err != nil {
 		return Config{}, err
 	}
@@ -287,6 +291,7 @@ func (c Config) validate(vars variables) error {
 	r.want(c.ExportBatchSize >= 1 && c.ExportBatchSize <= 100000, "EXPORT_BATCH_SIZE")
 	c.Captcha.validate(r)
 	c.Database.validate(r)
+	c.Draws.validate(r)
 	if c.Redis.URL != "" {
 		u, err := url.Parse(c.Redis.URL)
 		r.check(err == nil && (u.Scheme == "redis" || u.Scheme == "rediss" || u.Scheme == "unix"), "REDIS_URL",

@@ -189,6 +189,12 @@ func TestUnreadableValuesSayWhatIsWanted(t *testing.T) {
 		{"REDIS_CLUSTER", "no", wantBool},
 		{"REDIS_REQUIRED", "2", wantBool},
 		{"LOG_LEVEL", "loud", "want debug, info, warn or error"},
+		{"BEACON_DELAY", "soon", "want whole seconds, at least one beacon period (3 s on quicknet)"},
+		{"BEACON_TIMEOUT", "3 s", wantSeconds},
+		{"BEACON_WAIT", "long", wantSeconds},
+		{"WITNESS_TIMEOUT", "5sec", wantSeconds},
+		{"WITNESS_QUORUM", "half", "want all, or a whole number from 1 to the number of WITNESS_URLS"},
+		{"LOG_CHECKPOINT_INTERVAL", "often", wantSeconds},
 	}
 	covered := map[string]bool{}
 	for _, c := range cases {
