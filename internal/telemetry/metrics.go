@@ -39,6 +39,7 @@ type Metrics struct {
 	upstream      *prometheus.CounterVec
 	upstreamTime  *prometheus.HistogramVec
 	redisErrors   *prometheus.CounterVec
+	draw          *drawMetrics
 }
 
 // NewMetrics registers the metrics, the Go and process collectors, build
@@ -79,6 +80,7 @@ func NewMetrics(version, revision string, memoryLimit int64) *Metrics {
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"service"})).(*prometheus.HistogramVec)
 	m.redisErrors = counter("redis_errors_total", "Redis failures the service degraded around.", "use")
+	m.draw = newDrawMetrics(reg)
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	f(prometheus.NewGauge(prometheus.GaugeOpts{
@@ -268,13 +270,5 @@ func (m *Metrics) WatchBreaker(service string, state func() string) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "upstream_breaker_state", Help: "Circuit breaker state: 0 closed, 1 half-open, 2 open.",
 		ConstLabels: prometheus.Labels{"service": service},
-	}, func() float64 {
-		switch state() {
-		case "open":
-			return 2
-		case "half-open":
-			return 1
-		}
-		return 0
-	}))
+	}, func() float64 { return breakerValue(state()) }))
 }
