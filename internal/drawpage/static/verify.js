@@ -77,7 +77,7 @@ export function uint64be(v) {
   return out;
 }
 
-function concat(parts) {
+export function concat(parts) {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {
@@ -91,11 +91,11 @@ export async function sha256(...parts) {
   return new Uint8Array(await subtle().digest('SHA-256', concat(parts)));
 }
 
-function hmacKey(key) {
+export function hmacKey(key) {
   return subtle().importKey('raw', key, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
 }
 
-async function hmacWith(cryptoKey, parts) {
+export async function hmacWith(cryptoKey, parts) {
   return new Uint8Array(await subtle().sign('HMAC', cryptoKey, concat(parts)));
 }
 
@@ -147,10 +147,16 @@ export async function entrantsRoot(userIds) {
 // caller compares it with the root it trusts. It follows RFC 9162,
 // section 2.1.3.2, which also rejects a path of the wrong length.
 export async function inclusionRoot(userId, index, size, path) {
+  return rootFromAuditPath(await leafHash(userId), index, size, path);
+}
+
+// rootFromAuditPath is inclusionRoot for any leaf hash: the draw log's
+// entries use the same tree.
+export async function rootFromAuditPath(leaf, index, size, path) {
   if (index >= size) fail(`leaf index ${index} is not below the tree size ${size}`);
   let fn = index;
   let sn = size - 1n;
-  let hash = await leafHash(userId);
+  let hash = leaf;
   for (const sibling of path) {
     if (sn === 0n) fail(`the audit path has ${path.length} hashes, more than a tree of ${size} needs`);
     if ((fn & 1n) === 1n || fn === sn) {
@@ -357,7 +363,7 @@ const POSITION = [1n, SMALL[1]];
 // parseJSON it is a BigInt already; a JavaScript number is taken only when
 // it is exact, and Number.isSafeInteger is exactly the test for that (a
 // number beyond 2^53 has already lost its low bits).
-function integer(v, what, [min, max] = INT64) {
+export function integer(v, what, [min, max] = INT64) {
   let n;
   if (typeof v === 'bigint') n = v;
   else if (typeof v === 'number' && Number.isInteger(v)) {
@@ -369,12 +375,12 @@ function integer(v, what, [min, max] = INT64) {
   return n;
 }
 
-function list(v, what) {
+export function list(v, what) {
   if (!Array.isArray(v)) throw new FormatError(`${what} is not a list`);
   return v;
 }
 
-function text(v, what) {
+export function text(v, what) {
   if (typeof v !== 'string') throw new FormatError(`${what} is not a string`);
   return v;
 }
@@ -593,7 +599,7 @@ async function replayRound(r, label, shuffle, seats, disqualified) {
 
 // runCheck turns a check function into a result: it passes with the detail
 // the function returns and fails with the reason it throws.
-async function runCheck(id, title, fn) {
+export async function runCheck(id, title, fn) {
   try {
     return { id, title, status: 'pass', detail: await fn() };
   } catch (e) {
@@ -602,7 +608,7 @@ async function runCheck(id, title, fn) {
   }
 }
 
-function skipped(id, title, detail) {
+export function skipped(id, title, detail) {
   return { id, title, status: 'skip', detail };
 }
 
@@ -616,7 +622,7 @@ export const DRAW_CHECKS = [
 ];
 
 const short = (bytes) => `${toHex(bytes).slice(0, 16)}…`;
-const plural = (n, noun) => `${n} ${noun}${n === 1 || n === 1n ? '' : 's'}`;
+export const plural = (n, noun) => `${n} ${noun}${n === 1 || n === 1n ? '' : 's'}`;
 
 // verifyDraw runs every check of a drawn record. winnerProofs is the raw
 // proofs array of /draw/winner-proofs, or an Error saying why it could not
@@ -784,12 +790,17 @@ export async function verifyParticipant(draw, userId, rawProof) {
 
 // unverifiedDraw says which checks of the draw did not pass, or returns ''
 // when they all did.
+// A check with status 'trust' ran and found nothing wrong, but what it
+// shows rests on someone's word (keys the server gave, a time the organiser
+// states); 'info' is a note that shows nothing either way.
 export function unverifiedDraw(checks) {
   const failed = checks.filter((c) => c.status === 'fail');
-  const notRun = checks.filter((c) => c.status !== 'fail' && c.status !== 'pass');
+  const trusted = checks.filter((c) => c.status === 'trust');
+  const notRun = checks.filter((c) => !['fail', 'pass', 'trust', 'info'].includes(c.status));
   const names = (cs) => cs.map((c) => c.title).join(', ');
   const parts = [];
   if (failed.length) parts.push(`the draw failed ${failed.length} of ${checks.length} checks (${names(failed)})`);
+  if (trusted.length) parts.push(`${plural(trusted.length, 'check')} of the draw ${trusted.length === 1 ? 'rests' : 'rest'} on someone's word (${names(trusted)})`);
   if (notRun.length) parts.push(`${plural(notRun.length, 'check')} of the draw did not run (${names(notRun)})`);
   return parts.join(' and ');
 }
