@@ -30,11 +30,18 @@ const (
 	CodeDrawNotFound          Code = "DRAW_NOT_FOUND"
 	CodeDrawNotCompleted      Code = "DRAW_NOT_COMPLETED"
 	CodeNotAWinner            Code = "NOT_A_WINNER"
-	CodeChannelNotFound       Code = "CHANNEL_NOT_FOUND"
-	CodeBotTokenMissing       Code = "BOT_TOKEN_MISSING"
-	CodeTelegramAPI           Code = "TELEGRAM_API_ERROR"
-	CodeServiceUnavailable    Code = "SERVICE_UNAVAILABLE"
-	CodeInternal              Code = "INTERNAL_ERROR"
+	// CodeBeaconUnavailable: the drand round a v2 draw or redraw waits for
+	// could not be had in time; the draw stays frozen on that round and a
+	// retry (after RetryAfter) completes it. The HTTP layer answers 503.
+	CodeBeaconUnavailable Code = "BEACON_UNAVAILABLE"
+	// CodeRedrawInProgress: another v2 redraw round of the giveaway waits
+	// for its beacon; a different one can be asked for once it is drawn.
+	CodeRedrawInProgress   Code = "REDRAW_IN_PROGRESS"
+	CodeChannelNotFound    Code = "CHANNEL_NOT_FOUND"
+	CodeBotTokenMissing    Code = "BOT_TOKEN_MISSING"
+	CodeTelegramAPI        Code = "TELEGRAM_API_ERROR"
+	CodeServiceUnavailable Code = "SERVICE_UNAVAILABLE"
+	CodeInternal           Code = "INTERNAL_ERROR"
 )
 
 // Codes of one invalid field, named INVALID_ or MISSING_ and the field. The
@@ -58,6 +65,11 @@ const (
 	CodeInvalidReason              Code = "INVALID_REASON"
 	CodeInvalidPage                Code = "INVALID_PAGE"
 	CodeInvalidLimit               Code = "INVALID_LIMIT"
+	CodeInvalidEnd                 Code = "INVALID_END"
+	CodeInvalidIndex               Code = "INVALID_INDEX"
+	CodeInvalidTreeSize            Code = "INVALID_TREE_SIZE"
+	CodeInvalidFirst               Code = "INVALID_FIRST"
+	CodeInvalidSecond              Code = "INVALID_SECOND"
 )
 
 // FieldError describes one invalid field of a request.

@@ -3,9 +3,14 @@ package participant
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/telegive/participant-service/pkg/draw"
 )
 
 // Options configure a Service.
@@ -20,9 +25,62 @@ type Options struct {
 	ListMaxLimit int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Random is the source of seeds, session ids and questions;
-	// crypto/rand when nil.
+	// Random is the source of seeds, session ids, questions and a generated
+	// log key; crypto/rand when nil.
 	Random io.Reader
+
+	// DrawVersion is the protocol new giveaways are committed under:
+	// draw.Version (telegive-draw-v1, the default when empty) or
+	// draw.VersionV2. A giveaway keeps the version of its commit, whatever
+	// this says later.
+	DrawVersion string
+	// BeaconDelay is the time from a v2 freeze, or redraw request, to its
+	// beacon round: whole seconds, at least one period of the chain;
+	// draw.DefaultBeaconDelay seconds when 0.
+	BeaconDelay time.Duration
+	// Beacons gives the drand beacons v2 draws wait for; v2 needs it.
+	Beacons BeaconSource
+	// Log configures the draw log's checkpoints and witnesses.
+	Log LogOptions
+	// OnAttestation, when set, hears whether each v2 freeze or redraw
+	// request was attested by the witnesses in time.
+	OnAttestation func(AttestationEvent)
+	// Logger receives warnings (a draw left unattested, an unavailable
+	// beacon); discarded when nil.
+	Logger *slog.Logger
+}
+
+// AttestationEvent says whether a v2 freeze or redraw request was
+// attested, for metrics.
+type AttestationEvent struct {
+	// Kind is "freeze" or "redraw".
+	Kind       string
+	GiveawayID int64
+	Attested   bool
+	// Reason says why not, when not attested.
+	Reason string
+}
+
+// Validate reports what is wrong with the options, naming it, so that the
+// application refuses to start rather than fail at the first draw.
+func (o Options) Validate() error {
+	var errs []error
+	switch o.DrawVersion {
+	case "", draw.Version:
+	case draw.VersionV2:
+		if o.Beacons == nil {
+			errs = append(errs, errors.New("telegive-draw-v2 needs a beacon source"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown draw version %q: want %q or %q", o.DrawVersion, draw.Version, draw.VersionV2))
+	}
+	if o.BeaconDelay < 0 || o.BeaconDelay%time.Second != 0 {
+		errs = append(errs, fmt.Errorf("the beacon delay %v is not a whole number of seconds", o.BeaconDelay))
+	}
+	if err := newDrawLog(o.Log).err; err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Service carries out the rules of participation, the captcha and draws.
@@ -31,6 +89,7 @@ type Service struct {
 	giveaways     Giveaways
 	subscriptions Subscriptions
 	opts          Options
+	log           *drawLog
 }
 
 // NewService returns a Service. giveaways and subscriptions may be nil, which
@@ -49,13 +108,28 @@ func NewService(store Store, giveaways Giveaways, subscriptions Subscriptions, o
 	if opts.MaxWinners <= 0 {
 		opts.MaxWinners = 1000
 	}
-	return &Service{store: store, giveaways: giveaways, subscriptions: subscriptions, opts: opts}
+	if opts.DrawVersion == "" {
+		opts.DrawVersion = draw.Version
+	}
+	if opts.BeaconDelay == 0 {
+		opts.BeaconDelay = draw.DefaultBeaconDelay * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, giveaways: giveaways, subscriptions: subscriptions, opts: opts, log: newDrawLog(opts.Log)}
 }
 
 // now is the clock at the precision the database keeps, so that a value
 // read back equals the value written.
 func (s *Service) now() time.Time {
 	return s.opts.Now().UTC().Truncate(time.Microsecond)
+}
+
+// nowSeconds is the clock in whole seconds, the precision of draw times
+// and log entries.
+func (s *Service) nowSeconds() time.Time {
+	return s.opts.Now().UTC().Truncate(time.Second)
 }
 
 // checkID refuses an id that is not positive with INVALID_ and the field's
