@@ -232,6 +232,8 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 		return ValidateResult{Completed: true, ParticipantID: e.ParticipantID}, nil
 	case e.Drawn:
 		return ValidateResult{}, errNotActive()
+	case e.Frozen:
+		return ValidateResult{}, errFrozen()
 	}
 	return ValidateResult{}, fmt.Errorf("giveaway %d: user %d solved the captcha but was not enrolled", req.GiveawayID, req.UserID)
 }

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/telegive/participant-service/pkg/beacon"
 	"github.com/telegive/participant-service/pkg/draw"
+	"github.com/telegive/participant-service/pkg/drawlog"
 )
 
 // MaxBeaconBytes bounds the caller's public randomness.
@@ -24,7 +25,8 @@ type SelectRequest struct {
 	// WinnerCount is how many winners to draw; 0 means "as many as the
 	// giveaway service says", which needs that service configured.
 	WinnerCount int
-	// Beacon is optional public randomness, hex encoded.
+	// Beacon is optional public randomness, hex encoded: v1 only, since a
+	// v2 draw takes its randomness from a drand round.
 	Beacon string
 }
 
@@ -40,17 +42,34 @@ type Selection struct {
 	AlreadySelected   bool
 }
 
-// SelectWinners draws the giveaway's winners once. The draw row is locked
-// exclusively, so among concurrent calls on any number of replicas exactly
-// one draws and every other call returns its result with AlreadySelected.
+// errWrongVersion says the draw row was committed under the other version
+// than the one a call set out with: a replica with other settings created
+// it in between. The call starts again.
+var errWrongVersion = errors.New("the draw's version changed under the call")
+
+// SelectWinners draws the giveaway's winners once, under the protocol the
+// giveaway was committed with (a giveaway seen here for the first time is
+// committed now, under Options.DrawVersion).
+//
+// v1 draws in one transaction. The draw row is locked exclusively, so
+// among concurrent calls on any number of replicas exactly one draws and
+// every other call returns its result with AlreadySelected.
+//
+// v2 freezes the entrants in one transaction (the freeze entry is logged,
+// registration closes, the beacon round is fixed), has the freeze
+// attested by the witnesses without holding a transaction, waits for the
+// beacon round, and draws in a second transaction, where again exactly one
+// call draws. A call that stops anywhere between (a crash, a timeout, an
+// unavailable beacon: BEACON_UNAVAILABLE) is resumed by the next call, or
+// by FinishPendingDraws, with the same entrants and the same round.
 func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req SelectRequest) (Selection, error) {
 	var v Validation
 	checkID(&v, "giveaway_id", giveawayID)
 	if req.WinnerCount < 0 || req.WinnerCount > s.opts.MaxWinners {
 		v.Add("winner_count", CodeInvalidWinnerCount, "winner_count must be between 1 and %d", s.opts.MaxWinners)
 	}
-	beacon, err := hex.DecodeString(req.Beacon)
-	if err != nil || len(beacon) > MaxBeaconBytes || strings.ToLower(req.Beacon) != req.Beacon {
+	randomness, err := hex.DecodeString(req.Beacon)
+	if err != nil || len(randomness) > MaxBeaconBytes || strings.ToLower(req.Beacon) != req.Beacon {
 		v.Add("beacon", CodeInvalidBeacon, "beacon must be lowercase hex of at most %d bytes", MaxBeaconBytes)
 	}
 	if err := v.Err(); err != nil {
@@ -67,15 +86,56 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 		}
 		req.WinnerCount = min(max(g.WinnerCount, 1), s.opts.MaxWinners)
 	}
-	fresh, err := s.freshDraw(giveawayID)
+	for range 2 {
+		version, err := s.versionOf(ctx, giveawayID)
+		if err != nil {
+			return Selection{}, err
+		}
+		var out Selection
+		if version == draw.VersionV2 {
+			if len(randomness) > 0 {
+				v.Add("beacon", CodeInvalidBeacon, "beacon is not taken by a %s draw, whose randomness is a drand round fixed at the freeze", draw.VersionV2)
+				return Selection{}, v.Err()
+			}
+			out, err = s.selectV2(ctx, giveawayID, req.WinnerCount)
+		} else {
+			out, err = s.selectV1(ctx, giveawayID, req.WinnerCount, randomness)
+		}
+		if !errors.Is(err, errWrongVersion) {
+			return out, err
+		}
+	}
+	return Selection{}, fmt.Errorf("giveaway %d: its draw's version keeps changing", giveawayID)
+}
+
+// versionOf returns the giveaway's protocol version: its commit's, or the
+// one a new giveaway gets.
+func (s *Service) versionOf(ctx context.Context, giveawayID int64) (string, error) {
+	d, err := s.store.Draw(ctx, giveawayID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return s.opts.DrawVersion, nil
+	case err != nil:
+		return "", err
+	}
+	return d.Version, nil
+}
+
+// selectV1 is the v1 draw: one transaction that also logs the freeze and
+// the draw (and the commit of a giveaway committed before the log).
+func (s *Service) selectV1(ctx context.Context, giveawayID int64, winnerCount int, randomness []byte) (Selection, error) {
+	fresh, err := s.freshDraw(ctx, giveawayID, draw.Version)
 	if err != nil {
 		return Selection{}, err
 	}
 	var out Selection
 	err = s.store.InTx(ctx, func(q Queries) error {
-		d, err := q.EnsureDraw(ctx, giveawayID, fresh, LockExclusive)
+		d, err := s.ensureDraw(ctx, q, giveawayID, fresh, LockExclusive)
 		if err != nil {
 			return err
+		}
+		if d.V2() {
+			return errWrongVersion
 		}
 		if d.Status == DrawDrawn {
 			out, err = selection(ctx, q, d)
@@ -86,23 +146,33 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 		if err != nil {
 			return err
 		}
-		now := s.now()
 		rec, tree, err := draw.DrawCached(draw.Input{
 			GiveawayID:  giveawayID,
 			ServerSeed:  d.ServerSeed,
 			CommittedAt: d.CommittedAt,
-			DrawnAt:     now,
+			DrawnAt:     notBefore(s.nowSeconds(), d.CommittedAt),
 			Entrants:    entrants,
-			Beacon:      beacon,
-			WinnerCount: uint64(req.WinnerCount),
+			Beacon:      randomness,
+			WinnerCount: uint64(winnerCount),
 		})
 		if err != nil {
 			return fmt.Errorf("draw giveaway %d: %w", giveawayID, err)
 		}
-		if err := q.MarkWinners(ctx, giveawayID, rec.Winners, now); err != nil {
+		if err := q.MarkWinners(ctx, giveawayID, rec.Winners, rec.DrawnAt); err != nil {
 			return err
 		}
 		if err := q.AddWins(ctx, pickUsers(rec.Winners), 1); err != nil {
+			return err
+		}
+		if d.LogSeq == 0 {
+			if err := appendBuilt(ctx, q, &d, func(h drawlog.Header) (drawlog.Entry, error) { return commitEntry(d) }); err != nil {
+				return err
+			}
+		}
+		if err := appendBuilt(ctx, q, &d, func(h drawlog.Header) (drawlog.Entry, error) { return rec.FreezeEntry(h) }); err != nil {
+			return err
+		}
+		if err := appendBuilt(ctx, q, &d, func(h drawlog.Header) (drawlog.Entry, error) { return rec.DrawEntry(h) }); err != nil {
 			return err
 		}
 		d.Status, d.Record, d.Tree, d.RequireSubscription = DrawDrawn, rec, &tree, s.opts.RequireSubscription
@@ -118,6 +188,377 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 	return out, err
 }
 
+// appendBuilt appends the entry build makes with the header of d's next
+// entry.
+func appendBuilt(ctx context.Context, q Queries, d *Draw, build func(drawlog.Header) (drawlog.Entry, error)) error {
+	e, err := build(header(*d))
+	if err != nil {
+		return fmt.Errorf("giveaway %d: %w", d.GiveawayID, err)
+	}
+	_, err = appendEntry(ctx, q, d, e)
+	return err
+}
+
+// notBefore returns t, or the first whole second at or after floor when t
+// is earlier (a clock behind another replica's, or a commitment with
+// fractions of a second).
+func notBefore(t, floor time.Time) time.Time {
+	if !t.Before(floor) {
+		return t
+	}
+	c := floor.UTC().Truncate(time.Second)
+	if c.Before(floor) {
+		c = c.Add(time.Second)
+	}
+	return c
+}
+
+// selectV2 freezes a committed v2 draw (step a) and finishes it.
+func (s *Service) selectV2(ctx context.Context, giveawayID int64, winnerCount int) (Selection, error) {
+	chain, err := s.chain(ctx)
+	if err != nil {
+		return Selection{}, err
+	}
+	fresh, err := s.freshDraw(ctx, giveawayID, draw.VersionV2)
+	if err != nil {
+		return Selection{}, err
+	}
+	var (
+		out    Selection
+		tree   *draw.SumTree
+		done   bool
+		frozen bool
+	)
+	err = s.store.InTx(ctx, func(q Queries) error {
+		out, tree, done, frozen = Selection{}, nil, false, false
+		d, err := s.ensureDraw(ctx, q, giveawayID, fresh, LockExclusive)
+		if err != nil {
+			return err
+		}
+		if !d.V2() {
+			return errWrongVersion
+		}
+		switch d.Status {
+		case DrawDrawn:
+			out, err = selection(ctx, q, d)
+			out.AlreadySelected, done = true, true
+			return err
+		case DrawFrozen:
+			return nil
+		}
+		tree, err = s.freeze(ctx, q, &d, winnerCount, chain)
+		frozen = err == nil
+		return err
+	})
+	if err != nil || done {
+		return out, err
+	}
+	if frozen && s.giveaways != nil {
+		s.giveaways.Invalidate(ctx, giveawayID)
+	}
+	return s.finishDraw(ctx, giveawayID, chain, tree)
+}
+
+// freeze is step a of a v2 draw, in the transaction of q that holds the
+// draw row exclusively: it reads the eligible entrants with their tickets,
+// builds their sum tree, freezes the record (frozen_at now, the beacon
+// round fixed), logs the freeze entry and saves the record and the tree
+// cache. It returns the tree, so that the same call need not read the
+// entrants again.
+func (s *Service) freeze(ctx context.Context, q Queries, d *Draw, winnerCount int, chain beacon.Chain) (*draw.SumTree, error) {
+	ids, tickets, err := q.EntrantTickets(ctx, d.GiveawayID, s.opts.RequireSubscription)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := draw.NewSumTree(ids, tickets)
+	if err != nil {
+		return nil, fmt.Errorf("freeze giveaway %d: %w", d.GiveawayID, err)
+	}
+	rec := d.Record
+	if len(rec.Log) == 0 {
+		if d.LogSeq != 1 || d.LogLast == nil {
+			return nil, fmt.Errorf("freeze giveaway %d: it has %d log entries, expected its commit alone", d.GiveawayID, d.LogSeq)
+		}
+		rec.Log = []draw.LogRef{{Type: drawlog.TypeCommit, Index: *d.LogLast}}
+	}
+	rec, err = rec.Freeze(draw.FreezeInput{Entrants: tree, WinnerCount: uint64(winnerCount),
+		FrozenAt: notBefore(s.nowSeconds(), rec.CommittedAt), Chain: chain})
+	if err != nil {
+		return nil, fmt.Errorf("freeze giveaway %d: %w", d.GiveawayID, err)
+	}
+	e, err := rec.FreezeEntry(rec.LogHeader(len(rec.Log)))
+	if err != nil {
+		return nil, fmt.Errorf("freeze giveaway %d: %w", d.GiveawayID, err)
+	}
+	idx, err := appendEntry(ctx, q, d, e)
+	if err != nil {
+		return nil, err
+	}
+	rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeFreeze, Index: idx})
+	cache := tree.Cache()
+	d.Status, d.Record, d.SumTree, d.RequireSubscription = DrawFrozen, rec, &cache, s.opts.RequireSubscription
+	d.BeaconAt = rec.BeaconRoundTime(chain)
+	return tree, q.SaveDraw(ctx, *d)
+}
+
+// finishDraw runs steps b to d of a frozen v2 draw: attest the freeze,
+// wait for the beacon round, and draw in a transaction that finds the draw
+// still frozen (or returns the draw another call made). tree is the
+// frozen entrants' tree when the caller has it, nil to read it again.
+func (s *Service) finishDraw(ctx context.Context, giveawayID int64, chain beacon.Chain, tree *draw.SumTree) (Selection, error) {
+	d, err := s.store.Draw(ctx, giveawayID)
+	if err != nil {
+		return Selection{}, err
+	}
+	if d.Status == DrawDrawn {
+		out, err := selection(ctx, s.store, d)
+		out.AlreadySelected = true
+		return out, err
+	}
+	if d.Status != DrawFrozen || !d.V2() {
+		return Selection{}, fmt.Errorf("giveaway %d: cannot finish a %s draw with status %s", giveawayID, d.Version, d.Status)
+	}
+	rec := d.Record
+	var att *draw.Attestation
+	if rec.EntrantsCount > 0 && !rec.FreezeAttested {
+		j := len(rec.Log) - 1
+		if j < 0 || rec.Log[j].Type != drawlog.TypeFreeze {
+			return Selection{}, fmt.Errorf("giveaway %d: the frozen record's last log entry is not its freeze", giveawayID)
+		}
+		if att, err = s.attestEntry(ctx, "freeze", giveawayID, rec.Log[j].Index, rec.BeaconRoundTime(chain)); err != nil {
+			return Selection{}, err
+		}
+	}
+	// With no entrants there is nothing to choose, so no beacon is
+	// awaited.
+	var sig []byte
+	if rec.EntrantsCount > 0 {
+		b, err := s.waitBeacon(ctx, chain, rec.BeaconRound)
+		if err != nil {
+			return Selection{}, err
+		}
+		sig = b.Signature
+	}
+	var out Selection
+	err = s.store.InTx(ctx, func(q Queries) error {
+		out = Selection{}
+		d, err := q.EnsureDraw(ctx, giveawayID, Draw{}, LockExclusive)
+		if err != nil {
+			return err
+		}
+		switch d.Status {
+		case DrawDrawn:
+			out, err = selection(ctx, q, d)
+			out.AlreadySelected = true
+			return err
+		case DrawFrozen:
+		default:
+			return fmt.Errorf("giveaway %d: a frozen draw is %s now", giveawayID, d.Status)
+		}
+		t := tree
+		if t == nil {
+			if t, err = readTree(ctx, q, d); err != nil {
+				return err
+			}
+		}
+		rec := d.Record
+		if att != nil && !rec.FreezeAttested {
+			rec.FreezeAttested, rec.FreezeAttestation = true, att
+		}
+		rec, err = rec.DrawWinners(draw.DrawInput{ServerSeed: d.ServerSeed, Entrants: t, BeaconSignature: sig,
+			DrawnAt: notBefore(s.nowSeconds(), rec.FrozenAt), Chain: chain})
+		if err != nil {
+			if isBeaconError(err) {
+				return beaconUnavailable(rec.BeaconRound, chain, s.opts.Now(), err)
+			}
+			return fmt.Errorf("draw giveaway %d: %w", giveawayID, err)
+		}
+		if err := q.MarkWinners(ctx, giveawayID, rec.Winners, rec.DrawnAt); err != nil {
+			return err
+		}
+		if err := q.AddWins(ctx, pickUsers(rec.Winners), 1); err != nil {
+			return err
+		}
+		e, err := rec.DrawEntry(rec.LogHeader(len(rec.Log)))
+		if err != nil {
+			return fmt.Errorf("draw giveaway %d: %w", giveawayID, err)
+		}
+		idx, err := appendEntry(ctx, q, &d, e)
+		if err != nil {
+			return err
+		}
+		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeDraw, Index: idx})
+		d.Status, d.Record, d.BeaconAt = DrawDrawn, rec, time.Time{}
+		if err := q.SaveDraw(ctx, d); err != nil {
+			return err
+		}
+		out, err = selection(ctx, q, d)
+		return err
+	})
+	return out, err
+}
+
+// readTree reads a frozen v2 draw's entrants again and builds their tree;
+// the record's root check (in DrawWinners, CompleteRedraw and the proofs)
+// refuses a list that changed.
+func readTree(ctx context.Context, q DrawQueries, d Draw) (*draw.SumTree, error) {
+	ids, tickets, err := q.EntrantTickets(ctx, d.GiveawayID, d.RequireSubscription)
+	if err != nil {
+		return nil, err
+	}
+	t, err := draw.NewSumTree(ids, tickets)
+	if err != nil {
+		return nil, fmt.Errorf("giveaway %d: the frozen entrants: %w", d.GiveawayID, err)
+	}
+	return t, nil
+}
+
+// attestEntry has the log entry at index attested by the witnesses before
+// the beacon round's time minus the cosignature margin, and returns the
+// attestation, or nil when there are no witnesses or their quorum did not
+// cosign in time, which is logged and reported.
+func (s *Service) attestEntry(ctx context.Context, kind string, giveawayID int64, index uint64, roundTime time.Time) (*draw.Attestation, error) {
+	a, err := s.Attest(ctx, index+1, roundTime.Add(-draw.CosignatureMargin))
+	if err != nil {
+		return nil, err
+	}
+	event := AttestationEvent{Kind: kind, GiveawayID: giveawayID, Attested: a.Attested, Reason: a.Reason}
+	if s.opts.OnAttestation != nil {
+		defer s.opts.OnAttestation(event)
+	}
+	if !a.Attested {
+		if len(s.log.verifiers) > 0 {
+			s.opts.Logger.Warn("the witnesses did not attest the draw's entry in time; its record will say it is not attested",
+				"giveaway_id", giveawayID, "entry", kind, "log_index", index, "reason", a.Reason)
+		}
+		return nil, nil
+	}
+	path, err := s.store.LogInclusionProof(ctx, index, a.TreeSize)
+	if err != nil {
+		return nil, err
+	}
+	hashes := make([]draw.Hash, len(path))
+	for i, h := range path {
+		hashes[i] = draw.Hash(h)
+	}
+	return &draw.Attestation{Checkpoint: a.Checkpoint, LeafIndex: index, TreeSize: a.TreeSize, AuditPath: hashes}, nil
+}
+
+// beaconMargin is how long before the caller's deadline a beacon wait
+// gives up, so that the caller still hears BEACON_UNAVAILABLE.
+const beaconMargin = time.Second
+
+// waitBeacon waits for round's beacon through the beacon source, no longer
+// than the context's deadline minus beaconMargin, and checks it again
+// against the chain. Every failure is BEACON_UNAVAILABLE: a beacon whose
+// signature does not verify is never used.
+func (s *Service) waitBeacon(ctx context.Context, chain beacon.Chain, round uint64) (beacon.Beacon, error) {
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, dl.Add(-beaconMargin))
+		defer cancel()
+		if at := chain.RoundTime(round); dl.Add(-beaconMargin).Before(at) {
+			return beacon.Beacon{}, beaconUnavailable(round, chain, s.opts.Now(),
+				fmt.Errorf("round %d is published at %s, after the request's deadline", round, at.Format(time.RFC3339)))
+		}
+	}
+	b, err := s.opts.Beacons.Wait(ctx, round)
+	if err == nil && b.Round != round {
+		err = fmt.Errorf("the beacon source gave round %d for round %d", b.Round, round)
+	}
+	if err == nil {
+		err = chain.VerifyBeacon(b)
+	}
+	if err != nil {
+		s.opts.Logger.Warn("the drand beacon a draw waits for is unavailable", "round", round, "error", err)
+		return beacon.Beacon{}, beaconUnavailable(round, chain, s.opts.Now(), err)
+	}
+	return b, nil
+}
+
+// isBeaconError reports whether err is a beacon that failed verification.
+func isBeaconError(err error) bool {
+	for _, e := range []error{beacon.ErrSignatureLength, beacon.ErrSignaturePoint, beacon.ErrSignatureIdentity,
+		beacon.ErrSignatureNotCanonical, beacon.ErrSignatureMismatch} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// beaconUnavailable is the BEACON_UNAVAILABLE error for round, retried
+// once the round is out, and a few seconds later at least.
+func beaconUnavailable(round uint64, chain beacon.Chain, now time.Time, cause error) error {
+	retry := max(chain.RoundTime(round).Sub(now), 0) + 2*time.Second
+	return &Error{
+		Code: CodeBeaconUnavailable,
+		Message: fmt.Sprintf("The drand beacon round %d that decides this draw is not available yet. The entrants are frozen "+
+			"and the draw will use this same round: please try again shortly.", round),
+		RetryAfter: retry.Round(time.Second),
+		Err:        cause,
+	}
+}
+
+// chain returns the beacon source's chain, which v2 needs.
+func (s *Service) chain(ctx context.Context) (beacon.Chain, error) {
+	if s.opts.Beacons == nil {
+		return beacon.Chain{}, fmt.Errorf("%s needs a beacon source, and none is configured", draw.VersionV2)
+	}
+	c, err := s.opts.Beacons.Chain(ctx)
+	if err != nil {
+		return beacon.Chain{}, &Error{Code: CodeBeaconUnavailable, Message: "The drand chain's information is not available.",
+			RetryAfter: 5 * time.Second, Err: err}
+	}
+	return c, nil
+}
+
+// finishLease is how long a replica that claimed a pending draw has to
+// finish it before another may.
+const finishLease = 30 * time.Second
+
+// finishBatch is how many pending draws one FinishPendingDraws call claims.
+const finishBatch = 10
+
+// FinishPendingDraws finishes v2 draws and redraw rounds whose beacon
+// round is published but whose call stopped before drawing (a crash, a
+// timeout, an unavailable beacon): for a background loop on every replica,
+// every few seconds. Each is claimed with a lease, the claim skipping rows
+// another replica is claiming, so one replica finishes it; if that one
+// fails, another takes over when the lease ends. It returns how many it
+// finished.
+func (s *Service) FinishPendingDraws(ctx context.Context) (int, error) {
+	now := s.opts.Now()
+	ids, err := s.store.ClaimPendingDraws(ctx, now, now.Add(finishLease), finishBatch)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	chain, err := s.chain(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	done := 0
+	for _, id := range ids {
+		d, err := s.store.Draw(ctx, id)
+		switch {
+		case err != nil:
+		case d.Status == DrawFrozen:
+			_, err = s.finishDraw(ctx, id, chain, nil)
+		case d.PendingRedraw != nil:
+			_, err = s.finishRedraw(ctx, id, chain, *d.PendingRedraw)
+		default:
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("giveaway %d: %w", id, err))
+			continue
+		}
+		done++
+	}
+	return done, errors.Join(errs...)
+}
+
 func selection(ctx context.Context, q DrawQueries, d Draw) (Selection, error) {
 	winners, err := q.Winners(ctx, d.GiveawayID)
 	if err != nil {
@@ -128,7 +569,7 @@ func selection(ctx context.Context, q DrawQueries, d Draw) (Selection, error) {
 		TotalParticipants: int64(d.Record.EntrantsCount),
 		Requested:         int(d.Record.WinnerCountRequested),
 		Selected:          len(winners),
-		Method:            draw.Version,
+		Method:            d.Record.Version,
 		Timestamp:         d.Record.DrawnAt,
 		Record:            d.Record,
 	}, nil
@@ -142,149 +583,67 @@ func pickUsers(picks []draw.Pick) []int64 {
 	return ids
 }
 
-// freshDraw prepares the commitment a giveaway gets when it first appears.
-func (s *Service) freshDraw(giveawayID int64) (Draw, error) {
+// freshDraw prepares the commitment a giveaway gets when it first appears,
+// under the given version: a v2 commitment also fixes the chain, the
+// beacon delay, max_tickets (1 for now) and the rules (none yet).
+func (s *Service) freshDraw(ctx context.Context, giveawayID int64, version string) (Draw, error) {
 	seed := make([]byte, 32)
 	if _, err := io.ReadFull(s.opts.Random, seed); err != nil {
 		return Draw{}, fmt.Errorf("draw seed: %w", err)
 	}
-	return Draw{
+	d := Draw{
 		GiveawayID:  giveawayID,
 		Status:      DrawCommitted,
 		ServerSeed:  seed,
 		Commitment:  draw.Commitment(seed),
-		CommittedAt: s.now(),
-	}, nil
+		CommittedAt: s.nowSeconds(),
+		Version:     version,
+	}
+	if version != draw.VersionV2 {
+		return d, nil
+	}
+	chain, err := s.chain(ctx)
+	if err != nil {
+		return Draw{}, err
+	}
+	d.Record, err = draw.Commit(draw.CommitInput{GiveawayID: giveawayID, ServerSeed: seed, CommittedAt: d.CommittedAt,
+		Chain: chain, BeaconDelay: uint64(s.opts.BeaconDelay / time.Second), MaxTickets: 1})
+	if err != nil {
+		return Draw{}, fmt.Errorf("commit giveaway %d: %w", giveawayID, err)
+	}
+	return d, nil
 }
 
-// RedrawRequest disqualifies winners and asks for replacements.
-type RedrawRequest struct {
-	DisqualifiedUserIDs []int64
-	Reason              string
-}
-
-// RedrawResult is one redraw round and the winners after it.
-type RedrawResult struct {
-	Round          draw.Redraw
-	Winners        []Winner
-	Record         draw.Record
-	AlreadyApplied bool
-}
-
-// Redraw replaces disqualified winners by continuing the draw's
-// permutation, so the replacement is as verifiable as the draw. Repeating
-// the same request returns the round it already made.
-func (s *Service) Redraw(ctx context.Context, giveawayID int64, req RedrawRequest) (RedrawResult, error) {
-	var v Validation
-	checkID(&v, "giveaway_id", giveawayID)
-	req.Reason = strings.TrimSpace(req.Reason)
-	switch {
-	case len(req.DisqualifiedUserIDs) == 0:
-		v.Add("disqualified_user_ids", CodeMissingDisqualifiedUserIDs, "disqualified_user_ids must list at least one user")
-	case len(req.DisqualifiedUserIDs) > s.opts.MaxWinners:
-		v.Add("disqualified_user_ids", CodeInvalidDisqualifiedUserIDs, "disqualified_user_ids may list at most %d users", s.opts.MaxWinners)
+// ensureDraw returns the giveaway's draw locked in mode, creating it from
+// fresh when the giveaway is new; the draw this call creates has its
+// commit entry logged in the same transaction.
+func (s *Service) ensureDraw(ctx context.Context, q Queries, giveawayID int64, fresh Draw, mode LockMode) (Draw, error) {
+	d, err := q.EnsureDraw(ctx, giveawayID, fresh, mode)
+	if err != nil {
+		return Draw{}, err
 	}
-	for _, id := range req.DisqualifiedUserIDs {
-		if !ValidID(id) {
-			v.Add("disqualified_user_ids", CodeInvalidDisqualifiedUserIDs, "disqualified_user_ids must be positive integers")
-			break
+	if fresh.ServerSeed != nil && d.Commitment == fresh.Commitment && d.LogSeq == 0 {
+		if err := appendBuilt(ctx, q, &d, func(drawlog.Header) (drawlog.Entry, error) { return commitEntry(d) }); err != nil {
+			return Draw{}, err
 		}
 	}
-	if _, ok := normalizeText(req.Reason, MaxReasonLength); !ok {
-		v.Add("reason", CodeInvalidReason, "reason must be at most %d characters without control characters", MaxReasonLength)
-	}
-	if req.Reason == "" {
-		v.Add("reason", CodeMissingReason, "reason is required")
-	}
-	if err := v.Err(); err != nil {
-		return RedrawResult{}, err
-	}
-	dq := unique(req.DisqualifiedUserIDs)
-	slices.Sort(dq)
-	var out RedrawResult
-	err := s.store.InTx(ctx, func(q Queries) error {
-		out = RedrawResult{}
-		d, err := q.EnsureDraw(ctx, giveawayID, Draw{}, LockExclusive)
-		if errors.Is(err, ErrNotFound) || err == nil && d.Status != DrawDrawn {
-			return Errorf(CodeDrawNotCompleted, "The winners of this giveaway have not been drawn yet.")
-		}
-		if err != nil {
-			return err
-		}
-		for _, r := range d.Record.Replacements {
-			if slices.Equal(sortedCopy(r.DisqualifiedUserIDs), dq) {
-				out.Round, out.Record, out.AlreadyApplied = r, d.Record, true
-				out.Winners, err = q.Winners(ctx, giveawayID)
-				return err
-			}
-		}
-		current := map[int64]bool{}
-		for _, w := range d.Record.CurrentWinners() {
-			current[w.UserID] = true
-		}
-		for _, id := range dq {
-			if !current[id] {
-				return &Error{Code: CodeNotAWinner, Message: fmt.Sprintf("User %d is not a current winner of this giveaway.", id)}
-			}
-		}
-		entrants, err := q.EligibleEntrants(ctx, giveawayID, d.RequireSubscription)
-		if err != nil {
-			return err
-		}
-		if root := draw.Root(entrants); root != d.Record.EntrantsRoot {
-			return fmt.Errorf("redraw giveaway %d: entrants changed since the draw (root %s, recorded %s)", giveawayID, root, d.Record.EntrantsRoot)
-		}
-		now := s.now()
-		round, err := d.Record.Redraw(entrants, dq, req.Reason, now)
-		if err != nil {
-			return fmt.Errorf("redraw giveaway %d: %w", giveawayID, err)
-		}
-		d.Record.Replacements = append(d.Record.Replacements, round)
-		if err := q.Disqualify(ctx, giveawayID, dq, now); err != nil {
-			return err
-		}
-		if err := q.AddWins(ctx, dq, -1); err != nil {
-			return err
-		}
-		picks := make([]draw.Pick, len(round.Replacements))
-		for i, r := range round.Replacements {
-			picks[i] = draw.Pick{Position: r.Position, UserID: r.UserID, Index: r.Index}
-		}
-		if err := q.MarkWinners(ctx, giveawayID, picks, now); err != nil {
-			return err
-		}
-		if err := q.AddWins(ctx, pickUsers(picks), 1); err != nil {
-			return err
-		}
-		if err := q.SaveDraw(ctx, d); err != nil {
-			return err
-		}
-		out.Round, out.Record = round, d.Record
-		out.Winners, err = q.Winners(ctx, giveawayID)
-		return err
-	})
-	return out, err
-}
-
-func sortedCopy(ids []int64) []int64 {
-	out := slices.Clone(ids)
-	slices.Sort(out)
-	return out
+	return d, nil
 }
 
 // CommitDraw publishes the giveaway's commitment ahead of any registration,
-// so the giveaway post can carry it. It is idempotent.
+// so the giveaway post can carry it, and logs its commit entry. It is
+// idempotent; the version is Options.DrawVersion, fixed from now on.
 func (s *Service) CommitDraw(ctx context.Context, giveawayID int64) (Draw, error) {
 	if !ValidID(giveawayID) {
 		return Draw{}, invalidID("giveaway_id")
 	}
-	fresh, err := s.freshDraw(giveawayID)
+	fresh, err := s.freshDraw(ctx, giveawayID, s.opts.DrawVersion)
 	if err != nil {
 		return Draw{}, err
 	}
 	var d Draw
 	err = s.store.InTx(ctx, func(q Queries) error {
-		d, err = q.EnsureDraw(ctx, giveawayID, fresh, LockShared)
+		d, err = s.ensureDraw(ctx, q, giveawayID, fresh, LockShared)
 		return err
 	})
 	return d, err
@@ -303,16 +662,6 @@ func (s *Service) DrawRecord(ctx context.Context, giveawayID int64) (Draw, error
 	return d, err
 }
 
-// Entrants returns the frozen entrant list of a drawn giveaway, ascending:
-// with it an auditor recomputes the whole draw.
-func (s *Service) Entrants(ctx context.Context, giveawayID int64) ([]int64, error) {
-	d, err := s.drawn(ctx, giveawayID)
-	if err != nil {
-		return nil, err
-	}
-	return s.entrants(ctx, d)
-}
-
 // drawn returns the giveaway's draw, which must have happened.
 func (s *Service) drawn(ctx context.Context, giveawayID int64) (Draw, error) {
 	d, err := s.DrawRecord(ctx, giveawayID)
@@ -320,106 +669,24 @@ func (s *Service) drawn(ctx context.Context, giveawayID int64) (Draw, error) {
 		return Draw{}, err
 	}
 	if d.Status != DrawDrawn {
-		return Draw{}, Errorf(CodeDrawNotCompleted, "The winners of this giveaway have not been drawn yet.")
+		return Draw{}, errNotDrawn()
 	}
 	return d, nil
 }
 
-// entrants reads the draw's entrant list again; it cannot have changed,
-// since registration closed with the draw, and a changed count would mean
-// data was edited behind the service's back.
-func (s *Service) entrants(ctx context.Context, d Draw) ([]int64, error) {
-	entrants, err := s.store.EligibleEntrants(ctx, d.GiveawayID, d.RequireSubscription)
+// frozen returns the giveaway's draw, whose entrants must be fixed: a
+// drawn draw, or a frozen v2 one.
+func (s *Service) frozen(ctx context.Context, giveawayID int64) (Draw, error) {
+	d, err := s.DrawRecord(ctx, giveawayID)
 	if err != nil {
-		return nil, err
+		return Draw{}, err
 	}
-	if uint64(len(entrants)) != d.Record.EntrantsCount {
-		return nil, fmt.Errorf("giveaway %d: %d entrants now, %d at the draw", d.GiveawayID, len(entrants), d.Record.EntrantsCount)
+	if d.Status != DrawDrawn && d.Status != DrawFrozen {
+		return Draw{}, errNotDrawn()
 	}
-	return entrants, nil
+	return d, nil
 }
 
-// WinnerProofs returns an inclusion proof for each current winner, in
-// position order.
-func (s *Service) WinnerProofs(ctx context.Context, giveawayID int64) ([]draw.Proof, error) {
-	if !ValidID(giveawayID) {
-		return nil, invalidID("giveaway_id")
-	}
-	d, err := s.drawn(ctx, giveawayID)
-	if err != nil {
-		return nil, err
-	}
-	prove, err := s.prover(ctx, d)
-	if err != nil {
-		return nil, err
-	}
-	proofs := []draw.Proof{}
-	for _, w := range d.Record.CurrentWinners() {
-		p, err := prove(w.UserID)
-		if err != nil {
-			return nil, fmt.Errorf("proof of winner %d: %w", w.UserID, err)
-		}
-		proofs = append(proofs, p)
-	}
-	return proofs, nil
-}
-
-// Proof returns the inclusion proof of a user in a drawn giveaway.
-func (s *Service) Proof(ctx context.Context, giveawayID, userID int64) (draw.Proof, error) {
-	var v Validation
-	checkID(&v, "giveaway_id", giveawayID)
-	checkID(&v, "user_id", userID)
-	if err := v.Err(); err != nil {
-		return draw.Proof{}, err
-	}
-	d, err := s.drawn(ctx, giveawayID)
-	if err != nil {
-		return draw.Proof{}, err
-	}
-	prove, err := s.prover(ctx, d)
-	if err != nil {
-		return draw.Proof{}, err
-	}
-	p, err := prove(userID)
-	if errors.Is(err, draw.ErrNotEntered) {
-		return draw.Proof{}, Errorf(CodeParticipantNotFound, "This user was not entered in the draw.")
-	}
-	return p, err
-}
-
-// prover returns a function that proves users' inclusion in the draw. With
-// the tree cache each proof reads one chunk of at most draw.ChunkLeaves
-// entrants; without it (draws older than the cache) the entrant list is
-// read once for all proofs.
-func (s *Service) prover(ctx context.Context, d Draw) (func(userID int64) (draw.Proof, error), error) {
-	if d.Tree == nil {
-		entrants, err := s.entrants(ctx, d)
-		if err != nil {
-			return nil, err
-		}
-		return func(userID int64) (draw.Proof, error) { return d.Record.Proof(entrants, userID) }, nil
-	}
-	winners := map[int64]int{}
-	for _, w := range d.Record.CurrentWinners() {
-		winners[w.UserID] = w.Position
-	}
-	return func(userID int64) (draw.Proof, error) {
-		chunk, first, length, ok := d.Tree.ChunkOf(userID)
-		if !ok {
-			return draw.Proof{}, draw.ErrNotEntered
-		}
-		ids, err := s.store.EntrantsFrom(ctx, d.GiveawayID, d.RequireSubscription, first, length)
-		if err != nil {
-			return draw.Proof{}, err
-		}
-		index, path, err := d.Tree.Proof(chunk, ids, userID)
-		if err != nil {
-			return draw.Proof{}, err
-		}
-		pos := winners[userID]
-		return draw.Proof{
-			UserID: userID, LeafIndex: index, TreeSize: d.Record.EntrantsCount, AuditPath: path,
-			EntrantsRoot: d.Record.EntrantsRoot, IsWinner: pos > 0, Position: pos,
-		}, nil
-	}, nil
+func errNotDrawn() error {
+	return Errorf(CodeDrawNotCompleted, "The winners of this giveaway have not been drawn yet.")
 }

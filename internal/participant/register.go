@@ -42,6 +42,8 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 		switch {
 		case st.Drawn:
 			return RegisterResult{}, errNotActive()
+		case st.Frozen:
+			return RegisterResult{}, errFrozen()
 		case st.ParticipantID != 0:
 			return RegisterResult{}, errDuplicate(st.ParticipantID)
 		case !st.CaptchaCompleted:
@@ -57,6 +59,8 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 	switch {
 	case e.Drawn:
 		return RegisterResult{}, errNotActive()
+	case e.Frozen:
+		return RegisterResult{}, errFrozen()
 	case e.ParticipantID != 0 && !e.Created:
 		return RegisterResult{}, errDuplicate(e.ParticipantID)
 	case !e.CaptchaCompleted:
@@ -138,6 +142,11 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (
 		err = fmt.Errorf("giveaway %d: no draw row after creating its commitment", req.GiveawayID)
 	}
 	return e, err
+}
+
+// errFrozen refuses a registration once a v2 draw froze the entrants.
+func errFrozen() error {
+	return Errorf(CodeGiveawayNotActive, "Entries to this giveaway are closed: the winners are being drawn.")
 }
 
 func errDuplicate(id int64) error {
