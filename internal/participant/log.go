@@ -556,3 +556,71 @@ func (s *Service) LogConsistencyProof(ctx context.Context, first, second uint64)
 	return s.store.LogConsistencyProof(ctx, first, second)
 }
 
+// BackfillResult counts what BackfillLog logged.
+type BackfillResult struct {
+	// Legacy is the v1 records drawn before the log, each logged as a
+	// legacy entry.
+	Legacy int
+	// Commits is the v1 draws committed but not drawn before the log,
+	// each logged as a commit entry.
+	Commits int
+}
+
+// backfillBatch is how many draws one backfill transaction logs.
+const backfillBatch = 100
+
+// BackfillLog logs every draw that has no log entry yet, once: a legacy
+// entry (the SHA-256 of its record's canonical JSON) for each v1 record
+// drawn before the log existed, and a commit entry for each draw committed
+// but not drawn. Run it at start-up, after the migrations; it is
+// idempotent and safe on several replicas at once, each batch locking the
+// draws it logs and skipping those another replica is logging. (A draw or
+// redraw of an unlogged draw logs its missing entry itself, so nothing
+// waits for this.)
+func (s *Service) BackfillLog(ctx context.Context) (BackfillResult, error) {
+	var total BackfillResult
+	for {
+		var got BackfillResult
+		n := 0
+		err := s.store.InTx(ctx, func(q Queries) error {
+			got, n = BackfillResult{}, 0
+			ds, err := q.UnloggedDraws(ctx, backfillBatch)
+			if err != nil {
+				return err
+			}
+			n = len(ds)
+			batch := make([]LogAppend, 0, len(ds))
+			for _, d := range ds {
+				var e drawlog.Entry
+				switch {
+				case d.Status == DrawDrawn && !d.V2():
+					e, err = legacyEntry(d, header(d))
+					got.Legacy++
+				case d.Status == DrawCommitted:
+					e, err = commitEntry(d)
+					got.Commits++
+				default:
+					return fmt.Errorf("giveaway %d: a %s draw with status %s has no log entry", d.GiveawayID, d.Version, d.Status)
+				}
+				if err != nil {
+					return fmt.Errorf("giveaway %d: %w", d.GiveawayID, err)
+				}
+				data, err := drawlog.Marshal(e)
+				if err != nil {
+					return fmt.Errorf("giveaway %d: %w", d.GiveawayID, err)
+				}
+				batch = append(batch, LogAppend{GiveawayID: d.GiveawayID, Type: e.Type(), Seq: 0, Data: data})
+			}
+			_, err = q.AppendLog(ctx, batch...)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total.Legacy += got.Legacy
+		total.Commits += got.Commits
+		if n < backfillBatch {
+			return total, nil
+		}
+	}
+}
