@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/proof"
@@ -478,12 +480,30 @@ func (s *Store) WithLogLock(ctx context.Context, fn func(ctx context.Context) er
 		return wrap("acquire a connection", err)
 	}
 	defer conn.Close()
-	return pgTx(ctx, conn, func(participant.Queries) error {
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(? || current_schema()))", logLockKey); err != nil {
-			return wrap("log lock", err)
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return wrap("begin", err)
+	}
+	released := false
+	defer func() {
+		if !released {
+			// Closing the connection ends the transaction, and the lock,
+			// on the server.
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
-		return fn(ctx)
-	})
+	}()
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(? || current_schema()))", logLockKey); err != nil {
+		return wrap("log lock", err)
+	}
+	ferr := fn(ctx)
+	// The transaction wrote nothing; ending it releases the lock, even
+	// when fn ran out ctx's time.
+	end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(end, "COMMIT"); err != nil {
+		return errors.Join(ferr, wrap("log lock: release", err))
+	}
+	released = true
+	return ferr
 }
 
 // wrapErr is wrap for a nil-able error.
