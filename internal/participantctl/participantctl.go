@@ -45,6 +45,7 @@ type Env struct {
 func commands() []command {
 	return []command{
 		{"verify-draw", "verify a draw record from a file or the service", verifyDraw},
+		{"monitor", "follow the public draw log and check it and the draws it names", monitor},
 		{"export", "stream a giveaway's participants as NDJSON or CSV", export},
 		{"status", "show the service's health, and a giveaway's draw and counts", status},
 		{"migrate", "apply the database schema (DATABASE_URL, or the embedded SQLite file)", migrate},
