@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telegive/participant-service/internal/drawpage"
 	"github.com/telegive/participant-service/internal/testenv"
 )
 
@@ -46,12 +48,16 @@ var bigUserIDs = []int64{9_007_199_254_740_993, 9_223_372_036_854_775_807}
 
 // TestDrawPageInBrowser runs the real service and drives the draw page in
 // headless Chromium (test/browser.test.mjs), after checking the page's
-// verifier against the protocol's test vectors (test/vectors.test.mjs).
+// verifiers against the protocol's test vectors (test/vectors.test.mjs,
+// test/vectors-v2.test.mjs). The v2 page runs against a stand-in server
+// (test/browser-v2.test.mjs): the real page handler with the v2 vectors'
+// records, proofs and log keys as its API, until the service serves v2.
 // Screenshots go to test-artifacts/browser at the repository root.
 func TestDrawPageInBrowser(t *testing.T) {
 	node := requireBrowserTools(t)
 	base := testenv.StartService(t).URL
 	seeded := seedGiveaways(t, base)
+	v2 := startV2Fixtures(t)
 
 	artifacts, err := filepath.Abs(filepath.Join("..", "..", "test-artifacts", "browser"))
 	if err != nil {
@@ -61,10 +67,10 @@ func TestDrawPageInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The run takes about ten seconds; the limit only stops a hung browser.
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	// The run takes well under a minute; the limit only stops a hung browser.
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "vectors.test.mjs", "browser.test.mjs")
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "vectors.test.mjs", "vectors-v2.test.mjs", "browser.test.mjs", "browser-v2.test.mjs")
 	cmd.Dir = nodeTestDir
 	cmd.Env = append(os.Environ(),
 		"DRAW_BASE_URL="+base,
@@ -79,6 +85,7 @@ func TestDrawPageInBrowser(t *testing.T) {
 		fmt.Sprintf("DRAW_BIG_WINNER_ID=%d", seeded.bigWinner),
 		fmt.Sprintf("DRAW_BIG_LOSER_ID=%d", seeded.bigLoser),
 		"DRAW_ARTIFACTS_DIR="+artifacts,
+		"DRAW_V2_BASE_URL="+v2,
 	)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
@@ -264,4 +271,114 @@ func call(t *testing.T, method, url string, body, out any) {
 	if err := json.Unmarshal(raw, out); err != nil {
 		t.Fatalf("%s %s: %v in %s", method, url, err, raw)
 	}
+}
+
+// v2Vectors is what the stand-in server needs of pkg/draw's v2 vectors;
+// records and proofs stay raw JSON, so their integers reach the page as
+// they are written.
+type v2Vectors struct {
+	LogKey    string   `json:"log_key"`
+	Witnesses []string `json:"witnesses"`
+	Draws     []struct {
+		Input struct {
+			GiveawayID json.Number `json:"giveaway_id"`
+		} `json:"input"`
+		Output struct {
+			Record         json.RawMessage `json:"record"`
+			CurrentWinners []struct {
+				UserID *json.Number `json:"user_id"`
+			} `json:"current_winners"`
+			Proofs []json.RawMessage `json:"proofs"`
+		} `json:"output"`
+	} `json:"draws"`
+}
+
+// startV2Fixtures starts a stand-in server for the v2 page: /draws/ is the
+// real drawpage.Handler (so the page, its assets and its CSP are the
+// service's own), and /api/participants answers for every draw of the v2
+// vectors as the API will: the record, the current winners' proofs, each
+// entrant's proof (404 PARTICIPANT_NOT_FOUND for anyone else) and the log
+// key with both witnesses, quorum 2.
+func startV2Fixtures(t *testing.T) string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "pkg", "draw", "testdata", "vectors-v2.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v v2Vectors
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	type fixture struct {
+		record  json.RawMessage
+		winners []json.RawMessage
+		proofs  map[string]json.RawMessage
+	}
+	draws := map[string]fixture{}
+	for _, d := range v.Draws {
+		f := fixture{record: d.Output.Record, winners: []json.RawMessage{}, proofs: map[string]json.RawMessage{}}
+		for _, p := range d.Output.Proofs {
+			var id struct {
+				UserID json.Number `json:"user_id"`
+			}
+			if err := json.Unmarshal(p, &id); err != nil {
+				t.Fatal(err)
+			}
+			f.proofs[id.UserID.String()] = p
+		}
+		for _, w := range d.Output.CurrentWinners {
+			if w.UserID != nil {
+				f.winners = append(f.winners, f.proofs[w.UserID.String()])
+			}
+		}
+		draws[d.Input.GiveawayID.String()] = f
+	}
+	answer := func(w http.ResponseWriter, status int, body map[string]any) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(status)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(body)
+	}
+	notFound := func(w http.ResponseWriter, code, msg string) {
+		answer(w, http.StatusNotFound, map[string]any{"success": false, "error": msg, "error_code": code})
+	}
+	draw := func(w http.ResponseWriter, r *http.Request) (fixture, bool) {
+		f, ok := draws[r.PathValue("giveaway")]
+		if !ok {
+			notFound(w, "DRAW_NOT_FOUND", "no draw for this giveaway")
+		}
+		return f, ok
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/draws/", drawpage.Handler(http.HandlerFunc(drawpage.NotFoundPage)))
+	mux.HandleFunc("GET /api/participants/log/key", func(w http.ResponseWriter, r *http.Request) {
+		origin, _, _ := strings.Cut(v.LogKey, "+")
+		answer(w, http.StatusOK, map[string]any{"success": true, "origin": origin, "verifier_key": v.LogKey, "witnesses": v.Witnesses, "quorum": 2})
+	})
+	mux.HandleFunc("GET /api/participants/{giveaway}/draw", func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := draw(w, r); ok {
+			answer(w, http.StatusOK, map[string]any{"success": true, "draw": f.record})
+		}
+	})
+	mux.HandleFunc("GET /api/participants/{giveaway}/draw/winner-proofs", func(w http.ResponseWriter, r *http.Request) {
+		if f, ok := draw(w, r); ok {
+			answer(w, http.StatusOK, map[string]any{"success": true, "proofs": f.winners})
+		}
+	})
+	mux.HandleFunc("GET /api/participants/{giveaway}/draw/proof/{user}", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := draw(w, r)
+		if !ok {
+			return
+		}
+		if p, ok := f.proofs[r.PathValue("user")]; ok {
+			answer(w, http.StatusOK, map[string]any{"success": true, "proof": p})
+			return
+		}
+		notFound(w, "PARTICIPANT_NOT_FOUND", "this user did not take part in the giveaway")
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
 }

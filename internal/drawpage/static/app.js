@@ -1,7 +1,9 @@
 // The draw page: fetches a giveaway's public draw record and proofs from
-// this origin, runs verify.js on them and shows the result. All data from
-// the server is put in the page with textContent, never parsed as HTML.
+// this origin, runs verify.js (telegive-draw-v1) or verify2.js
+// (telegive-draw-v2) on them and shows the result. All data from the server
+// is put in the page with textContent, never parsed as HTML.
 import { formatTime, parseJSON, parseTime, unverifiedDraw, verifyDraw, verifyParticipant } from './verify.js';
+import { REASONS, VERSION_V2, verifyDrawV2, verifyParticipantV2 } from './verify2.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -11,6 +13,7 @@ const STATUS_TEXT = {
   skip: ['–', 'Not run'],
   info: ['i', 'Note'],
   unverified: ['?', 'Not confirmed'],
+  trust: ['!', 'On trust'],
 };
 
 // Ids are int64: 1 to 2^63 - 1, kept as BigInts so none is rounded.
@@ -117,6 +120,15 @@ function showCommitted(record) {
   $('commitment').textContent = String(record.commitment);
   $('committed-at').dateTime = String(record.committed_at);
   $('committed-at').textContent = timeText(record.committed_at);
+  if (record.status === 'frozen') {
+    // v2, between the freeze and the draw: the record's own statement of
+    // what it waits for; nothing of it is checked until the draw.
+    $('committed-title').textContent = 'Entries closed, not drawn yet';
+    $('frozen-note').replaceChildren(`Entries closed at `, timeEl(record.frozen_at), `, the record says. The winners will be drawn ` +
+      `from drand's public randomness of round ${record.beacon_round}, which nobody knows before it is published. ` +
+      'This page checks it all once the draw is published.');
+    $('frozen-note').hidden = false;
+  }
   setState('committed', 'The draw has not happened yet.');
 }
 
@@ -148,7 +160,7 @@ function showChecks(list, checks) {
 
 // showVerdict says "Verified" only when every check ran and passed, and
 // otherwise names the checks that failed or did not run.
-function showVerdict(checks) {
+function showVerdict(checks, v2) {
   const why = unverifiedDraw(checks);
   const failed = checks.some((c) => c.status === 'fail');
   $('verdict-title').textContent = failed ? 'Verification failed' : why ? 'Not verified' : 'Verified';
@@ -156,14 +168,35 @@ function showVerdict(checks) {
     ? `${upperFirst(why)}, listed below: this draw does not match what the server published.`
     : why
       ? `${upperFirst(why)}, so the draw is not verified; the others passed.`
-      : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
+      : v2
+        ? `All ${checks.length} checks passed: the winners follow from public randomness published after entries closed, ` +
+          'as independent witnesses attest.'
+        : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
   $('verdict').parentElement.dataset.verdict = why ? 'fail' : 'pass';
 }
 
+// showProtocol says what a draw of this version can show at best, so that
+// a v1 draw that checks out is not mistaken for one nobody could steer.
+function showProtocol(version) {
+  const v1 = version !== VERSION_V2;
+  $('protocol').dataset.protocol = v1 ? 'v1' : 'v2';
+  $('protocol-title').textContent = v1 ? 'This draw trusts the organiser' : 'Drawn with public randomness';
+  $('protocol-text').textContent = v1
+    ? 'It uses the first version of the protocol (telegive-draw-v1). The checks show that the winners follow from a secret ' +
+      'seed the organiser committed to before the draw, but the organiser knew that seed all along: they could have worked ' +
+      'out the winners in advance for any list of entrants, and added or held back entries until the draw suited them. ' +
+      'Newer draws (telegive-draw-v2) use public randomness that nobody knows in advance.'
+    : 'It uses telegive-draw-v2: the entrants and their tickets were fixed first, then the winners were drawn with randomness ' +
+      'that drand\'s public beacon published afterwards. The checks below say how much of that this page could confirm.';
+  $('protocol').hidden = false;
+}
+
+const num = (v) => (typeof v === 'bigint' ? v.toLocaleString('en') : String(v));
+
 function showFacts(raw) {
-  const n = typeof raw.entrants_count === 'bigint' ? raw.entrants_count.toLocaleString('en') : String(raw.entrants_count);
   const count = Array.isArray(raw.winners) ? raw.winners.length : 0;
-  $('facts').replaceChildren(`Giveaway ${raw.giveaway_id} · ${n} entrants · ` +
+  const tickets = raw.version === VERSION_V2 ? ` holding ${num(raw.total_tickets)} tickets` : '';
+  $('facts').replaceChildren(`Giveaway ${raw.giveaway_id} · ${num(raw.entrants_count)} entrants${tickets} · ` +
     `${count} ${count === 1 ? 'winner' : 'winners'} · drawn `, timeEl(raw.drawn_at));
 }
 
@@ -186,6 +219,26 @@ function showWinners(rec, winners) {
     r.replacements.length < r.disqualified.length ? el('p', { class: 'hint' }, 'The entrants ran out: some positions stay empty.') : '')));
 }
 
+const RECORD_FIELDS_V2 = [
+  ['version', 'Protocol'],
+  ['commitment', 'Commitment'],
+  ['committed_at', 'Committed at'],
+  ['chain_hash', 'Beacon chain (drand)'],
+  ['beacon_delay', 'Beacon delay (seconds)'],
+  ['max_tickets', 'Most tickets per entrant'],
+  ['entrants_count', 'Entrants'],
+  ['total_tickets', 'Tickets'],
+  ['entrants_root', 'Entrants root (Merkle sum tree)'],
+  ['winner_count_requested', 'Winners requested'],
+  ['frozen_at', 'Entries closed at'],
+  ['beacon_round', 'Beacon round'],
+  ['freeze_attested', 'Freeze witnessed'],
+  ['server_seed', 'Revealed server seed'],
+  ['beacon_signature', 'Beacon signature'],
+  ['draw_seed', 'Draw seed'],
+  ['drawn_at', 'Drawn at'],
+];
+
 const RECORD_FIELDS = [
   ['version', 'Protocol'],
   ['commitment', 'Commitment'],
@@ -199,10 +252,10 @@ const RECORD_FIELDS = [
   ['drawn_at', 'Drawn at'],
 ];
 
-const TIME_FIELDS = new Set(['committed_at', 'drawn_at']);
+const TIME_FIELDS = new Set(['committed_at', 'frozen_at', 'drawn_at']);
 
-function showRecord(raw) {
-  $('record-fields').replaceChildren(...RECORD_FIELDS.flatMap(([key, label]) => {
+function showRecord(raw, fields = RECORD_FIELDS) {
+  $('record-fields').replaceChildren(...fields.flatMap(([key, label]) => {
     const v = raw[key] === '' ? 'none' : String(raw[key]);
     const shown = TIME_FIELDS.has(key) ? timeEl(raw[key]) : /^[0-9a-f]{32,}$/.test(v) ? el('code', { class: 'hash' }, v) : v;
     return [el('dt', {}, label), el('dd', {}, shown)];
@@ -227,6 +280,7 @@ function prettyJSON(v, indent = '') {
 
 async function showDrawn(id, raw) {
   setState('drawn', 'Verifying the draw in your browser…');
+  showProtocol(raw.version);
   showRecord(raw);
   showFacts(raw);
   const winnerProofs = await getJSON(`/api/participants/${id}/draw/winner-proofs`)
@@ -243,6 +297,108 @@ async function showDrawn(id, raw) {
     $('me-error').textContent = 'The record could not be read, so entries cannot be checked.';
     $('me-error').hidden = false;
   }
+}
+
+// ---------------------------------------------------------------------------
+// A v2 draw
+
+async function showDrawnV2(id, raw) {
+  setState('drawn', 'Verifying the draw in your browser…');
+  showProtocol(VERSION_V2);
+  showRecord(raw, RECORD_FIELDS_V2);
+  showFacts(raw);
+  const [winnerProofs, logKeys] = await Promise.all([
+    getJSON(`/api/participants/${id}/draw/winner-proofs`).then((b) => b.proofs, (e) => new Error(e.message)),
+    getJSON('/api/participants/log/key').then((b) => b, (e) => new Error(e.message)),
+  ]);
+  const result = await verifyDrawV2(raw, { giveawayId: id, winnerProofs, logKeys });
+  showChecks($('checks'), result.checks);
+  showVerdict(result.checks, true);
+  $('status').textContent = $('verdict').textContent;
+  if (result.record) {
+    showTimeline(result);
+    showWinnersV2(result.record, result.winners, result.facts);
+    enableParticipantForm(id, result);
+  } else {
+    $('winners').hidden = true;
+    $('me-error').textContent = 'The record could not be read, so entries cannot be checked.';
+    $('me-error').hidden = false;
+  }
+}
+
+const seconds = (n) => (n === 1n ? '1 second' : n < 120n ? `${n} seconds` : `${n / 60n} minutes ${n % 60n} seconds`);
+const unixText = (s) => formatTime({ ns: s * 1000000000n });
+
+// showTimeline tells what happened when, in plain words, and claims only
+// what the checks confirmed: the randomness only if its checks passed,
+// and "nobody could know it" only if witnesses whose keys the page pins
+// attest that entries closed before it was published.
+function showTimeline({ record: rec, facts, checks }) {
+  const ok = (...ids) => ids.every((i) => checks.find((c) => c.id === i).status === 'pass');
+  const randomness = ok('chain', 'timing', 'beacon-round', 'beacon', 'draw-seed', 'winners');
+  const witnessed = ok('attestation', 'keys');
+  const gap = facts.roundTime - rec.frozenAt.s;
+  const items = [
+    [rec.committedAt.text, 'The giveaway opened: the organiser published a commitment to a secret seed.'],
+    [rec.frozenAt.text, witnessed
+      ? `Entries closed with ${rec.entrantsCount.toLocaleString('en')} entrants holding ${rec.totalTickets.toLocaleString('en')} tickets; ` +
+        `witnesses recorded it (${facts.attestation.cosigners.map((c) => `${c.name} at ${unixText(c.time)}`).join(', ')}).`
+      : `Entries closed with ${rec.entrantsCount.toLocaleString('en')} entrants holding ${rec.totalTickets.toLocaleString('en')} tickets, ` +
+        'the organiser says (no witness this page trusts recorded it).'],
+    [unixText(facts.roundTime), randomness
+      ? `drand's ${facts.chain} beacon published round ${rec.beaconRound}, ${seconds(gap)} after entries closed; its randomness decided the winners.`
+      : `Beacon round ${rec.beaconRound} was due: its randomness could not be confirmed.`],
+    [rec.drawnAt.text, `The winners were drawn and the secret seed revealed.`],
+    ...rec.rounds.flatMap((rd, n) => [[rd.requestedAt.text, `Redraw round ${n + 1} requested: ${rd.disqualified.length} ` +
+      `${rd.disqualified.length === 1 ? 'winner' : 'winners'} disqualified; it waits for beacon round ${rd.beaconRound}.`],
+    [rd.redrawnAt.text, `Redraw round ${n + 1}: replacements drawn.`]]),
+  ];
+  $('timeline').replaceChildren(...items.map(([t, what]) => el('li', {}, timeEl(t), ' ', what)));
+  let summary;
+  if (randomness && witnessed) {
+    summary = `The winners were decided by public randomness published ${seconds(gap)} after entries closed; ` +
+      'nobody, not even the organiser, could know it in advance.';
+  } else if (randomness) {
+    const whose = rec.freezeAttested ? 'the service\'s word: the witnesses\' keys came from the service itself and are not pinned in this page'
+      : 'the organiser\'s word: no witness recorded when entries closed';
+    summary = `The winners were decided by drand's public randomness of round ${rec.beaconRound}, published ${seconds(gap)} after ` +
+      `entries closed, the record says. That entries really closed before that randomness was known rests on ${whose}.`;
+  } else {
+    summary = 'This page could not confirm that the winners come from public randomness: see the checks that failed or did not run.';
+  }
+  $('timeline-summary').textContent = summary;
+  $('timeline-summary').dataset.claim = randomness && witnessed ? 'unpredictable' : randomness ? 'trust' : 'none';
+  $('timeline-panel').hidden = false;
+}
+
+function showWinnersV2(rec, winners, facts) {
+  $('winners').tHead.replaceChildren(el('tr', {}, ...['Position', 'User id', 'Tickets', 'Winning ticket', 'Drawn in']
+    .map((h) => el('th', { scope: 'col' }, h))));
+  $('winners').tBodies[0].replaceChildren(...winners.map((w) => {
+    const replacement = w.replaces !== undefined;
+    const data = replacement ? { user: String(w.userId), replaces: String(w.replaces) } : { user: String(w.userId) };
+    return el('tr', { dataset: data, class: replacement ? 'replacement' : '' },
+      el('td', {}, String(w.position)), el('td', {}, String(w.userId)), el('td', {}, w.tickets.toLocaleString('en')),
+      el('td', {}, w.ticket.toLocaleString('en')),
+      el('td', { class: 'how' }, replacement ? `Redraw round ${w.round}, replacing user ${w.replaces}` : 'Initial draw'));
+  }));
+  $('winners').hidden = winners.length === 0;
+  $('no-winners').textContent = rec.entrantsCount === 0n ? 'Nobody entered, so nobody won.' : 'No position has a winner.';
+  $('no-winners').hidden = winners.length > 0;
+  const gone = facts.disqualified;
+  const counts = new Map();
+  for (const d of gone) counts.set(d.reason, (counts.get(d.reason) ?? 0) + 1);
+  $('disqualified').textContent = gone.length === 0 ? 'No winner was disqualified.'
+    : `${gone.length} ${gone.length === 1 ? 'winner was' : 'winners were'} disqualified: ` +
+      `${[...counts].map(([r, n]) => `${REASONS[r] ?? r} (${n})`).join(', ')}.`;
+  $('disqualified').hidden = false;
+  $('rounds').replaceChildren(...rec.rounds.map((rd, i) => el('div', { class: 'round' },
+    el('h3', {}, `Redraw round ${i + 1}`),
+    el('p', {}, `Disqualified: ${rd.disqualified.map((d) => `user ${d.userId} (${REASONS[d.reason] ?? d.reason})`).join(', ')}. `,
+      'Requested ', timeEl(rd.requestedAt.text), `, drawn with beacon round ${rd.beaconRound}, `, timeEl(rd.redrawnAt.text), '.'),
+    el('ul', {}, ...rd.replacements.map((p) => el('li', {}, p.empty
+      ? `Position ${p.position} stays empty: every entrant had been chosen (it was user ${p.replaces}'s)`
+      : `Position ${p.position}: user ${p.userId} (ticket ${p.ticket}) replaces user ${p.replaces}`))))));
 }
 
 // ---------------------------------------------------------------------------
@@ -315,11 +471,16 @@ async function checkParticipant(id, draw, text) {
     }
     proof = null;
   }
-  const res = await verifyParticipant(draw, userId, proof);
+  const res = draw.version === 2 ? await verifyParticipantV2(draw, userId, proof) : await verifyParticipant(draw, userId, proof);
   const list = el('ul', { class: 'checks' });
   showChecks(list, res.checks);
+  // The tickets are shown only once the user's own proof checked out.
+  const t = res.tickets;
   out.replaceChildren(
     el('p', { class: `headline ${res.outcome}`, dataset: { outcome: res.outcome } }, HEADLINES[res.outcome](userId, res)),
+    t ? el('p', { class: 'tickets', dataset: { held: String(t.held), total: String(t.total) } },
+      `User ${userId} holds ${t.held.toLocaleString('en')} of ${t.total.toLocaleString('en')} tickets ` +
+      `(${t.held === 1n ? `number ${t.first}` : `numbers ${t.first} to ${t.first + t.held - 1n}`}).`) : '',
     res.reasons.length ? el('p', { class: 'hint reasons' }, `Not verified because ${res.reasons.join(', and ')}.`) : '',
     list);
   out.dataset.done = 'true';
@@ -344,7 +505,8 @@ async function load() {
     return;
   }
   const record = body.draw;
-  if (record && record.status === 'committed') showCommitted(record);
+  if (record && (record.status === 'committed' || (record.status === 'frozen' && record.version === VERSION_V2))) showCommitted(record);
+  else if (record && record.status === 'drawn' && record.version === VERSION_V2) await showDrawnV2(id, record);
   else if (record && record.status === 'drawn') await showDrawn(id, record);
   else showError('Unknown draw state', `The record's status is ${JSON.stringify(record && record.status)}.`);
 }

@@ -1,0 +1,292 @@
+// Drives the draw page on telegive-draw-v2 draws in headless Chromium.
+// internal/drawpage's TestDrawPageInBrowser starts a stand-in server (the
+// real page handler, with the records, proofs and log keys of
+// pkg/draw/testdata/vectors-v2.json as its API) and the real service (for a
+// v1 draw), and runs this file with:
+//
+//   DRAW_V2_BASE_URL     the stand-in server
+//   DRAW_BASE_URL        the service, with a drawn v1 giveaway
+//   DRAW_GIVEAWAY_ID     that v1 giveaway
+//   DRAW_ARTIFACTS_DIR   where the screenshots go
+//
+// The page ships with no draw log pinned (static/pins.js), so by default
+// the witnesses' keys are the service's word; the tests that need a
+// deployment's pinned keys serve pins.js with the vectors' keys added, as a
+// deployment would commit them. Tampering rewrites the API's answers on
+// their way to the page, as a dishonest server could.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const env = process.env;
+const BASE = env.DRAW_V2_BASE_URL;
+const V1_BASE = env.DRAW_BASE_URL;
+const skip = BASE && V1_BASE ? false : 'DRAW_V2_BASE_URL or DRAW_BASE_URL is unset: run `go test ./internal/drawpage/`, which starts both';
+const ARTIFACTS = env.DRAW_ARTIFACTS_DIR || path.join(tmpdir(), 'draw-page-artifacts');
+
+const vectors = JSON.parse(await readFile(new URL('../../../pkg/draw/testdata/vectors-v2.json', import.meta.url), 'utf8'));
+const draw = (name) => vectors.draws.find((d) => d.name === name);
+
+// The main fixture: 1,000 entrants holding 5,474 tickets, ten winners,
+// two redraw rounds, the freeze and both requests cosigned by two witnesses.
+const MAIN = draw('n1000-sparse-mixed-attested-redraws');
+const G = MAIN.input.giveaway_id;
+const gone = new Set(MAIN.output.record.replacements.flatMap((r) => r.disqualified.map((d) => d.user_id)));
+const WINNER = MAIN.output.current_winners[0]; // an initial winner
+const REPLACEMENT = MAIN.output.current_winners.find((w) => MAIN.output.record.replacements.some((r) =>
+  r.replacements.some((p) => p.user_id === w.user_id)));
+const LOSER = MAIN.output.proofs.find((p) => !p.is_winner && !gone.has(p.user_id));
+const DISQUALIFIED = MAIN.output.proofs.find((p) => gone.has(p.user_id));
+const UNKNOWN = 999999999;
+// Not attested: the freeze time rests on the organiser's word.
+const UNATTESTED = draw('n5-tickets1-redraw');
+
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+const CHECKS = ['record', 'commitment', 'chain', 'timing', 'beacon-round', 'beacon', 'attestation', 'keys', 'tickets',
+  'draw-seed', 'winners', 'replacements', 'identities', 'log'];
+const ALL_PASS = Object.fromEntries(CHECKS.map((id) => [id, 'pass']));
+
+let context;
+let userDataDir;
+let pinsSource;
+const external = [];
+
+before(async () => {
+  if (skip) return;
+  const { chromium } = await import('playwright-core');
+  await mkdir(ARTIFACTS, { recursive: true });
+  userDataDir = await mkdtemp(path.join(tmpdir(), 'draw-page-v2-chromium-'));
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, viewport: { width: 1024, height: 800 },
+  });
+  context.setDefaultTimeout(20000);
+  const origins = new Set([new URL(BASE).origin, new URL(V1_BASE).origin]);
+  await context.route((url) => !origins.has(url.origin), (route) => {
+    external.push(route.request().url());
+    return route.abort();
+  });
+  pinsSource = await (await fetch(`${BASE}/draws/assets/pins.js`)).text();
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
+});
+
+// pinned serves the page's pins.js with the vectors' log and witness keys
+// pinned, as a deployment publishing those keys would commit it.
+function pinned(page) {
+  const entry = `Object.freeze([${JSON.stringify({ verifierKey: vectors.log_key, witnesses: vectors.witnesses, quorum: 2 })}])`;
+  const source = pinsSource.replace('export const PINNED_LOGS = Object.freeze([]);', `export const PINNED_LOGS = ${entry};`);
+  assert.notEqual(source, pinsSource, 'pins.js no longer has its empty PINNED_LOGS line');
+  return page.route(`${BASE}/draws/assets/pins.js`, (route) => route.fulfill({
+    status: 200, contentType: 'text/javascript; charset=utf-8', body: source,
+    headers: { 'Content-Security-Policy': "default-src 'none'; script-src 'self'" },
+  }));
+}
+
+// tamper rewrites the JSON of one API answer before the page sees it.
+function tamper(urlPath, mutate) {
+  return (page) => page.route(BASE + urlPath, async (route) => {
+    const response = await route.fetch();
+    const body = await response.json();
+    mutate(body);
+    await route.fulfill({ response, json: body });
+  });
+}
+
+async function open(urlPath, { base = BASE, setup = [] } = {}) {
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (/Content.Security.Policy|Refused to/i.test(m.text())) problems.push(`CSP: ${m.text()}`);
+  });
+  for (const s of setup) await s(page);
+  const response = await page.goto(base + urlPath);
+  assert.match(response.headers()['content-security-policy'] ?? '', /script-src 'self'/);
+  page.problems = problems;
+  return page;
+}
+
+async function done(page) {
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(external, []);
+  await page.close();
+}
+
+function statusesIn(page, list) {
+  return page.locator(`${list} > li`).evaluateAll((items) => Object.fromEntries(items.map((li) => [li.dataset.check, li.dataset.status])));
+}
+
+async function drawChecks(page) {
+  await page.locator('#checks[data-done="true"]').waitFor({ timeout: 30000 });
+  return statusesIn(page, '#checks');
+}
+
+const checkText = (page, id) => page.locator(`#checks [data-check="${id}"]`).textContent();
+
+async function checkUser(page, userId) {
+  await page.getByLabel('Your Telegram user id').fill(String(userId));
+  await page.getByRole('button', { name: 'Check' }).click();
+  const result = page.locator('#me-result[data-done="true"]');
+  await result.waitFor();
+  return {
+    outcome: await result.locator('.headline').getAttribute('data-outcome'),
+    headline: await result.locator('.headline').textContent(),
+    tickets: (await result.locator('.tickets').count()) ? await result.locator('.tickets').textContent() : null,
+    checks: await statusesIn(page, '#me-result .checks'),
+    text: await result.textContent(),
+  };
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
+const flipHex = (h) => (h[0] === '0' ? '1' : '0') + h.slice(1);
+const fmt = (n) => Number(n).toLocaleString('en');
+
+test('v2 winner: with the keys pinned every check passes, and the winner reads their tickets and position', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [pinned] });
+  assert.deepEqual(await drawChecks(page), ALL_PASS);
+  await page.getByRole('heading', { name: 'Verified' }).waitFor();
+  assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'unpredictable');
+  assert.match(await page.locator('#timeline-summary').textContent(),
+    /^The winners were decided by public randomness published \d+ seconds after entries closed; nobody, not even the organiser, could know it in advance\.$/);
+  assert.match(await page.locator('#timeline').textContent(), /witnesses recorded it \(witness\.example\/one at .*witness\.example\/two at/);
+  assert.match(await page.locator('#protocol').textContent(), /Drawn with public randomness/);
+  assert.match(await page.locator('#disqualified').textContent(), /^4 winners were disqualified: could not be reached \(1\), no Telegram Premium \(2\), fraud \(1\)\.$/);
+  assert.equal(await page.locator('#winners tbody tr').count(), 10);
+  const me = await checkUser(page, WINNER.user_id);
+  assert.equal(me.outcome, 'won', me.text);
+  assert.deepEqual(me.checks, { entered: 'pass', won: 'pass' });
+  assert.equal(me.headline, `User ${WINNER.user_id} won: position ${WINNER.position}.`);
+  assert.equal(me.tickets, `User ${WINNER.user_id} holds ${WINNER.tickets} of ${fmt(MAIN.output.record.total_tickets)} tickets ` +
+    `(numbers ${WINNER.first_ticket} to ${WINNER.first_ticket + WINNER.tickets - 1}).`);
+  await shot(page, 'v2-winner.png');
+  const r = await checkUser(page, REPLACEMENT.user_id);
+  assert.equal(r.outcome, 'won', r.text);
+  assert.match(r.headline, /won as a replacement for user \d+: position \d+\./);
+  await done(page);
+});
+
+test('v2 loser: every check passes, and none of the drawn tickets was theirs', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [pinned] });
+  assert.deepEqual(await drawChecks(page), ALL_PASS);
+  const me = await checkUser(page, LOSER.user_id);
+  assert.equal(me.outcome, 'lost', me.text);
+  assert.deepEqual(me.checks, { entered: 'pass', won: 'pass' });
+  assert.equal(me.headline, `User ${LOSER.user_id} took part but did not win.`);
+  assert.match(me.tickets, new RegExp(`holds ${LOSER.tickets} of 5,474 tickets`));
+  assert.match(me.text, /none of the \d+ tickets the draw drew is among this user's/);
+  await shot(page, 'v2-loser.png');
+  const d = await checkUser(page, DISQUALIFIED.user_id);
+  assert.equal(d.outcome, 'lost', d.text);
+  assert.match(d.text, /disqualified in redraw round 1 \(/);
+  await done(page);
+});
+
+test('v2 unknown id: reported as not entered, on the server\'s word', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [pinned] });
+  await drawChecks(page);
+  const me = await checkUser(page, UNKNOWN);
+  assert.equal(me.outcome, 'not-entered', me.text);
+  assert.deepEqual(me.checks, { entered: 'info', won: 'skip' });
+  assert.equal(me.tickets, null);
+  assert.match(me.text, /this is the server's word/);
+  await shot(page, 'v2-not-entered.png');
+  await done(page);
+});
+
+test('v2 keys the page does not pin: the service\'s word, so the draw and the win are not verified', { skip }, async () => {
+  const page = await open(`/draws/${G}`);
+  assert.deepEqual(await drawChecks(page), { ...ALL_PASS, keys: 'trust' });
+  await page.getByRole('heading', { name: 'Not verified' }).waitFor();
+  assert.match(await page.locator('#verdict').textContent(), /1 check of the draw rests on someone's word \(Witness keys\)/);
+  assert.match(await checkText(page, 'keys'), /came from this service .*not pinned in this page/);
+  assert.equal(await page.locator('[data-check="keys"] .badge').textContent(), '! On trust');
+  assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'trust');
+  assert.match(await page.locator('#timeline-summary').textContent(), /rests on the service's word/);
+  assert.doesNotMatch(await page.locator('#timeline-summary').textContent(), /nobody, not even the organiser/);
+  const me = await checkUser(page, WINNER.user_id);
+  assert.equal(me.outcome, 'unknown', me.text);
+  assert.equal(me.headline, `User ${WINNER.user_id}: not verified.`);
+  assert.deepEqual(me.checks, { entered: 'pass', won: 'unverified' });
+  await shot(page, 'v2-keys-unpinned.png');
+  await done(page);
+});
+
+test('v2 tampered beacon signature: the beacon and the draw seed fail, and no randomness is claimed', { skip }, async () => {
+  for (const [name, mutate] of [
+    ['flipped', (b) => { b.draw.beacon_signature = flipHex(b.draw.beacon_signature); }],
+    ['49 bytes', (b) => { b.draw.beacon_signature += '00'; }],
+  ]) {
+    const page = await open(`/draws/${G}`, { setup: [pinned, tamper(`/api/participants/${G}/draw`, mutate)] });
+    const checks = await drawChecks(page);
+    assert.deepEqual(checks, { ...ALL_PASS, beacon: 'fail', 'draw-seed': 'fail' }, name);
+    assert.match(await checkText(page, 'beacon'), name === '49 bytes' ? /is 49 bytes; a quicknet signature is exactly 48 bytes/
+      : /not a compressed point|not quicknet's signature/);
+    await page.getByRole('heading', { name: 'Verification failed' }).waitFor();
+    assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'none');
+    const me = await checkUser(page, WINNER.user_id);
+    assert.equal(me.outcome, 'unknown', me.text);
+    if (name === 'flipped') await shot(page, 'v2-tampered-beacon.png');
+    await done(page);
+  }
+});
+
+test('v2 tampered log proof: the witnesses check fails', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [pinned, tamper(`/api/participants/${G}/draw`, (b) => {
+    b.draw.freeze_attestation.audit_path[1] = flipHex(b.draw.freeze_attestation.audit_path[1]);
+  })] });
+  assert.deepEqual(await drawChecks(page), { ...ALL_PASS, attestation: 'fail' });
+  assert.match(await checkText(page, 'attestation'), /the freeze: the entry rebuilt from the record, .*is not in the checkpoint/i);
+  await page.getByRole('heading', { name: 'Verification failed' }).waitFor();
+  assert.notEqual(await page.locator('#timeline-summary').getAttribute('data-claim'), 'unpredictable');
+  await shot(page, 'v2-tampered-log-proof.png');
+  await done(page);
+});
+
+test('v2 unattested freeze: when entries closed rests on the organiser\'s word', { skip }, async () => {
+  const g = UNATTESTED.input.giveaway_id;
+  const page = await open(`/draws/${g}`, { setup: [pinned] });
+  assert.deepEqual(await drawChecks(page), { ...ALL_PASS, attestation: 'trust', keys: 'info' });
+  assert.match(await checkText(page, 'attestation'), /no witness cosigned the freeze, so that entries closed at .* rests on the organiser's word/i);
+  await page.getByRole('heading', { name: 'Not verified' }).waitFor();
+  assert.match(await page.locator('#timeline-summary').textContent(), /rests on the organiser's word: no witness recorded when entries closed/);
+  await shot(page, 'v2-unattested.png');
+  await done(page);
+});
+
+test('v1 draw: labelled as trusting the organiser', { skip }, async () => {
+  const page = await open(`/draws/${env.DRAW_GIVEAWAY_ID}`, { base: V1_BASE });
+  await page.locator('#checks[data-done="true"]').waitFor();
+  await page.getByRole('heading', { name: 'Verified' }).waitFor();
+  assert.equal(await page.locator('#protocol').getAttribute('data-protocol'), 'v1');
+  assert.equal(await page.locator('#protocol-title').textContent(), 'This draw trusts the organiser');
+  assert.match(await page.locator('#protocol-text').textContent(), /the organiser knew that seed all along/);
+  assert.equal(await page.locator('#timeline-panel').isHidden(), true);
+  await shot(page, 'v1-trusts-organiser.png');
+  await done(page);
+});
+
+test('v2 on a phone: fits 375px, and every time reads RFC 3339 in UTC to the second', { skip }, async () => {
+  const page = await open(`/draws/${G}?user=${WINNER.user_id}`, { setup: [pinned] });
+  await page.setViewportSize({ width: 375, height: 812 });
+  assert.deepEqual(await drawChecks(page), ALL_PASS);
+  await page.locator('#me-result[data-done="true"]').waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`);
+  const words = await page.evaluate(() => {
+    const copy = document.querySelector('#drawn').cloneNode(true);
+    for (const raw of copy.querySelectorAll('#raw')) raw.remove();
+    return copy.textContent.match(/\d{4}-\d\d-\d\d(?:[T ][0-9:.]*(?:Z|[+-]\d\d:\d\d)?)?/g) ?? [];
+  });
+  assert.ok(words.length >= 8, JSON.stringify(words));
+  for (const w of words) assert.match(w, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  await shot(page, 'v2-phone-winner.png');
+  await done(page);
+});
