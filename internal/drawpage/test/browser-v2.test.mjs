@@ -290,3 +290,15 @@ test('v2 on a phone: fits 375px, and every time reads RFC 3339 in UTC to the sec
   await shot(page, 'v2-phone-winner.png');
   await done(page);
 });
+
+test('v2 frozen, not drawn yet: the page says what the draw waits for, and checks nothing yet', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [tamper(`/api/participants/${G}/draw`, (b) => { b.draw = MAIN.output.frozen; })] });
+  await page.locator('body[data-state="committed"]').waitFor();
+  assert.equal(await page.locator('#committed-title').textContent(), 'Entries closed, not drawn yet');
+  assert.match(await page.locator('#frozen-note').textContent(),
+    new RegExp(`^Entries closed at ${MAIN.output.frozen.frozen_at}, the record says\\. The winners will be drawn from drand's public randomness of round ${MAIN.output.frozen.beacon_round}`));
+  assert.equal(await page.locator('#commitment').textContent(), MAIN.output.frozen.commitment);
+  assert.equal(await page.locator('#drawn').isHidden(), true);
+  await shot(page, 'v2-frozen.png');
+  await done(page);
+});
