@@ -31,6 +31,8 @@ var routeScopes = map[string][]string{
 	"health": {"public"}, "health_live": {"public"}, "health_ready": {"public"}, "openapi": {"public"},
 	"draw": {"public"}, "draw_proof": {"public"}, "draw_winner_proofs": {"public"},
 	"draw_page": {"public"}, "draw_page_assets": {"public"},
+	"log_checkpoint": {"public"}, "log_key": {"public"}, "log_entries": {"public"},
+	"log_inclusion_proof": {"public"}, "log_consistency_proof": {"public"},
 	"register": {"bot"}, "validate_captcha": {"bot"}, "captcha_status": {"bot"}, "winner_status": {"bot"},
 	"verify_subscription": {"bot"}, "update_delivery_status": {"bot"}, "history": {"bot", "giveaway"},
 	"select_winners": {"giveaway"}, "select_winners_legacy": {"giveaway"}, "list": {"giveaway"}, "list_legacy": {"giveaway"},

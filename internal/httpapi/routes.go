@@ -20,7 +20,7 @@ const apiPrefix = "/api/participants"
 var reserved = map[string]bool{
 	"register": true, "validate-captcha": true, "captcha-status": true, "winner-status": true,
 	"verify-subscription": true, "update-delivery-status": true, "history": true,
-	"select-winners": true, "list": true,
+	"select-winners": true, "list": true, "log": true,
 }
 
 func notReserved(r *http.Request, _ *mux.RouteMatch) bool {
@@ -76,6 +76,13 @@ func (s *Server) routes() {
 	api.Handle("/verify-subscription", s.guard(s.handleVerifySubscription, bot)).Methods(post).Name("verify_subscription")
 	api.Handle("/update-delivery-status", s.guard(s.handleUpdateDelivery, bot)).Methods(put).Name("update_delivery_status")
 	api.Handle("/history/{user_id}", s.guard(s.handleHistory, bot, giveaway)).Methods(get).Name("history")
+	// The draw log, public. "log" is reserved, so /log/... never reaches
+	// the /{giveaway_id} routes (and /log is no giveaway's listing).
+	api.Handle("/log/checkpoint", s.public(s.handleLogCheckpoint)).Methods(get).Name("log_checkpoint")
+	api.Handle("/log/key", s.public(s.handleLogKey)).Methods(get).Name("log_key")
+	api.Handle("/log/entries", s.public(s.handleLogEntries)).Methods(get).Name("log_entries")
+	api.Handle("/log/proof/inclusion", s.public(s.handleLogInclusion)).Methods(get).Name("log_inclusion_proof")
+	api.Handle("/log/proof/consistency", s.public(s.handleLogConsistency)).Methods(get).Name("log_consistency_proof")
 	// Giveaway service; the legacy aliases come first.
 	api.Handle("/select-winners/{giveaway_id}", s.guard(s.handleSelectWinners, giveaway)).Methods(post).Name("select_winners_legacy")
 	api.Handle("/list/{giveaway_id}", s.guard(s.handleList, giveaway)).Methods(get).Name("list_legacy")

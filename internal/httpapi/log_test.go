@@ -1,0 +1,179 @@
+package httpapi_test
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/drawlog"
+)
+
+// logEntries reads /log/entries from start to end as raw entry bytes,
+// checking that the indices run on from start.
+func (h *harness) logEntries(t *testing.T, start, end uint64) [][]byte {
+	t.Helper()
+	r := h.do("GET", fmt.Sprintf("/api/participants/log/entries?start=%d&end=%d", start, end), nil).expect(t, http.StatusOK, "")
+	list, _ := r.body["entries"].([]any)
+	out := make([][]byte, len(list))
+	for i, e := range list {
+		m := e.(map[string]any)
+		if idx := uint64(m["index"].(float64)); idx != start+uint64(i) {
+			t.Fatalf("entry %d has index %d, want %d", i, idx, start+uint64(i))
+		}
+		data, err := base64.StdEncoding.DecodeString(m["data"].(string))
+		if err != nil {
+			t.Fatalf("entry %d: data is not base64: %v", i, err)
+		}
+		out[i] = data
+	}
+	return out
+}
+
+// logHashes reads a list of hex hashes from the reply's field.
+func logHashes(t *testing.T, r reply, field string) []drawlog.Hash {
+	t.Helper()
+	list, ok := r.body[field].([]any)
+	if !ok {
+		t.Fatalf("%s is not a list: %s", field, r.raw)
+	}
+	out := make([]drawlog.Hash, len(list))
+	for i, v := range list {
+		h, err := drawlog.ParseHash(v.(string))
+		if err != nil {
+			t.Fatalf("%s[%d]: %v", field, i, err)
+		}
+		out[i] = h
+	}
+	return out
+}
+
+// TestLogEndpointsServeAVerifiableLog: the log's key, checkpoint, entries
+// and proofs fit together: the checkpoint verifies with the key served,
+// its root is the RFC 6962 root of the entries served, and every inclusion
+// and consistency proof verifies against it.
+func TestLogEndpointsServeAVerifiableLog(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		h := newHarness(t, backend)
+		for g := int64(1); g <= 3; g++ {
+			h.join(g, 100+g)
+			h.join(g, 200+g)
+			h.do("POST", fmt.Sprintf("/api/participants/%d/select-winners", g), map[string]any{"winner_count": 1}).expect(t, http.StatusOK, "")
+		}
+		key := h.do("GET", "/api/participants/log/key", nil).expect(t, http.StatusOK, "")
+		if key.str("origin") != participant.DefaultLogOrigin || key.num("quorum") != 0 || len(key.body["witnesses"].([]any)) != 0 {
+			t.Fatalf("key = %s", key.raw)
+		}
+		verifier, err := drawlog.NewLogVerifier(key.str("verifier_key"))
+		if err != nil {
+			t.Fatalf("verifier_key: %v", err)
+		}
+		cp := h.do("GET", "/api/participants/log/checkpoint", nil)
+		if cp.status != http.StatusOK || !strings.HasPrefix(cp.header.Get("Content-Type"), "text/plain") {
+			t.Fatalf("checkpoint: %d %s %s", cp.status, cp.header.Get("Content-Type"), cp.raw)
+		}
+		c, _, err := drawlog.VerifyCheckpoint(string(cp.raw), verifier)
+		if err != nil {
+			t.Fatalf("the checkpoint does not verify with the key served: %v\n%s", err, cp.raw)
+		}
+		// Three v1 giveaways: each a commit, a freeze and a draw.
+		if c.Origin != participant.DefaultLogOrigin || c.Size != 9 {
+			t.Fatalf("checkpoint = %+v, want 9 entries of %s", c, participant.DefaultLogOrigin)
+		}
+		entries := h.logEntries(t, 0, c.Size+10) // an end beyond the log is cut
+		if uint64(len(entries)) != c.Size {
+			t.Fatalf("%d entries served, the checkpoint has %d", len(entries), c.Size)
+		}
+		counts := map[drawlog.Type]int{}
+		leaves := make([]drawlog.Hash, len(entries))
+		for i, data := range entries {
+			e, err := drawlog.Parse(data)
+			if err != nil {
+				t.Fatalf("entry %d: %v", i, err)
+			}
+			counts[e.Type()]++
+			leaves[i] = drawlog.LeafHash(data)
+		}
+		if counts[drawlog.TypeCommit] != 3 || counts[drawlog.TypeFreeze] != 3 || counts[drawlog.TypeDraw] != 3 {
+			t.Fatalf("entry types = %v", counts)
+		}
+		if root := drawlog.RootHash(leaves); root != c.Root {
+			t.Fatalf("the entries' root %s is not the checkpoint's %s", root, c.Root)
+		}
+		for i := range c.Size {
+			p := h.do("GET", fmt.Sprintf("/api/participants/log/proof/inclusion?index=%d&tree_size=%d", i, c.Size), nil).expect(t, http.StatusOK, "")
+			if err := drawlog.VerifyInclusion(i, c.Size, leaves[i], logHashes(t, p, "audit_path"), c.Root); err != nil {
+				t.Errorf("inclusion of %d: %v", i, err)
+			}
+		}
+		for first := uint64(1); first <= c.Size; first++ {
+			p := h.do("GET", fmt.Sprintf("/api/participants/log/proof/consistency?first=%d&second=%d", first, c.Size), nil).expect(t, http.StatusOK, "")
+			if err := drawlog.VerifyConsistency(first, c.Size, logHashes(t, p, "proof"), drawlog.RootHash(leaves[:first]), c.Root); err != nil {
+				t.Errorf("consistency of %d with %d: %v", first, c.Size, err)
+			}
+		}
+		if rest := h.logEntries(t, c.Size, c.Size+5); len(rest) != 0 {
+			t.Fatalf("entries past the log: %d", len(rest))
+		}
+
+		// Bad and out-of-range parameters are refused, naming the one at
+		// fault.
+		big := "99999999999999999999"
+		for _, c := range []struct{ path, code string }{
+			{"/api/participants/log/entries", "INVALID_START"},
+			{"/api/participants/log/entries?start=0", "INVALID_END"},
+			{"/api/participants/log/entries?start=x&end=1", "INVALID_START"},
+			{"/api/participants/log/entries?start=-1&end=1", "INVALID_START"},
+			{"/api/participants/log/entries?start=0&end=" + big, "INVALID_END"},
+			{"/api/participants/log/entries?start=5&end=2", "INVALID_END"},
+			{"/api/participants/log/entries?start=0&end=1001", "INVALID_END"},
+			{"/api/participants/log/proof/inclusion?index=0", "INVALID_TREE_SIZE"},
+			{"/api/participants/log/proof/inclusion?index=0&tree_size=0", "INVALID_TREE_SIZE"},
+			{"/api/participants/log/proof/inclusion?index=0&tree_size=10", "INVALID_TREE_SIZE"},
+			{"/api/participants/log/proof/inclusion?index=9&tree_size=9", "INVALID_INDEX"},
+			{"/api/participants/log/proof/inclusion?index=1.5&tree_size=9", "INVALID_INDEX"},
+			{"/api/participants/log/proof/consistency?first=0&second=1", "INVALID_FIRST"},
+			{"/api/participants/log/proof/consistency?first=3&second=2", "INVALID_FIRST"},
+			{"/api/participants/log/proof/consistency?first=1&second=10", "INVALID_SECOND"},
+			{"/api/participants/log/proof/consistency?first=1", "INVALID_SECOND"},
+		} {
+			r := h.do("GET", c.path, nil).expect(t, http.StatusBadRequest, c.code)
+			if !strings.Contains(string(r.raw), "validation_errors") {
+				t.Errorf("%s: no validation_errors: %s", c.path, r.raw)
+			}
+		}
+	})
+}
+
+// TestLogRoutesDoNotCollideWithGiveaways: "log" is no giveaway id: its
+// paths reach the log or nothing, never a giveaway's routes, and the
+// giveaway routes still work beside them.
+func TestLogRoutesDoNotCollideWithGiveaways(t *testing.T) {
+	h := newHarness(t, "sqlite")
+	h.join(12, 34)
+	for _, c := range []struct {
+		method, path string
+		status       int
+		code         string
+	}{
+		// Before "log" was reserved, these reached the listing and the
+		// count of a giveaway named "log" (400 INVALID_GIVEAWAY_ID).
+		{"GET", "/api/participants/log", http.StatusNotFound, "NOT_FOUND"},
+		{"GET", "/api/participants/log/count", http.StatusNotFound, "NOT_FOUND"},
+		{"GET", "/api/participants/log/draw", http.StatusNotFound, "NOT_FOUND"},
+		{"POST", "/api/participants/log/select-winners", http.StatusNotFound, "NOT_FOUND"},
+		{"POST", "/api/participants/log/entries", http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"},
+		{"GET", "/api/participants/log/key", http.StatusOK, ""},
+		{"GET", "/api/participants/12/count", http.StatusOK, ""},
+		{"GET", "/api/participants/12", http.StatusOK, ""},
+		{"GET", "/api/participants/12/draw", http.StatusOK, ""},
+	} {
+		r := h.do(c.method, c.path, nil)
+		r.expect(t, c.status, c.code)
+	}
+	if r := h.do("GET", "/api/participants/12/count", nil); r.num("count") != 1 {
+		t.Fatalf("count = %s", r.raw)
+	}
+}
