@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
@@ -31,4 +32,15 @@ func infoOf(ctx context.Context) *requestInfo {
 		return p
 	}
 	return &requestInfo{}
+}
+
+type beaconDeadlineKey struct{}
+
+// BeaconDeadline returns when a wait for a drand beacon round within this
+// request must give up, so that the caller still hears BEACON_UNAVAILABLE
+// before its own timeout: Options.BeaconWait after the start of
+// select-winners or redraw. Other requests have none.
+func BeaconDeadline(ctx context.Context) (time.Time, bool) {
+	t, ok := ctx.Value(beaconDeadlineKey{}).(time.Time)
+	return t, ok
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/pkg/draw"
 )
 
 // body is a decoded JSON object whose fields are type-checked one by one,
@@ -162,6 +163,28 @@ func (b *body) ids(field string, missing participant.Code) []int64 {
 			return nil
 		}
 		out = append(out, n)
+	}
+	return out
+}
+
+// disqualifications reads a list of {user_id, reason} objects, the reason
+// optional; the domain checks the reasons.
+func (b *body) disqualifications(field string) []draw.Disqualification {
+	var raws []map[string]json.RawMessage
+	if err := json.Unmarshal(b.raw[field], &raws); err != nil {
+		b.v.Add(field, participant.CodeInvalidDisqualifiedUserIDs, "%s must be a list of {user_id, reason} objects", field)
+		return nil
+	}
+	out := make([]draw.Disqualification, 0, len(raws))
+	for _, raw := range raws {
+		item := body{raw: raw}
+		id := item.id("user_id", true)
+		reason := item.str("reason")
+		if item.err() != nil || raw == nil {
+			b.v.Add(field, participant.CodeInvalidDisqualifiedUserIDs, "%s must be a list of {user_id, reason} objects with positive user ids and string reasons", field)
+			return nil
+		}
+		out = append(out, draw.Disqualification{UserID: id, Reason: draw.Reason(reason)})
 	}
 	return out
 }

@@ -3,11 +3,14 @@ package httpapi
 import (
 	"bufio"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/pkg/api"
+	"github.com/telegive/participant-service/pkg/draw"
 )
 
 // handleSelectWinners serves POST /api/participants/{giveaway_id}/select-winners
@@ -55,6 +58,8 @@ func (s *Server) handleSelectWinners(w http.ResponseWriter, r *http.Request) {
 		SelectionTimestamp:   sel.Timestamp,
 		AlreadySelected:      sel.AlreadySelected,
 		Draw:                 sel.Record,
+		Protocol:             sel.Record.Version,
+		PublicRandomness:     sel.Record.Version == draw.VersionV2,
 	})
 }
 
@@ -126,9 +131,15 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	req := participant.RedrawRequest{
-		DisqualifiedUserIDs: b.ids("disqualified_user_ids", participant.CodeMissingDisqualifiedUserIDs),
-		Reason:              b.str("reason"),
+	var req participant.RedrawRequest
+	// A caller may give each user a reason of their own, in disqualified,
+	// instead of (or besides) the list with one reason.
+	if !b.present("disqualified") || b.present("disqualified_user_ids") {
+		req.DisqualifiedUserIDs = b.ids("disqualified_user_ids", participant.CodeMissingDisqualifiedUserIDs)
+	}
+	req.Reason = b.str("reason")
+	if b.present("disqualified") {
+		req.Disqualified = b.disqualifications("disqualified")
 	}
 	if err := b.err(); err != nil {
 		s.writeError(w, r, err)
@@ -147,28 +158,59 @@ func (s *Server) handleRedraw(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.RedrawResult{
+	round := res.Round
+	out := api.RedrawResult{
 		Success:             true,
 		GiveawayID:          giveawayID,
-		DisqualifiedUserIDs: res.Round.DisqualifiedUserIDs,
-		Reason:              res.Round.Reason,
-		Replacements:        res.Round.Replacements,
+		DisqualifiedUserIDs: round.DisqualifiedUserIDs,
+		Reason:              round.Reason,
+		Replacements:        round.Replacements,
 		Winners:             toWinners(res.Winners),
 		AlreadyApplied:      res.AlreadyApplied,
 		Draw:                res.Record,
-	})
+		Disqualified:        round.Disqualified,
+		Round:               round.Round,
+	}
+	if res.Record.Version == draw.VersionV2 {
+		// The v1 fields say the same as disqualified: the ids, and the
+		// reasons (one, or each distinct one, comma separated).
+		out.DisqualifiedUserIDs, out.Reason = nil, ""
+		var reasons []string
+		for _, d := range round.Disqualified {
+			out.DisqualifiedUserIDs = append(out.DisqualifiedUserIDs, d.UserID)
+			if !slices.Contains(reasons, string(d.Reason)) {
+				reasons = append(reasons, string(d.Reason))
+			}
+		}
+		out.Reason = strings.Join(reasons, ", ")
+	} else {
+		for _, id := range round.DisqualifiedUserIDs {
+			out.Disqualified = append(out.Disqualified, draw.Disqualification{UserID: id, Reason: draw.Reason(round.Reason)})
+		}
+	}
+	if out.DisqualifiedUserIDs == nil {
+		out.DisqualifiedUserIDs = []int64{}
+	}
+	if out.Disqualified == nil {
+		out.Disqualified = []draw.Disqualification{}
+	}
+	if out.Replacements == nil {
+		out.Replacements = []draw.Replacement{}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // handleEntrants serves GET /api/participants/{giveaway_id}/draw/entrants:
-// the drawn giveaway's entrant user ids, one per line in ascending order,
-// the exact list the entrants root was computed over.
+// the frozen entrant list in ascending order, the exact list the entrants
+// root was computed over: one user id a line for telegive-draw-v1, one
+// "user_id tickets" pair a line for telegive-draw-v2 (from the freeze on).
 func (s *Server) handleEntrants(w http.ResponseWriter, r *http.Request) {
 	giveawayID, err := pathID(r, "giveaway_id")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	ids, err := s.svc.Entrants(r.Context(), giveawayID)
+	list, err := s.svc.EntrantList(r.Context(), giveawayID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -176,6 +218,13 @@ func (s *Server) handleEntrants(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	bw := bufio.NewWriterSize(w, 64<<10)
+	if list.Version == draw.VersionV2 {
+		if draw.WriteEntrantList(bw, list.IDs, list.Tickets) == nil {
+			_ = bw.Flush()
+		}
+		return
+	}
+	ids := list.IDs
 	buf := make([]byte, 0, 24)
 	for _, id := range ids {
 		buf = strconv.AppendInt(buf[:0], id, 10)

@@ -47,6 +47,8 @@ var statusOf = map[participant.Code]int{
 	participant.CodeDrawNotFound:        http.StatusNotFound,
 	participant.CodeDrawNotCompleted:    http.StatusConflict,
 	participant.CodeNotAWinner:          http.StatusConflict,
+	participant.CodeRedrawInProgress:    http.StatusConflict,
+	participant.CodeBeaconUnavailable:   http.StatusServiceUnavailable,
 	participant.CodeChannelNotFound:     http.StatusBadGateway,
 	participant.CodeBotTokenMissing:     http.StatusBadGateway,
 	participant.CodeTelegramAPI:         http.StatusBadGateway,

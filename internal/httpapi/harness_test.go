@@ -21,15 +21,19 @@ import (
 	"github.com/telegive/participant-service/internal/testenv"
 )
 
-// clock is a settable test clock.
+// clock is a settable test clock, or the system clock when real.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	real bool
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.real {
+		return time.Now()
+	}
 	return c.now
 }
 
@@ -60,6 +64,13 @@ type harnessConfig struct {
 	maxBody       int64
 	api           httpapi.Options
 	checks        []health.Check
+	realClock     bool
+}
+
+// withRealClock runs the service on the system clock, as draws waiting for
+// a drand round need.
+func withRealClock() harnessOption {
+	return func(c *harnessConfig) { c.realClock = true }
 }
 
 // withAPI adjusts the HTTP server's options (auth, limits, HTTPS, CORS).
@@ -102,7 +113,7 @@ func newHarness(t *testing.T, backend string, options ...harnessOption) *harness
 	if st == nil {
 		st = testenv.OpenStore(t, backend)
 	}
-	clk := &clock{now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+	clk := &clock{now: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC), real: cfg.realClock}
 	cfg.opts.Now = clk.Now
 	svc := participant.NewService(st, cfg.giveaways, cfg.subscriptions, cfg.opts)
 	logs := &testenv.Logs{}

@@ -253,6 +253,11 @@ func (s *Server) bound(next http.Handler) http.Handler {
 			// Leave time to write the answer after a long draw.
 			_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(d + 5*time.Second))
 		}
+		if draws[name] && s.opts.BeaconWait > 0 {
+			// Reading every entrant may take DRAW_TIMEOUT, but waiting for
+			// a beacon round must end while the caller still listens.
+			r = r.WithContext(context.WithValue(r.Context(), beaconDeadlineKey{}, time.Now().Add(s.opts.BeaconWait)))
+		}
 		if d <= 0 {
 			next.ServeHTTP(w, r)
 			return

@@ -19,6 +19,7 @@ import (
 
 	"github.com/telegive/participant-service/internal/httpapi"
 	"github.com/telegive/participant-service/pkg/api"
+	"github.com/telegive/participant-service/pkg/draw"
 )
 
 var (
@@ -158,7 +159,8 @@ func TestRequestTypesMatchTheDocument(t *testing.T) {
 		{"POST", "/api/participants/{giveaway_id}/select-winners", "/api/participants/1/select-winners",
 			api.SelectWinnersRequest{WinnerCount: 3, Beacon: "ab"}},
 		{"POST", "/api/participants/{giveaway_id}/redraw", "/api/participants/1/redraw",
-			api.RedrawRequest{DisqualifiedUserIDs: []int64{2}, Reason: "left the channel"}},
+			api.RedrawRequest{DisqualifiedUserIDs: []int64{2}, Reason: "left the channel",
+				Disqualified: []draw.Disqualification{{UserID: 3, Reason: draw.ReasonFraud}}}},
 	} {
 		name := reflect.TypeOf(c.body).Name()
 		v := reflect.ValueOf(c.body)

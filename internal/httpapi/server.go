@@ -48,6 +48,11 @@ type Options struct {
 	// DrawTimeout replaces RequestTimeout for select-winners and redraw,
 	// which read every entrant, and extends their write deadline to match.
 	DrawTimeout time.Duration
+	// BeaconWait bounds, from the start of select-winners and redraw, how
+	// long they wait for a drand beacon round (see BeaconDeadline), so
+	// that BEACON_UNAVAILABLE reaches the caller before its own timeout.
+	// Zero means no bound beyond the request's deadline.
+	BeaconWait time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Auth authenticates callers; nil means every caller has every scope

@@ -27,6 +27,12 @@ type Selection struct {
 	SelectionTimestamp   time.Time   `json:"selection_timestamp"`
 	AlreadySelected      bool        `json:"already_selected"`
 	Draw                 draw.Record `json:"draw"`
+	// Protocol is the draw's version, telegive-draw-v1 or
+	// telegive-draw-v2, and PublicRandomness whether its winners follow
+	// from public randomness (a drand round fixed at the freeze) rather
+	// than from the operator's seed alone: true for v2 only.
+	Protocol         string `json:"protocol"`
+	PublicRandomness bool   `json:"public_randomness"`
 }
 
 // Winner is a selected participant.
@@ -43,8 +49,12 @@ type Winner struct {
 // RedrawRequest is the body of POST /api/participants/{giveaway_id}/redraw:
 // disqualify winners and draw their replacements.
 type RedrawRequest struct {
-	DisqualifiedUserIDs []int64 `json:"disqualified_user_ids"`
-	Reason              string  `json:"reason"`
+	DisqualifiedUserIDs []int64 `json:"disqualified_user_ids,omitempty"`
+	// Reason is why, for every user listed without one of their own. A
+	// telegive-draw-v2 giveaway takes only the reasons of draw.Reasons.
+	Reason string `json:"reason,omitempty"`
+	// Disqualified lists users each with their own reason.
+	Disqualified []draw.Disqualification `json:"disqualified,omitempty"`
 }
 
 // RedrawResult answers redraw: the round and the winners after it;
@@ -58,6 +68,10 @@ type RedrawResult struct {
 	Winners             []Winner           `json:"winners"`
 	AlreadyApplied      bool               `json:"already_applied"`
 	Draw                draw.Record        `json:"draw"`
+	// Disqualified lists the round's users with their reasons; Round is
+	// the round's number in a telegive-draw-v2 record, 0 in v1.
+	Disqualified []draw.Disqualification `json:"disqualified"`
+	Round        uint64                  `json:"round"`
 }
 
 // DrawResponse answers GET /api/participants/{giveaway_id}/draw and POST
