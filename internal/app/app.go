@@ -3,9 +3,10 @@
 // clients, authentication, the domain service and the HTTP server. It owns
 // start-up, background work and the graceful shutdown order.
 //
-// app.go starts, serves and stops the service; build.go wires it,
-// checks.go holds the health checks and background.go the loops that run
-// while it serves.
+// app.go starts, serves and stops the service; build.go wires it, and
+// draws.go the verifiable draws (the drand relays, the witnesses, the draw
+// log's key and the protocol DRAW_PROTOCOL picks); checks.go holds the
+// health checks and background.go the loops that run while it serves.
 package app
 
 import (
@@ -44,9 +45,12 @@ type App struct {
 	store       *store.Store
 	redis       *redis.Client
 	svc         *participant.Service
-	api         *httpapi.Server
-	server      *http.Server
-	listener    net.Listener
+	draws       *draws
+	// logs is what the checkpoint loop last saw of the draw log.
+	logs     *logState
+	api      *httpapi.Server
+	server   *http.Server
+	listener net.Listener
 	// metricsServer serves /metrics (and pprof) on METRICS_PORT.
 	metricsServer   *http.Server
 	metricsListener net.Listener
@@ -107,8 +111,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, deepTracing: deepTracing,
-		metrics: telemetry.NewMetrics(version.String(), version.Commit(), memLimit)}
-	if err := a.build(); err != nil {
+		metrics: telemetry.NewMetrics(version.String(), version.Commit(), memLimit), logs: newLogState()}
+	if err := a.build(ctx); err != nil {
 		a.close()
 		return nil, err
 	}

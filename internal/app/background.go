@@ -98,3 +98,129 @@ func (a *App) cleanSignatures(ctx context.Context) {
 		a.log.Debug("signature cleanup", "deleted", total)
 	}
 }
+
+// finishInterval is how often every replica finishes the v2 draws and
+// redraw rounds whose beacon round is out but whose call stopped before
+// drawing.
+const finishInterval = 3 * time.Second
+
+// finishTimeout bounds one round of finishing, below the domain's lease on
+// the draws it claims.
+const finishTimeout = 20 * time.Second
+
+// finishLoop finishes pending v2 draws every finishInterval.
+func (a *App) finishLoop(ctx context.Context) {
+	t := time.NewTicker(finishInterval)
+	defer t.Stop()
+	logFailure := throttled(a.log, "finishing pending draws failed")
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fctx, cancel := context.WithTimeout(background(ctx), finishTimeout)
+		n, err := a.svc.FinishPendingDraws(fctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			logFailure(err)
+		}
+		if n > 0 {
+			a.log.Info("finished pending draws", "finished", n)
+		}
+	}
+}
+
+// checkpointLoop signs a checkpoint of the draw log, and submits it to the
+// witnesses, every LOG_CHECKPOINT_INTERVAL when the log grew, so that
+// witnesses follow the log between draws and /log/checkpoint stays fresh.
+func (a *App) checkpointLoop(ctx context.Context) {
+	interval := a.cfg.Draws.CheckpointInterval.D()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	logFailure := throttled(a.log, "draw log checkpoint failed")
+	var published uint64
+	first := true
+	for {
+		if !first {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		first = false
+		cctx, cancel := context.WithTimeout(background(ctx), interval+a.cfg.Draws.WitnessTimeout.D())
+		size, signed, done, err := a.publishCheckpoint(cctx, published)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		a.logs.saw(size, signed, err)
+		a.metrics.LogSize(size)
+		if err != nil {
+			logFailure(err)
+			continue
+		}
+		if done {
+			published = signed
+		}
+	}
+}
+
+// publishCheckpoint signs and submits a checkpoint unless the log has not
+// grown past published. It returns the log's size, the size the latest
+// checkpoint covers, and whether that size is published for good: signed,
+// and cosigned by the witnesses' quorum when there are witnesses (short of
+// it, the next round submits again).
+func (a *App) publishCheckpoint(ctx context.Context, published uint64) (size, signed uint64, done bool, err error) {
+	head, err := a.store.LogHead(ctx)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if head.Size <= published {
+		return head.Size, published, true, nil
+	}
+	a.logs.grew(head.Size)
+	res, err := a.svc.PublishCheckpoint(ctx)
+	if err != nil {
+		return head.Size, published, false, err
+	}
+	latest, err := a.svc.LogCheckpoint(ctx)
+	if err != nil {
+		return head.Size, published, false, err
+	}
+	if a.draws.witnesses != nil && !res.Attested {
+		a.log.Warn("draw log checkpoint not cosigned by the witnesses' quorum", "size", latest.Size, "reason", res.Reason)
+		return head.Size, latest.Size, false, nil
+	}
+	return head.Size, latest.Size, true, nil
+}
+
+// backfillRetry is how long the start-up backfill of the draw log waits
+// before it tries again after a failure (the schema not migrated yet, the
+// database away).
+const backfillRetry = 30 * time.Second
+
+// backfillLoop logs, once, every draw older than the draw log
+// (BackfillLog), retrying until it succeeds.
+func (a *App) backfillLoop(ctx context.Context) {
+	for {
+		res, err := a.svc.BackfillLog(ctx)
+		if err == nil {
+			if res.Legacy+res.Commits > 0 {
+				a.log.Info("draw log backfilled", "legacy", res.Legacy, "commits", res.Commits)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		a.log.Warn("draw log backfill failed; retrying", "error", err, "retry_in", backfillRetry.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backfillRetry):
+		}
+	}
+}

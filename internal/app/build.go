@@ -28,7 +28,7 @@ import (
 // build wires the service around the open store: shared state, the
 // authenticator, the upstream clients, the domain service, the health
 // checks and the servers.
-func (a *App) build() error {
+func (a *App) build(ctx context.Context) error {
 	cfg := a.cfg
 	checks := []health.Check{databaseCheck(a.store)}
 	a.metrics.WatchDBPool(a.store.PoolStats)
@@ -45,19 +45,30 @@ func (a *App) build() error {
 	giveaways, subscriptions, upChecks := a.upstreams(shared)
 	checks = append(checks, upChecks...)
 
-	a.svc = participant.NewService(a.store, giveaways, subscriptions, participant.Options{
-		Captcha: participant.CaptchaRules{
-			MinNumber:   cfg.Captcha.MinNumber,
-			MaxNumber:   cfg.Captcha.MaxNumber,
-			MaxAttempts: cfg.Captcha.MaxAttempts,
-			Timeout:     cfg.Captcha.ChallengeTimeout.D(),
-			PerHour:     cfg.Captcha.PerHour,
-		},
-		MaxWinners:          cfg.MaxWinners,
-		RequireSubscription: cfg.RequireSubscription,
-		ListMaxLimit:        cfg.ListMaxLimit,
-	})
-	a.background = append(a.background, a.cleanLoop)
+	d, err := a.drawWiring(ctx)
+	if err != nil {
+		return err
+	}
+	a.draws = d
+	opts, err := d.options(cfg.Draws, a.metrics, a.log)
+	if err != nil {
+		return fmt.Errorf("draws: %w", err)
+	}
+	opts.Captcha = participant.CaptchaRules{
+		MinNumber:   cfg.Captcha.MinNumber,
+		MaxNumber:   cfg.Captcha.MaxNumber,
+		MaxAttempts: cfg.Captcha.MaxAttempts,
+		Timeout:     cfg.Captcha.ChallengeTimeout.D(),
+		PerHour:     cfg.Captcha.PerHour,
+	}
+	opts.MaxWinners, opts.RequireSubscription, opts.ListMaxLimit = cfg.MaxWinners, cfg.RequireSubscription, cfg.ListMaxLimit
+	a.svc = participant.NewService(timedStore{Store: a.store, appended: a.metrics.LogAppended}, giveaways, subscriptions, opts)
+	checks = append(checks, d.beaconCheck(cfg.Draws), a.logs.check())
+	if d.witnesses != nil {
+		checks = append(checks, d.witnesses.check())
+	}
+	a.metrics.WatchCheckpointAge(a.logs.checkpointAge)
+	a.background = append(a.background, a.cleanLoop, a.backfillLoop, a.checkpointLoop, a.finishLoop)
 
 	a.api = httpapi.New(a.apiOptions(a.healthChecker(checks), authn, limiter))
 	a.server = &http.Server{
@@ -215,6 +226,7 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 		ExportBatchSize: cfg.ExportBatchSize,
 		RequestTimeout:  cfg.RequestTimeout.D(),
 		DrawTimeout:     cfg.DrawTimeout.D(),
+		BeaconWait:      cfg.Draws.BeaconWait.D(),
 		Auth:            authn,
 		Limiter:         limiter,
 		Limits: httpapi.Limits{

@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/torchwood"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -121,9 +124,12 @@ func attr(kvs []attribute.KeyValue, key string) string {
 // TestMetricsContract: after some traffic, every metric the contract in
 // docs/metrics.md names is exported.
 func TestMetricsContract(t *testing.T) {
+	// A witness and a relay out of reach, so that their series exist
+	// without the network.
 	a := testenv.StartServiceWith(t, io.Discard, nil, "DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
 		"REDIS_KEY_PREFIX=metrics-test:"+time.Now().Format("150405.000000")+":", "TELEGIVE_GIVEAWAY_URL=http://127.0.0.1:1",
-		"TELEGIVE_CHANNEL_URL=http://127.0.0.1:1", "TELEGIVE_AUTH_URL=http://127.0.0.1:1", "UPSTREAM_RETRIES=0")
+		"TELEGIVE_CHANNEL_URL=http://127.0.0.1:1", "TELEGIVE_AUTH_URL=http://127.0.0.1:1", "UPSTREAM_RETRIES=0",
+		"BEACON_RELAYS=http://127.0.0.1:1", "WITNESS_URLS=http://127.0.0.1:1", "WITNESS_KEYS="+witnessKey(t, "witness.example/unreachable"))
 	traffic(t, a.URL)
 	exported := scrape(t, "http://"+a.MetricsAddr()+"/metrics")
 	for _, name := range contractMetrics(t) {
@@ -214,4 +220,18 @@ func contractMetrics(t *testing.T) []string {
 		t.Fatalf("found only %d metrics in docs/metrics.md", len(out))
 	}
 	return out
+}
+
+// witnessKey returns a fresh cosignature/v1 verifier key named name.
+func witnessKey(t *testing.T, name string) string {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := torchwood.NewCosignatureSigner(name, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.Verifier().String()
 }
