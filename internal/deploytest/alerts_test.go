@@ -27,6 +27,12 @@ var requiredAlerts = map[string]string{
 	"ParticipantServiceTrafficBelowLastWeek":  "warning",
 	"ParticipantServiceTrafficSpike":          "warning",
 	"ParticipantServiceCaptchaCompletionLow":  "warning",
+	"ParticipantServiceBeaconFetchFailing":    "warning",
+	"ParticipantServiceDrawWaitingTooLong":    "critical",
+	"ParticipantServiceWitnessUnavailable":    "warning",
+	"ParticipantServiceWitnessQuorumMissed":   "warning",
+	"ParticipantServiceDrawUnattested":        "warning",
+	"ParticipantServiceLogCheckpointStale":    "warning",
 }
 
 const runbookBase = "https://github.com/telegive/participant-service/blob/main/docs/runbook.md"

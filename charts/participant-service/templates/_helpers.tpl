@@ -137,6 +137,28 @@ the other keys are optional so a Secret without them still starts the pod.
       name: {{ $secret }}
       key: {{ .Values.secrets.keys.serviceToServiceSecret }}
       optional: true
+- name: LOG_SIGNING_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ .Values.secrets.keys.logSigningKey }}
+      optional: true
+{{- end }}
+
+{{/*
+The witnesses of the draw log (drawLog) as the variables the service reads,
+one "NAME: value" line each; nothing without witnesses.
+*/}}
+{{- define "participant-service.witnessVars" -}}
+{{- with .Values.drawLog.witnesses }}
+{{- $urls := list }}{{- $keys := list }}
+{{- range . }}{{ $urls = append $urls .url }}{{ $keys = append $keys .verifierKey }}{{ end }}
+WITNESS_URLS: {{ join "," $urls | quote }}
+WITNESS_KEYS: {{ join "," $keys | quote }}
+{{- end }}
+{{- with $.Values.drawLog.quorum }}
+WITNESS_QUORUM: {{ include "participant-service.envValue" . | quote }}
+{{- end }}
 {{- end }}
 
 {{/*
@@ -175,6 +197,10 @@ whose refusal would only say "'not' failed".
   "METRICS_PORT" (printf $chart "containerPorts.metrics")
   "ENABLE_METRICS" (printf $chart "metrics.enabled")
   "MIGRATE_ON_START" (printf $chart "migrations.enabled (true: the migration Job migrates before the pods roll; false: each pod migrates at start)")
+  "LOG_SIGNING_KEY" (printf $secret "LOG_SIGNING_KEY" "logSigningKey" $keys.logSigningKey)
+  "WITNESS_URLS" (printf $chart "drawLog.witnesses (a list of {url, verifierKey})")
+  "WITNESS_KEYS" (printf $chart "drawLog.witnesses (a list of {url, verifierKey})")
+  "WITNESS_QUORUM" (printf $chart "drawLog.quorum")
 -}}
 {{- range $name, $_ := .Values.config }}
 {{- with get $refused $name }}
@@ -188,6 +214,10 @@ whose refusal would only say "'not' failed".
 {{- range $k, $v := .Values.config }}
 - name: {{ $k }}
   value: {{ include "participant-service.envValue" $v | quote }}
+{{- end }}
+{{- range $k, $v := include "participant-service.witnessVars" . | fromYaml }}
+- name: {{ $k }}
+  value: {{ $v | quote }}
 {{- end }}
 {{- end }}
 
