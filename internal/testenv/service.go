@@ -24,7 +24,9 @@ func (s *Service) Stop() error { return s.stop() }
 
 // StartService runs the service on free local ports with the environment
 // given (KEY=value), stopping it when the test ends. Without DATABASE_URL
-// it uses a fresh SQLite file.
+// it uses a fresh SQLite file. New giveaways draw under telegive-draw-v1
+// unless env sets DRAW_PROTOCOL: a test that wants v2 names its own
+// stand-in relays, so no test ever waits on the public beacon network.
 func StartService(tb testing.TB, env ...string) *Service {
 	tb.Helper()
 	return StartServiceWithLogs(tb, io.Discard, env...)
@@ -41,7 +43,7 @@ func StartServiceWithLogs(tb testing.TB, w io.Writer, env ...string) *Service {
 // the app's options.
 func StartServiceWith(tb testing.TB, w io.Writer, opts []app.Option, env ...string) *Service {
 	tb.Helper()
-	defaults := []string{"SQLITE_PATH=" + SQLitePath(tb), "SHUTDOWN_DELAY=0"}
+	defaults := []string{"SQLITE_PATH=" + SQLitePath(tb), "SHUTDOWN_DELAY=0", "DRAW_PROTOCOL=v1"}
 	cfg, err := config.Load(append(defaults, env...))
 	if err != nil {
 		tb.Fatalf("configuration: %v", err)
