@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/telegive/participant-service/pkg/api"
 	"github.com/telegive/participant-service/pkg/draw"
 	"github.com/telegive/participant-service/pkg/drawlog"
 )
@@ -14,55 +15,20 @@ import (
 // MaxLogEntries is the most entries one LogEntries call returns.
 const MaxLogEntries = 1000
 
-// LogKey is the draw log's keys as the service states them. A verifier
-// pins them out of band; what the service says is only a default that the
-// service itself chose.
-type LogKey struct {
-	// Origin names the log; the log key's name is the same string.
-	Origin string `json:"origin"`
-	// VerifierKey is the log's Ed25519 note verifier key.
-	VerifierKey string `json:"verifier_key"`
-	// Witnesses are the witnesses the log submits its checkpoints to.
-	Witnesses []LogWitness `json:"witnesses"`
-	// Quorum is how many of them must cosign.
-	Quorum int `json:"quorum"`
-}
-
-// LogWitness is one witness of the draw log.
-type LogWitness struct {
-	Name string `json:"name"`
-	// VerifierKey is its cosignature/v1 key, name+hash+base64(0x04 || key).
-	VerifierKey string `json:"verifier_key"`
-	URL         string `json:"url"`
-}
-
-// LogEntry is one entry of the draw log: its index and its bytes, the RFC
-// 8785 canonical JSON the log's tree hashes.
-type LogEntry struct {
-	Index uint64 `json:"index"`
-	// Data is base64 in JSON.
-	Data []byte `json:"data"`
-}
-
-type logKeyResponse struct {
-	Success bool `json:"success"`
-	LogKey
-}
-
-type logEntriesResponse struct {
-	Success bool       `json:"success"`
-	Entries []LogEntry `json:"entries"`
-}
-
-type inclusionResponse struct {
-	Success   bool        `json:"success"`
-	AuditPath []draw.Hash `json:"audit_path"`
-}
-
-type consistencyResponse struct {
-	Success bool        `json:"success"`
-	Proof   []draw.Hash `json:"proof"`
-}
+// The draw log's answers are the types of pkg/api, shared with the
+// service.
+type (
+	// LogKey is the draw log's keys as the service states them: its
+	// origin, note verifier key, witnesses and quorum. A verifier pins
+	// them out of band; what the service says is only a default that the
+	// service itself chose.
+	LogKey = api.LogKeyResponse
+	// LogWitness is one witness of the draw log.
+	LogWitness = api.LogWitness
+	// LogEntry is one entry of the draw log: its index and its bytes, the
+	// RFC 8785 canonical JSON the log's tree hashes.
+	LogEntry = api.LogEntry
+)
 
 // LogCheckpoint returns the draw log's latest checkpoint: the signed note
 // text with the witnesses' cosignature lines, unverified.
@@ -86,16 +52,16 @@ func (c *Client) LogCheckpoint(ctx context.Context) (string, error) {
 // LogKey returns the draw log's origin, verifier key, witnesses and quorum
 // as the service states them.
 func (c *Client) LogKey(ctx context.Context) (LogKey, error) {
-	var out logKeyResponse
+	var out api.LogKeyResponse
 	err := c.do(ctx, call{method: "GET", path: "/api/participants/log/key", repeatable: true}, &out)
-	return out.LogKey, err
+	return out, err
 }
 
 // LogEntries returns the log's entries from start up to end, exclusive, as
 // the service answers: at most MaxLogEntries, fewer when the log ends
 // sooner. The caller checks the indices and the bytes.
 func (c *Client) LogEntries(ctx context.Context, start, end uint64) ([]LogEntry, error) {
-	var out logEntriesResponse
+	var out api.LogEntriesResponse
 	q := url.Values{"start": {strconv.FormatUint(start, 10)}, "end": {strconv.FormatUint(end, 10)}}
 	err := c.do(ctx, call{method: "GET", path: "/api/participants/log/entries", query: q, repeatable: true}, &out)
 	return out.Entries, err
@@ -104,7 +70,7 @@ func (c *Client) LogEntries(ctx context.Context, start, end uint64) ([]LogEntry,
 // LogInclusionProof returns the RFC 6962 audit path of the entry at index
 // in the log's tree of treeSize entries, from the leaf upwards.
 func (c *Client) LogInclusionProof(ctx context.Context, index, treeSize uint64) ([]drawlog.Hash, error) {
-	var out inclusionResponse
+	var out api.LogInclusionResponse
 	q := url.Values{"index": {strconv.FormatUint(index, 10)}, "tree_size": {strconv.FormatUint(treeSize, 10)}}
 	err := c.do(ctx, call{method: "GET", path: "/api/participants/log/proof/inclusion", query: q, repeatable: true}, &out)
 	return logHashes(out.AuditPath), err
@@ -113,7 +79,7 @@ func (c *Client) LogInclusionProof(ctx context.Context, index, treeSize uint64) 
 // LogConsistencyProof returns the RFC 6962 consistency proof between the
 // log's trees of first and second entries.
 func (c *Client) LogConsistencyProof(ctx context.Context, first, second uint64) ([]drawlog.Hash, error) {
-	var out consistencyResponse
+	var out api.LogConsistencyResponse
 	q := url.Values{"first": {strconv.FormatUint(first, 10)}, "second": {strconv.FormatUint(second, 10)}}
 	err := c.do(ctx, call{method: "GET", path: "/api/participants/log/proof/consistency", query: q, repeatable: true}, &out)
 	return logHashes(out.Proof), err
