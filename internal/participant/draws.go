@@ -328,6 +328,15 @@ func (s *Service) finishDraw(ctx context.Context, giveawayID int64, chain beacon
 		if att, err = s.attestEntry(ctx, "freeze", giveawayID, rec.Log[j].Index, rec.BeaconRoundTime(chain)); err != nil {
 			return Selection{}, err
 		}
+		if err := s.keepAttestation(ctx, giveawayID, func(d *Draw) bool {
+			if att == nil || d.Status != DrawFrozen || d.Record.FreezeAttested {
+				return false
+			}
+			d.Record.FreezeAttested, d.Record.FreezeAttestation = true, att
+			return true
+		}); err != nil {
+			return Selection{}, err
+		}
 	}
 	// With no entrants there is nothing to choose, so no beacon is
 	// awaited.
@@ -396,6 +405,25 @@ func (s *Service) finishDraw(ctx context.Context, giveawayID int64, chain beacon
 		return err
 	})
 	return out, err
+}
+
+// keepAttestation saves an attestation with the draw the moment the
+// witnesses give it, in a transaction of its own that holds the draw row:
+// once the round's time is near, cosigning in time is no longer possible,
+// so an attestation held only in memory would be lost to a beacon outage
+// or a crash before the draw. set applies it to the draw and reports
+// whether anything changed.
+func (s *Service) keepAttestation(ctx context.Context, giveawayID int64, set func(*Draw) bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(q Queries) error {
+		d, err := q.EnsureDraw(ctx, giveawayID, Draw{}, LockExclusive)
+		if err != nil || !set(&d) {
+			return err
+		}
+		return q.SaveDraw(ctx, d)
+	})
 }
 
 // readTree reads a frozen v2 draw's entrants again and builds their tree;

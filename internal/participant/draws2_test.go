@@ -414,3 +414,38 @@ func TestNoEntrantsNoBeacon(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAttestationSurvivesABeaconOutage: the witnesses attest the freeze,
+// then no relay answers. The attestation is kept with the frozen record at
+// once, so the retry after the outage (when cosigning in time is no longer
+// possible) still draws an attested record.
+func TestAttestationSurvivesABeaconOutage(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		e := newV2Env(t, backend, 2)
+		down := e.service(nil, e.beacons(drandtest.Down), nil)
+		const gid = 17
+		users := []int64{3, 5, 7, 11, 13}
+		e.enter(down, gid, users...)
+		ctx, cancel := context.WithTimeout(context.Background(), testBeaconDelay+3*time.Second)
+		defer cancel()
+		if _, err := down.SelectWinners(ctx, gid, participant.SelectRequest{WinnerCount: 2}); code(t, err) != participant.CodeBeaconUnavailable {
+			t.Fatalf("err = %v, want BEACON_UNAVAILABLE", err)
+		}
+		frozen, err := e.store.Draw(context.Background(), gid)
+		if err != nil || frozen.Status != participant.DrawFrozen {
+			t.Fatalf("draw %v, %v; want frozen", frozen.Status, err)
+		}
+		if !frozen.Record.FreezeAttested || frozen.Record.FreezeAttestation == nil {
+			t.Fatal("the frozen record lost the witnesses' attestation when the beacon did not come")
+		}
+		up := e.service(nil, e.beacons(drandtest.Honest), nil)
+		sel, err := up.SelectWinners(context.Background(), gid, participant.SelectRequest{WinnerCount: 2})
+		if err != nil || !sel.Record.FreezeAttested {
+			t.Fatalf("retry: attested %t, %v; want an attested draw", sel.Record.FreezeAttested, err)
+		}
+		rep, err := draw.VerifyReport(sel.Record, e.verifyOptions(gid, users))
+		if err != nil || !passed(rep, "attestation") {
+			t.Fatalf("verify = %+v, %v; want the attestation checked and passed", rep, err)
+		}
+	})
+}

@@ -382,6 +382,17 @@ func (s *Service) finishRedraw(ctx context.Context, giveawayID int64, chain beac
 		if att, err = s.attestEntry(ctx, "redraw", giveawayID, d.Record.Log[j].Index, chain.RoundTime(rd.BeaconRound)); err != nil {
 			return RedrawResult{}, err
 		}
+		if att != nil {
+			if err := s.keepAttestation(ctx, giveawayID, func(d *Draw) bool {
+				if p := d.PendingRedraw; p == nil || p.Round != rd.Round || p.RequestAttestation != nil {
+					return false
+				}
+				d.PendingRedraw.RequestAttestation = att
+				return true
+			}); err != nil {
+				return RedrawResult{}, err
+			}
+		}
 	}
 	var sig []byte
 	if d.PendingRedraw != nil && d.PendingRedraw.Round == rd.Round {
