@@ -276,15 +276,6 @@ func (m *monitorRun) pass(ctx context.Context) (*failure, error) {
 	if err != nil {
 		return failedf("checkpoint", "%v", err), nil
 	}
-	cosigned := ""
-	if len(m.trust.witnesses) > 0 {
-		q := m.trust.quorumCount()
-		cosigs, err := drawlog.VerifyCosignatures(n, m.trust.witnesses, q)
-		if err != nil {
-			return failedf("witnesses", "the checkpoint of size %d: %v", cp.Size, err), nil
-		}
-		cosigned = fmt.Sprintf(", cosigned by %d of %d witnesses (quorum %d)", len(cosigs), len(m.trust.witnesses), q)
-	}
 	known, knownRoot := m.state.Size, drawlog.Hash(m.state.Root)
 	switch {
 	case cp.Size < known:
@@ -299,6 +290,18 @@ func (m *monitorRun) pass(ctx context.Context) (*failure, error) {
 		if err := drawlog.VerifyConsistency(known, cp.Size, proof, knownRoot, cp.Root); err != nil {
 			return failedf("log-rewritten", "the checkpoint of size %d is not consistent with the one of size %d verified before (kept in %s): %s", cp.Size, known, m.statePath, proofError(err)), nil
 		}
+	}
+	// The witnesses come second: a checkpoint the log key signed that
+	// does not extend the one verified before is the log's own fault,
+	// whether or not the witnesses refused it (as they should).
+	cosigned := ""
+	if len(m.trust.witnesses) > 0 {
+		q := m.trust.quorumCount()
+		cosigs, err := drawlog.VerifyCosignatures(n, m.trust.witnesses, q)
+		if err != nil {
+			return failedf("witnesses", "the checkpoint of size %d: %v", cp.Size, err), nil
+		}
+		cosigned = fmt.Sprintf(", cosigned by %d of %d witnesses (quorum %d)", len(cosigs), len(m.trust.witnesses), q)
 	}
 	if m.fed > cp.Size {
 		m.reset()

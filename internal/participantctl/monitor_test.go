@@ -113,6 +113,8 @@ func TestMonitorNamesTheFault(t *testing.T) {
 		after func(s *standIn)
 		// fresh tampers before a first pass.
 		fresh func(s *standIn)
+		// witnesses pins the witnesses' keys too.
+		witnesses bool
 	}{
 		{name: "rewritten entry", fault: "log-rewritten", after: func(s *standIn) {
 			es := s.logEntries()
@@ -130,6 +132,22 @@ func TestMonitorNamesTheFault(t *testing.T) {
 			s.publish(false)
 		}},
 		{name: "removed entry", fault: "log-shrunk", after: func(s *standIn) {
+			es := s.logEntries()
+			s.rebuild(es[:len(es)-1])
+			s.publish(false)
+		}},
+		// With the witnesses' keys pinned, a checkpoint that does not
+		// extend the one verified before is named for what the log did,
+		// not for the cosignatures the witnesses rightly refused it.
+		{name: "rewritten entry and more appended, witnesses pinned", fault: "log-rewritten", witnesses: true, after: func(s *standIn) {
+			es := s.logEntries()
+			es[1] = bytes.Replace(es[1], []byte(`"entrants_count":10`), []byte(`"entrants_count":11`), 1)
+			s.rebuild(es)
+			s.appendEntry(drawlog.Commit{Header: drawlog.Header{GiveawayID: 4}, Commitment: drawlog.Hash(draw.Commitment(seedOf(4))),
+				Version: drawlog.VersionV1, MaxTickets: 1, CommittedAt: base}, nil)
+			s.publish(false)
+		}},
+		{name: "removed entry, witnesses pinned", fault: "log-shrunk", witnesses: true, after: func(s *standIn) {
 			es := s.logEntries()
 			s.rebuild(es[:len(es)-1])
 			s.publish(false)
@@ -178,7 +196,7 @@ func TestMonitorNamesTheFault(t *testing.T) {
 			s := monitoredLog(t)
 			state := filepath.Join(t.TempDir(), "monitor.json")
 			if c.after != nil {
-				if code, out, errOut := run(t, "", monitorArgs(s, state, false)...); code != participantctl.ExitOK {
+				if code, out, errOut := run(t, "", monitorArgs(s, state, c.witnesses)...); code != participantctl.ExitOK {
 					t.Fatalf("the first pass: exit %d\n%s\n%s", code, out, errOut)
 				}
 				c.after(s)
@@ -187,7 +205,7 @@ func TestMonitorNamesTheFault(t *testing.T) {
 				c.fresh(s)
 				s.mu.Unlock()
 			}
-			code, out, errOut := run(t, "", monitorArgs(s, state, false)...)
+			code, out, errOut := run(t, "", monitorArgs(s, state, c.witnesses)...)
 			if code != participantctl.ExitFailed || !strings.Contains(out, "\nFAULT "+c.fault+": ") {
 				t.Fatalf("exit %d, want %d and FAULT %s\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, c.fault, out, errOut)
 			}
