@@ -257,16 +257,6 @@ func (l lyingBeacons) Wait(ctx context.Context, round uint64) (beacon.Beacon, er
 	return beacon.Beacon{Round: round, Signature: sig, Randomness: beacon.Randomness(sig)}, nil
 }
 
-// instantBeacons is an honest beacon source that does not wait for a
-// round's time: for benchmarks, whose figures exclude the wait.
-type instantBeacons struct{ chain *drandtest.Chain }
-
-func (b instantBeacons) Chain(context.Context) (beacon.Chain, error) { return b.chain.Info, nil }
-
-func (b instantBeacons) Wait(_ context.Context, round uint64) (beacon.Beacon, error) {
-	return b.chain.Beacon(round), nil
-}
-
 func containsAll(s string, parts ...string) bool {
 	for _, p := range parts {
 		if !strings.Contains(s, p) {

@@ -277,9 +277,7 @@ func reportV2(env *Env, rec draw.Record, opts draw.VerifyOptions, rep draw.Repor
 		}
 		partial = true
 	}
-	for _, n := range v.notes {
-		notChecked = append(notChecked, n)
-	}
+	notChecked = append(notChecked, v.notes...)
 
 	summary := fmt.Sprintf("giveaway %d (%s), %d entrants holding %d tickets, %d winners, %d redraw round(s)",
 		rec.GiveawayID, rec.Version, rec.EntrantsCount, rec.TotalTickets, len(rec.CurrentWinners()), len(rec.Replacements))

@@ -290,12 +290,11 @@ func TestRedrawStepsRefuse(t *testing.T) {
 		t.Fatalf("RequestRedraw = %+v, %v", req, err)
 	}
 	in := draw.RedrawInput{Entrants: b.tree, BeaconSignature: last.BeaconSignature, RedrawnAt: last.RedrawnAt, Chain: qn}
-	got, err := before.CompleteRedraw(req, in)
-	if err != nil {
+	if _, err := before.CompleteRedraw(req, in); err != nil {
 		t.Fatal(err)
 	}
 	req.RequestAttestation = last.RequestAttestation
-	if got, _ = before.CompleteRedraw(req, in); !reflect.DeepEqual(got, last) {
+	if got, _ := before.CompleteRedraw(req, in); !reflect.DeepEqual(got, last) {
 		t.Errorf("CompleteRedraw = %+v, want %+v", got, last)
 	}
 	bad := req
