@@ -266,11 +266,12 @@ func (s *Service) selectV2(ctx context.Context, giveawayID int64, winnerCount in
 // cache. It returns the tree, so that the same call need not read the
 // entrants again.
 func (s *Service) freeze(ctx context.Context, q Queries, d *Draw, winnerCount int, chain beacon.Chain) (*draw.SumTree, error) {
-	ids, tickets, err := q.EntrantTickets(ctx, d.GiveawayID, s.opts.RequireSubscription)
-	if err != nil {
+	// The tree is hashed as the entrants stream in.
+	var b draw.SumTreeBuilder
+	if err := q.ScanEntrantTickets(ctx, d.GiveawayID, s.opts.RequireSubscription, b.Add); err != nil {
 		return nil, err
 	}
-	tree, err := draw.NewSumTree(ids, tickets)
+	tree, err := b.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("freeze giveaway %d: %w", d.GiveawayID, err)
 	}
@@ -430,11 +431,11 @@ func (s *Service) keepAttestation(ctx context.Context, giveawayID int64, set fun
 // the record's root check (in DrawWinners, CompleteRedraw and the proofs)
 // refuses a list that changed.
 func readTree(ctx context.Context, q DrawQueries, d Draw) (*draw.SumTree, error) {
-	ids, tickets, err := q.EntrantTickets(ctx, d.GiveawayID, d.RequireSubscription)
-	if err != nil {
+	var b draw.SumTreeBuilder
+	if err := q.ScanEntrantTickets(ctx, d.GiveawayID, d.RequireSubscription, b.Add); err != nil {
 		return nil, err
 	}
-	t, err := draw.NewSumTree(ids, tickets)
+	t, err := b.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("giveaway %d: the frozen entrants: %w", d.GiveawayID, err)
 	}

@@ -319,6 +319,9 @@ type DrawQueries interface {
 	// tickets, one count per entrant; tickets is nil when every entrant
 	// holds one, which saves N x 8 bytes.
 	EntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool) (ids []int64, tickets []uint64, err error)
+	// ScanEntrantTickets passes the eligible entrants to add, ascending,
+	// each with its tickets, as they are read, without holding them.
+	ScanEntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool, add func(userID int64, tickets uint64)) error
 	// EntrantTicketsFrom is EntrantTickets for up to limit entrants from
 	// the given user id on.
 	EntrantTicketsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) (ids []int64, tickets []uint64, err error)

@@ -266,6 +266,43 @@ func (q queries) EntrantTickets(ctx context.Context, giveawayID int64, requireSu
 	return p.ids, p.tickets, nil
 }
 
+func (q queries) ScanEntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool, add func(userID int64, tickets uint64)) error {
+	if !q.postgres {
+		rows, err := q.db.QueryContext(ctx, "SELECT user_id, tickets "+eligibleFrom(giveawayID, requireSubscription)+" ORDER BY user_id")
+		if err != nil {
+			return wrap("read entrants", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, t int64
+			if err := rows.Scan(&id, &t); err != nil {
+				return wrap("read entrants", err)
+			}
+			add(id, uint64(t))
+		}
+		if err := rows.Err(); err != nil {
+			return wrap("read entrants", err)
+		}
+		return nil
+	}
+	// As in EntrantTickets, but with nothing to size: the entrants go to
+	// add as COPY streams them in.
+	query := "SELECT user_id, NULLIF(tickets, 1) " + eligibleFrom(giveawayID, requireSubscription) + " ORDER BY user_id"
+	return q.copyOut(ctx, "", query, func(int) lineParser { return ticketSink(add) })
+}
+
+// ticketSink passes each line of "user_id\ttickets", tickets \N for 1, on.
+type ticketSink func(userID int64, tickets uint64)
+
+func (f ticketSink) line(b []byte) error {
+	id, t, err := parseTicketLine(b)
+	if err != nil {
+		return err
+	}
+	f(id, t)
+	return nil
+}
+
 // ticketParser holds entrants and their tickets, allocating the tickets
 // only once an entrant holds more than one.
 type ticketParser struct {
@@ -288,25 +325,34 @@ func (p *ticketParser) add(id int64, t uint64) {
 
 // line parses "user_id\ttickets" with tickets \N for 1.
 func (p *ticketParser) line(b []byte) error {
+	id, t, err := parseTicketLine(b)
+	if err != nil {
+		return err
+	}
+	p.add(id, t)
+	return nil
+}
+
+// parseTicketLine parses "user_id\ttickets" with tickets \N for 1.
+func parseTicketLine(b []byte) (int64, uint64, error) {
 	idText, tText, ok := bytes.Cut(b, []byte{'\t'})
 	if !ok {
-		return fmt.Errorf("store: bad entrant line %q in COPY output", b)
+		return 0, 0, fmt.Errorf("store: bad entrant line %q in COPY output", b)
 	}
 	id, err := parseID(idText)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	t := int64(1)
 	if !bytes.Equal(tText, []byte(`\N`)) {
 		if t, err = parseID(tText); err != nil {
-			return err
+			return 0, 0, err
 		}
 		if t < 1 {
-			return fmt.Errorf("store: entrant %d holds %d tickets", id, t)
+			return 0, 0, fmt.Errorf("store: entrant %d holds %d tickets", id, t)
 		}
 	}
-	p.add(id, uint64(t))
-	return nil
+	return id, uint64(t), nil
 }
 
 // ClaimPendingDraws leases due draws in one statement; on Postgres its
@@ -366,8 +412,8 @@ func (q queries) copyIDs(ctx context.Context, countQuery, query string) ([]int64
 type lineParser interface{ line([]byte) error }
 
 // copyOut streams query's COPY output into the parser that newParser
-// returns for the row count countQuery gives. Inside a transaction it runs
-// on the transaction's own session.
+// returns for the row count countQuery gives (0 when countQuery is
+// empty). Inside a transaction it runs on the transaction's own session.
 func (q queries) copyOut(ctx context.Context, countQuery, query string, newParser func(n int) lineParser) error {
 	conn := q.conn
 	if conn == nil {
@@ -385,10 +431,13 @@ func (q queries) copyOut(ctx context.Context, countQuery, query string, newParse
 	// Counting first (an index-only scan) sizes the slice once: growing it
 	// while COPY streams would allocate about five times N x 8 bytes and
 	// hold twice that at the peak. The count is only a hint; rows that
-	// arrive in between still fit.
+	// arrive in between still fit. Without a countQuery there is nothing
+	// to size.
 	var n int
-	if err := conn.QueryRowContext(ctx, countQuery).Scan(&n); err != nil {
-		return wrap("count entrants", err)
+	if countQuery != "" {
+		if err := conn.QueryRowContext(ctx, countQuery).Scan(&n); err != nil {
+			return wrap("count entrants", err)
+		}
 	}
 	w := &lineWriter{p: newParser(n)}
 	if _, err := pgdriver.CopyTo(ctx, *conn, w, "COPY ("+query+") TO STDOUT"); err != nil {

@@ -157,12 +157,18 @@ func CheckTickets(ids []int64, tickets []uint64) (total, largest uint64, err err
 }
 
 // A SumTree is the v2 entrant tree of a frozen list, hashed once: it
-// answers the root, proofs and which entrant holds a ticket. It refers to
-// the slices it was built from, which must not change afterwards; besides
-// them it holds about 56 bytes per ChunkLeaves entrants.
+// answers the root, proofs and which entrant holds a ticket. It holds the
+// entrants in chunks of ChunkLeaves: views of the slices [NewSumTree] was
+// given, which must not change afterwards, or the chunks a
+// [SumTreeBuilder] filled. Besides them it holds about 80 bytes per
+// ChunkLeaves entrants.
 type SumTree struct {
-	ids     []int64
-	tickets []uint64 // nil: one ticket each
+	n int
+	// ids[c] and tickets[c] are chunk c's entrants and their tickets;
+	// tickets is nil when every entrant holds one, tickets[c] nil when
+	// every entrant of chunk c does.
+	ids     [][]int64
+	tickets [][]uint64
 	total   uint64
 	largest uint64
 	root    Node
@@ -179,8 +185,26 @@ func NewSumTree(ids []int64, tickets []uint64) (*SumTree, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &SumTree{ids: ids, tickets: tickets, total: total, largest: largest}
-	t.cache = newSumTreeCache(ids, tickets)
+	n := len(ids)
+	chunks := (n + ChunkLeaves - 1) / ChunkLeaves
+	t := &SumTree{n: n, total: total, largest: largest, ids: make([][]int64, chunks)}
+	if tickets != nil {
+		t.tickets = make([][]uint64, chunks)
+	}
+	for c := range chunks {
+		lo, hi := c*ChunkLeaves, min((c+1)*ChunkLeaves, n)
+		t.ids[c] = ids[lo:hi:hi]
+		if tickets != nil {
+			t.tickets[c] = tickets[lo:hi:hi]
+		}
+	}
+	t.cache = newSumTreeCache(t.ids, t.tickets)
+	t.finish()
+	return t, nil
+}
+
+// finish computes the root and the chunks' first tickets from the cache.
+func (t *SumTree) finish() {
 	t.root = t.cache.root()
 	t.chunkFirst = make([]uint64, len(t.cache.Roots))
 	var acc uint64
@@ -188,14 +212,21 @@ func NewSumTree(ids []int64, tickets []uint64) (*SumTree, error) {
 		t.chunkFirst[c] = acc
 		acc += r.Sum
 	}
-	return t, nil
+}
+
+// chunkTickets returns chunk c's ticket counts, nil for one each.
+func (t *SumTree) chunkTickets(c int) []uint64 {
+	if t.tickets == nil {
+		return nil
+	}
+	return t.tickets[c]
 }
 
 // Root returns the entrants root and its sum, the total of tickets.
 func (t *SumTree) Root() Node { return t.root }
 
 // Len returns N, the number of entrants.
-func (t *SumTree) Len() uint64 { return uint64(len(t.ids)) }
+func (t *SumTree) Len() uint64 { return uint64(t.n) }
 
 // TotalTickets returns T, the total of tickets.
 func (t *SumTree) TotalTickets() uint64 { return t.total }
@@ -208,24 +239,35 @@ func (t *SumTree) LargestTickets() uint64 { return t.largest }
 // cheap proofs later.
 func (t *SumTree) Cache() SumTreeCache { return t.cache }
 
-// Find returns the index of userID among the entrants.
+// Find returns the index of userID among the entrants, or where it would
+// stand, and whether it is one.
 func (t *SumTree) Find(userID int64) (uint64, bool) {
-	i, ok := slices.BinarySearch(t.ids, userID)
-	return uint64(i), ok
+	// The last chunk whose first entrant is at most userID.
+	c, found := slices.BinarySearch(t.cache.FirstIDs, userID)
+	if found {
+		return uint64(c * ChunkLeaves), true
+	}
+	if c == 0 {
+		return 0, false
+	}
+	c--
+	j, found := slices.BinarySearch(t.ids[c], userID)
+	return uint64(c*ChunkLeaves + j), found
 }
 
 // Entrant returns the entrant at index i: user id, tickets and first
 // ticket. It reads at most one chunk of ticket counts.
 func (t *SumTree) Entrant(i uint64) (userID int64, tickets, firstTicket uint64) {
-	if t.tickets == nil {
-		return t.ids[i], 1, i
+	c, j := int(i/ChunkLeaves), int(i%ChunkLeaves)
+	tk := t.chunkTickets(c)
+	if tk == nil {
+		return t.ids[c][j], 1, t.chunkFirst[c] + uint64(j)
 	}
-	c := i / ChunkLeaves
 	first := t.chunkFirst[c]
-	for j := c * ChunkLeaves; j < i; j++ {
-		first += t.tickets[j]
+	for _, n := range tk[:j] {
+		first += n
 	}
-	return t.ids[i], t.tickets[i], first
+	return t.ids[c][j], tk[j], first
 }
 
 // Holder returns the index of the entrant whose ticket range [first_ticket,
@@ -233,7 +275,7 @@ func (t *SumTree) Entrant(i uint64) (userID int64, tickets, firstTicket uint64) 
 // when every entrant holds one ticket, otherwise a binary search over the
 // chunks and a scan of one chunk.
 func (t *SumTree) Holder(x uint64) uint64 {
-	if t.tickets == nil {
+	if t.total == uint64(t.n) {
 		return x
 	}
 	// The last chunk whose first ticket is at most x.
@@ -242,11 +284,14 @@ func (t *SumTree) Holder(x uint64) uint64 {
 		c--
 	}
 	acc := t.chunkFirst[c]
-	lo := c * ChunkLeaves
-	for j := lo; j < len(t.tickets); j++ {
-		acc += t.tickets[j]
+	tk := t.chunkTickets(c)
+	if tk == nil {
+		return uint64(c*ChunkLeaves) + x - acc
+	}
+	for j, n := range tk {
+		acc += n
 		if x < acc {
-			return uint64(j)
+			return uint64(c*ChunkLeaves + j)
 		}
 	}
 	panic("draw: ticket beyond the total")
@@ -269,13 +314,7 @@ func (t *SumTree) Leaf(userID int64) (TicketLeaf, error) {
 		return TicketLeaf{}, ErrNotEntered
 	}
 	c := int(i / ChunkLeaves)
-	lo := c * ChunkLeaves
-	hi := min(lo+ChunkLeaves, len(t.ids))
-	var tk []uint64
-	if t.tickets != nil {
-		tk = t.tickets[lo:hi]
-	}
-	return t.cache.Proof(c, t.ids[lo:hi], tk, userID)
+	return t.cache.Proof(c, t.ids[c], t.chunkTickets(c), userID)
 }
 
 // SumInclusionProof returns the audit path of the leaf at index in the sum
@@ -365,23 +404,24 @@ func VerifyTicketInclusion(userID int64, tickets, index, size uint64, path []Nod
 	return first, nil
 }
 
-// newSumTreeCache hashes the chunks of a checked list on all cores.
-func newSumTreeCache(ids []int64, tickets []uint64) SumTreeCache {
-	n := len(ids)
-	chunks := (n + ChunkLeaves - 1) / ChunkLeaves
-	c := SumTreeCache{Size: uint64(n), FirstIDs: make([]int64, chunks), Roots: make([]Node, chunks)}
+// newSumTreeCache hashes the chunks of a checked list on all cores;
+// tickets is nil, or holds each chunk's counts (nil for one each).
+func newSumTreeCache(ids [][]int64, tickets [][]uint64) SumTreeCache {
+	chunks := len(ids)
+	c := SumTreeCache{FirstIDs: make([]int64, chunks), Roots: make([]Node, chunks)}
+	for _, chunk := range ids {
+		c.Size += uint64(len(chunk))
+	}
 	work := func(i int) {
-		lo := i * ChunkLeaves
-		hi := min(lo+ChunkLeaves, n)
 		var tk []uint64
 		if tickets != nil {
-			tk = tickets[lo:hi]
+			tk = tickets[i]
 		}
-		c.FirstIDs[i] = ids[lo]
-		c.Roots[i] = sumRootSeq(ids[lo:hi], tk)
+		c.FirstIDs[i] = ids[i][0]
+		c.Roots[i] = sumRootSeq(ids[i], tk)
 	}
 	workers := runtime.GOMAXPROCS(0)
-	if workers < 2 || n < parallelMin {
+	if workers < 2 || c.Size < parallelMin {
 		for i := range chunks {
 			work(i)
 		}
