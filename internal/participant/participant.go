@@ -6,6 +6,10 @@ package participant
 
 import (
 	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -517,4 +521,176 @@ type Subscription struct {
 // services and the Telegram Bot API.
 type Subscriptions interface {
 	CheckSubscription(ctx context.Context, userID, accountID int64) (Subscription, error)
+}
+
+// ChatRef names a Telegram chat the way getChatMember takes it: by its
+// numeric id (groups are negative, channels and supergroups -100...) or
+// by its public username. Exactly one of the two is set.
+type ChatRef struct {
+	ID int64
+	// Username is the public username without the @. Telegram matches it
+	// without regard to case.
+	Username string
+}
+
+// ChatByID returns a reference to the chat with the given id.
+func ChatByID(id int64) ChatRef { return ChatRef{ID: id} }
+
+// ChatByUsername returns a reference to the chat with the given public
+// username; a leading @ is dropped.
+func ChatByUsername(name string) ChatRef {
+	return ChatRef{Username: strings.TrimPrefix(name, "@")}
+}
+
+// chatUsername is a public username: 4 to 32 letters, digits and
+// underscores, starting with a letter (4-letter names are sold on
+// Fragment, the rest are at least 5).
+var chatUsername = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{3,31}$`)
+
+// ParseChatRef reads a chat as a caller writes it: "-1001234567890" or
+// "@channel" (the @ may be left out). A positive id is refused: it names
+// a user, whose private chat has no members to check.
+func ParseChatRef(s string) (ChatRef, error) {
+	s = strings.TrimSpace(s)
+	if id, err := strconv.ParseInt(s, 10, 64); err == nil {
+		c := ChatByID(id)
+		if !c.Valid() {
+			return ChatRef{}, fmt.Errorf("chat id %d is not a group or channel id (they are negative)", id)
+		}
+		return c, nil
+	}
+	c := ChatByUsername(s)
+	if !c.Valid() {
+		return ChatRef{}, fmt.Errorf("%q is neither a chat id nor a public @username", s)
+	}
+	return c, nil
+}
+
+// Valid reports whether c names a group or channel: a negative id, or a
+// well-formed username, never both.
+func (c ChatRef) Valid() bool {
+	if c.Username != "" {
+		return c.ID == 0 && chatUsername.MatchString(c.Username)
+	}
+	return c.ID < 0
+}
+
+// String is the chat as getChatMember's chat_id takes it: the id, or the
+// username with its @.
+func (c ChatRef) String() string {
+	if c.Username != "" {
+		return "@" + c.Username
+	}
+	return strconv.FormatInt(c.ID, 10)
+}
+
+// MemberStatus is a user's status in a chat, as Telegram names it.
+type MemberStatus string
+
+// Telegram's member statuses.
+const (
+	MemberCreator       MemberStatus = "creator"
+	MemberAdministrator MemberStatus = "administrator"
+	MemberMember        MemberStatus = "member"
+	// MemberRestricted is a member with restrictions, or a user who was
+	// restricted and has since left: Membership.IsMember tells them apart.
+	MemberRestricted MemberStatus = "restricted"
+	MemberLeft       MemberStatus = "left"
+	MemberKicked     MemberStatus = "kicked"
+)
+
+// Membership is a user's standing in one chat.
+type Membership struct {
+	Chat ChatRef
+	// Status is Telegram's answer; empty when Err is set. A user Telegram
+	// has never seen in the chat is MemberLeft.
+	Status MemberStatus
+	// IsMember is true for creators, administrators and members, and for
+	// restricted users who are still in the chat.
+	IsMember bool
+	// IsAdmin is true for the chat's creator and administrators.
+	IsAdmin bool
+	// CheckedAt is when Telegram gave the answer, which is earlier than
+	// now when it came from the cache.
+	CheckedAt time.Time
+	// Err is nil for a definite answer; otherwise a *ChatError saying why
+	// the membership is unknown. An unknown membership is neither a pass
+	// nor a fail.
+	Err error
+}
+
+// MembershipFailure says why a chat's membership is unknown.
+type MembershipFailure int
+
+// Membership failures. Only FailureUnavailable may go away by itself; the
+// others need the giveaway's owner to fix the chat or the bot.
+const (
+	// FailureUnavailable: Telegram, or the auth service that holds the bot
+	// token, could not be asked now (open breaker, timeout, 5xx, 429).
+	FailureUnavailable MembershipFailure = iota + 1
+	// FailureChatNotFound: Telegram knows no such chat (a wrong id or
+	// username), or the bot was never in it.
+	FailureChatNotFound
+	// FailureBotNotAdmin: the bot is not an administrator of the chat (or
+	// was removed from it), so it cannot see the chat's members.
+	FailureBotNotAdmin
+	// FailureBotToken: the account has no bot token, or Telegram refused it.
+	FailureBotToken
+)
+
+func (f MembershipFailure) String() string {
+	switch f {
+	case FailureUnavailable:
+		return "unavailable"
+	case FailureChatNotFound:
+		return "chat not found"
+	case FailureBotNotAdmin:
+		return "bot not an administrator"
+	case FailureBotToken:
+		return "bot token missing or rejected"
+	}
+	return "unknown failure"
+}
+
+// ChatError is why one chat's membership could not be learned. It names
+// the chat and never the bot token.
+type ChatError struct {
+	Chat    ChatRef
+	Failure MembershipFailure
+	// RetryAfter is how long Telegram or the breaker asks us to wait, when
+	// known.
+	RetryAfter time.Duration
+	// Err is the cause, for logs.
+	Err error
+}
+
+func (e *ChatError) Error() string {
+	msg := "chat " + e.Chat.String() + ": " + e.Failure.String()
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *ChatError) Unwrap() error { return e.Err }
+
+// Memberships checks users' membership in several chats through the
+// account's bot: the auth service holds the bot token, Telegram's
+// getChatMember answers. internal/upstream's Subscriptions is one.
+type Memberships interface {
+	// AccountChannel returns the account's own channel, from the channel
+	// service: the chat a giveaway requires when it names none.
+	AccountChannel(ctx context.Context, accountID int64) (Channel, error)
+	// CheckMemberships returns the user's membership in each chat, in the
+	// order given, asking Telegram only about those not cached. The error
+	// is nil only when every chat has a definite answer; otherwise it is
+	// an *Error for the most serious failure (a misconfigured chat or bot
+	// before an unavailable Telegram), and the memberships still list
+	// every chat, each failed one with its Err, so that a definite "not a
+	// member" elsewhere can still be reported.
+	CheckMemberships(ctx context.Context, accountID, userID int64, chats []ChatRef) ([]Membership, error)
+	// RecheckMemberships is CheckMemberships asking Telegram about every
+	// chat, whatever is cached: for the draw, when a cached answer up to
+	// the cache's lifetime old is not good enough.
+	RecheckMemberships(ctx context.Context, accountID, userID int64, chats []ChatRef) ([]Membership, error)
 }

@@ -2,12 +2,8 @@ package upstream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/telegive/participant-service/internal/cache"
@@ -61,49 +57,25 @@ type channel struct {
 	Title      string `json:"title"`
 }
 
-// CheckSubscription resolves the channel and bot token and asks Telegram.
-// Only positive answers are cached: a user told to subscribe first must be
-// let in as soon as they have.
+// CheckSubscription resolves the account's channel and asks about it as
+// CheckMemberships does, so the same cache and breaker serve both: only
+// positive answers are cached, and a user told to subscribe first is let
+// in as soon as they have.
 func (s *Subscriptions) CheckSubscription(ctx context.Context, userID, accountID int64) (participant.Subscription, error) {
-	key := fmt.Sprintf("subscription:%d:%d", accountID, userID)
-	subscribed := func(sub participant.Subscription) bool { return sub.Subscribed }
-	return cached(ctx, s.opts, key, subscribed, func() (participant.Subscription, error) {
-		ch, err := s.channel(ctx, accountID)
-		if err != nil {
-			return participant.Subscription{}, err
-		}
-		token, err := s.botToken(ctx, accountID)
-		if err != nil {
-			return participant.Subscription{}, err
-		}
-		status, member, err := s.chatMember(ctx, token, ch.TelegramID, userID)
-		if errors.Is(err, errTokenRejected) && s.secrets.Cache != nil {
-			// The token was revoked or rotated: ask the auth service
-			// again next time instead of for the rest of the TTL.
-			_ = s.secrets.Cache.Delete(ctx, botTokenKey(accountID))
-		}
-		if err != nil {
-			return participant.Subscription{}, err
-		}
-		return participant.Subscription{
-			Subscribed: isSubscribed(status, member),
-			Status:     status,
-			Channel:    participant.Channel{ID: ch.TelegramID, Title: ch.Title, Username: ch.Username},
-			VerifiedAt: s.now().UTC().Truncate(time.Microsecond),
-		}, nil
-	})
-}
-
-// isSubscribed applies Telegram's membership states: member, administrator
-// and creator are in; restricted is in only while is_member.
-func isSubscribed(status string, isMember bool) bool {
-	switch status {
-	case "member", "administrator", "creator":
-		return true
-	case "restricted":
-		return isMember
+	ch, err := s.channel(ctx, accountID)
+	if err != nil {
+		return participant.Subscription{}, err
 	}
-	return false
+	ms, err := s.CheckMemberships(ctx, accountID, userID, []participant.ChatRef{participant.ChatByID(ch.TelegramID)})
+	if err != nil {
+		return participant.Subscription{}, err
+	}
+	return participant.Subscription{
+		Subscribed: ms[0].IsMember,
+		Status:     string(ms[0].Status),
+		Channel:    participant.Channel{ID: ch.TelegramID, Title: ch.Title, Username: ch.Username},
+		VerifiedAt: ms[0].CheckedAt,
+	}, nil
 }
 
 func (s *Subscriptions) channel(ctx context.Context, accountID int64) (channel, error) {
@@ -156,52 +128,3 @@ func (s *Subscriptions) botToken(ctx context.Context, accountID int64) (string, 
 }
 
 func botTokenKey(accountID int64) string { return fmt.Sprintf("bot-token:%d", accountID) }
-
-// errTokenRejected is Telegram's 401: the bot token is no longer valid.
-var errTokenRejected = errors.New("bot token rejected")
-
-// chatMember calls getChatMember. The token is part of the URL, so no
-// error from here may include the URL or the body verbatim.
-func (s *Subscriptions) chatMember(ctx context.Context, token string, chatID, userID int64) (string, bool, error) {
-	q := url.Values{}
-	q.Set("chat_id", strconv.FormatInt(chatID, 10))
-	q.Set("user_id", strconv.FormatInt(userID, 10))
-	resp, err := s.telegram.get(ctx, "/bot"+url.PathEscape(token)+"/getChatMember?"+q.Encode())
-	if errors.Is(err, errOpen) {
-		return "", false, s.telegram.unavailable(err)
-	}
-	if err != nil {
-		return "", false, telegramError(err)
-	}
-	var body struct {
-		OK          bool   `json:"ok"`
-		Description string `json:"description"`
-		Result      struct {
-			Status   string `json:"status"`
-			IsMember bool   `json:"is_member"`
-		} `json:"result"`
-	}
-	if err := resp.decode(&body); err != nil {
-		return "", false, telegramError(err)
-	}
-	if !body.OK {
-		// Telegram answers 400 "user not found" for a user it has never
-		// seen in the chat: that user is simply not subscribed.
-		if resp.status == http.StatusBadRequest && strings.Contains(strings.ToLower(body.Description), "user not found") {
-			return "left", false, nil
-		}
-		if resp.status == http.StatusUnauthorized {
-			return "", false, telegramError(errTokenRejected)
-		}
-		return "", false, telegramError(fmt.Errorf("status %d", resp.status))
-	}
-	return body.Result.Status, body.Result.IsMember, nil
-}
-
-func telegramError(cause error) error {
-	return &participant.Error{
-		Code:    participant.CodeTelegramAPI,
-		Message: "Telegram could not confirm the subscription right now. Please try again shortly.",
-		Err:     serviceError{"telegram", cause},
-	}
-}

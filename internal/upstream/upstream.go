@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,37 @@ var errUnavailable = errors.New("upstream unavailable")
 
 // errOpen is a call refused by an open breaker.
 var errOpen = errors.New("circuit breaker open")
+
+// rateLimited is a 429 answer: the upstream asks us to wait, so it is not
+// retried at once, and it is a failure for the breaker (enough of them
+// stop our calls for a while, which is what was asked). After is the wait
+// it asked for, from Telegram's parameters.retry_after or the Retry-After
+// header; zero when it named none.
+type rateLimited struct{ after time.Duration }
+
+func (e rateLimited) Error() string {
+	if e.after > 0 {
+		return fmt.Sprintf("rate limited (retry after %v)", e.after)
+	}
+	return "rate limited"
+}
+
+// retryAfter reads how long a 429 asks us to wait: Telegram puts it in
+// the body's parameters.retry_after, other services in the header.
+func retryAfter(h http.Header, body []byte) time.Duration {
+	var tg struct {
+		Parameters struct {
+			RetryAfter int `json:"retry_after"`
+		} `json:"parameters"`
+	}
+	if json.Unmarshal(body, &tg) == nil && tg.Parameters.RetryAfter > 0 {
+		return time.Duration(tg.Parameters.RetryAfter) * time.Second
+	}
+	if secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After"))); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	return 0
+}
 
 // errRedirect is a 3xx answer, which is never followed: the next request
 // would carry our service token, or a Referer holding a Telegram bot
@@ -234,6 +266,8 @@ func outcome(resp response, err error) string {
 		return "timeout"
 	case resp.status >= 500:
 		return "server_error"
+	case resp.status == http.StatusTooManyRequests:
+		return "client_error"
 	case errors.Is(err, errRedirect):
 		return "redirect"
 	case err != nil:
@@ -278,21 +312,35 @@ func (s *service) do(ctx context.Context, path string) (response, error) {
 	if resp.StatusCode >= 500 {
 		return response{status: resp.StatusCode, body: body}, fmt.Errorf("%w: status %d", errUnavailable, resp.StatusCode)
 	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return response{status: resp.StatusCode, body: body}, rateLimited{retryAfter(resp.Header, body)}
+	}
 	return response{status: resp.StatusCode, body: body}, nil
 }
 
 // unavailable is the domain error for a failing upstream; an open breaker
-// also says when to try again. The cause stays in Err, for the logs.
+// or a 429 also says when to try again. The cause stays in Err, for the
+// logs.
 func (s *service) unavailable(cause error) error {
-	e := &participant.Error{
-		Code:    participant.CodeServiceUnavailable,
-		Message: "A required service is temporarily unavailable. Please try again shortly.",
-		Err:     serviceError{s.name, cause},
+	return &participant.Error{
+		Code:       participant.CodeServiceUnavailable,
+		Message:    "A required service is temporarily unavailable. Please try again shortly.",
+		RetryAfter: s.waitFor(cause),
+		Err:        serviceError{s.name, cause},
 	}
-	if errors.Is(cause, errOpen) {
-		e.RetryAfter = s.opts.BreakerOpen
+}
+
+// waitFor is how long to wait before calling again after cause: the open
+// period of an open breaker, what a 429 asked for, else nothing known.
+func (s *service) waitFor(cause error) time.Duration {
+	var rl rateLimited
+	switch {
+	case errors.Is(cause, errOpen):
+		return s.opts.BreakerOpen
+	case errors.As(cause, &rl):
+		return rl.after
 	}
-	return e
+	return 0
 }
 
 // serviceError names the upstream that failed, for logs.
