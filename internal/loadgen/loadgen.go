@@ -55,6 +55,21 @@ type options struct {
 	memoryLimit      int64
 	pgbench          bool
 	pgbenchScript    string
+	pgbenchMode      string
+	// hot and spike
+	repeat                       float64
+	spikeRate                    float64
+	before, spikeRamp, spikeHold time.Duration
+	tail                         time.Duration
+	recoveryFactor               float64
+}
+
+// normalRate is the spike's rate before and after it: -rate, by default 500/s.
+func (o options) normalRate() float64 {
+	if o.rate > 0 {
+		return o.rate
+	}
+	return 500
 }
 
 // Run runs the harness with args (without the program name) and returns
@@ -66,8 +81,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.url, "url", "", "base URL of a running service")
 	fs.StringVar(&o.spawn, "spawn", "", "service binary to start (instead of -url); its RSS and start-up time are measured")
 	fs.Var(&o.env, "env", "KEY=value for the spawned service (repeatable)")
-	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw")
-	fs.Float64Var(&o.rate, "rate", 0, "scenario units per second, open loop; 0 uses -concurrency")
+	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw | hot (every registration into one giveaway) | spike (a hot giveaway's spike)")
+	fs.Float64Var(&o.rate, "rate", 0, "scenario units per second, open loop; 0 uses -concurrency; for spike the normal rate before and after (default 500)")
 	fs.IntVar(&o.concurrency, "concurrency", 50, "concurrent clients, closed loop")
 	fs.IntVar(&o.clients, "clients", 0, "with -rate: that many clients share the rate, each sending on its own schedule (as k6 VUs with pacing)")
 	fs.DurationVar(&o.duration, "duration", 30*time.Second, "measured duration")
@@ -82,7 +97,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.maxInFlight, "max-in-flight", 4000, "open loop: requests outstanding at most before counting overload")
 	fs.Int64Var(&o.memoryLimit, "memory-limit", 0, "run the spawned service in a cgroup with this many bytes of memory (root, Linux)")
 	fs.BoolVar(&o.pgbench, "pgbench", false, "register scenario: then run pgbench with the same transaction, clients and time, and print the ratio")
-	fs.StringVar(&o.pgbenchScript, "pgbench-script", "", "a pgbench script to run instead of the service's own registration statement")
+	fs.StringVar(&o.pgbenchScript, "pgbench-script", "", "a pgbench script to run instead of the service's own registration statement (register) or loadtest/pgbench/hot-register.sql (hot)")
+	fs.StringVar(&o.pgbenchMode, "pgbench-mode", "prepared", "hot: pgbench's query mode (simple, extended, prepared)")
+	fs.Float64Var(&o.repeat, "repeat", 0, "hot, spike: share of registrations that repeat a user already sent (answered 409)")
+	fs.Float64Var(&o.spikeRate, "spike-rate", 3000, "spike: the peak arrival rate, requests per second")
+	fs.DurationVar(&o.before, "before", 10*time.Second, "spike: time at the normal rate before the ramp (its p99 is the normal latency)")
+	fs.DurationVar(&o.spikeRamp, "ramp", time.Second, "spike: time from the normal rate (or nothing, without -before) to the peak")
+	fs.DurationVar(&o.spikeHold, "hold", 30*time.Second, "spike: time at the peak")
+	fs.DurationVar(&o.tail, "tail", 30*time.Second, "spike: time at the normal rate after the peak")
+	fs.Float64Var(&o.recoveryFactor, "recovery-factor", 2, "spike: a tail second is back to normal when its p99 is within this many times the normal p99 (and 5 ms)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -103,7 +126,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return exitFailed
 		}
 	}
-	if sum.Errors > 0 {
+	if sum.Errors > 0 || (sum.Once != nil && !sum.Once.OK) {
 		return exitErrors
 	}
 	return exitOK
@@ -130,9 +153,12 @@ func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 	gw, _ := client.New(base, client.WithHTTPClient(hc), client.WithServiceToken(o.giveawayToken), client.WithRetries(0, 0))
 
 	var sum Summary
-	if o.scenario == "draw" {
+	switch o.scenario {
+	case "draw":
 		sum, err = runDraw(ctx, o, bot, gw, svc, stdout)
-	} else {
+	case "hot", "spike":
+		sum, err = runHot(ctx, o, hc, base, bot, gw, svc, stdout)
+	default:
 		sum, err = runLoad(ctx, o, bot, gw, svc, stdout)
 	}
 	if err != nil {

@@ -77,9 +77,19 @@ func pgbenchRegistrations(ctx context.Context, o options, w *world, stdout io.Wr
 		"-f", script,
 		"-D", "user_base=" + strconv.FormatInt(w.userBase+1, 10), "-D", "users=" + strconv.Itoa(len(w.known)),
 		"-D", "gid_base=" + strconv.FormatInt(base, 10), libpqURL(o.databaseURL)}
-	cmd := exec.CommandContext(ctx, "pgbench", args...)
 	start := time.Now()
-	out, err := cmd.CombinedOutput()
+	tps, err := runPgbench(ctx, args, stdout)
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(stdout, "pgbench: %.0f transactions/s with %d clients for %s\n", tps, clients, time.Since(start).Round(time.Second))
+	return tps, nil
+}
+
+// runPgbench runs pgbench with args, prints its latency and failures, and
+// returns its transactions per second.
+func runPgbench(ctx context.Context, args []string, stdout io.Writer) (float64, error) {
+	out, err := exec.CommandContext(ctx, "pgbench", args...).CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
@@ -93,7 +103,6 @@ func pgbenchRegistrations(ctx context.Context, o options, w *world, stdout io.Wr
 			fmt.Fprintln(stdout, "pgbench:", line)
 		}
 	}
-	fmt.Fprintf(stdout, "pgbench: %.0f transactions/s with %d clients for %s\n", tps, clients, time.Since(start).Round(time.Second))
 	return tps, nil
 }
 

@@ -16,10 +16,13 @@ type recorder struct {
 	outcomes  map[string]int
 	start     time.Time
 	end       time.Time
+	// accepted are the outcomes that are not errors.
+	accepted map[string]bool
 }
 
 func newRecorder() *recorder {
-	return &recorder{latencies: map[string][]time.Duration{}, outcomes: map[string]int{}}
+	return &recorder{latencies: map[string][]time.Duration{}, outcomes: map[string]int{},
+		accepted: map[string]bool{"ok": true, outcomeCreated: true, outcomeDuplicate: true}}
 }
 
 // record notes one operation: its name, its latency measured from when it
@@ -49,6 +52,10 @@ type Summary struct {
 	StartupToReady time.Duration
 	// PgbenchTPS is pgbench's rate for the same transaction, when run.
 	PgbenchTPS float64
+	// Once is the exactly-once check of a hot or spike run.
+	Once *OnceCheck `json:",omitempty"`
+	// Spike is the analysis of a spike run.
+	Spike *SpikeReport `json:",omitempty"`
 }
 
 // Latency percentiles.
@@ -84,7 +91,7 @@ func (r *recorder) summary() Summary {
 	s.Requests = len(all)
 	for k, v := range r.outcomes {
 		s.Outcomes[k] = v
-		if k != "ok" {
+		if !r.accepted[k] {
 			s.Errors += v
 		}
 	}
@@ -124,6 +131,12 @@ func (s Summary) Print(w io.Writer) {
 	if s.PgbenchTPS > 0 {
 		fmt.Fprintf(w, "registrations through the service: %.0f/s; pgbench, same transaction: %.0f/s; ratio %.2f\n",
 			s.Throughput, s.PgbenchTPS, s.Throughput/s.PgbenchTPS)
+	}
+	if s.Spike != nil {
+		s.Spike.Print(w)
+	}
+	if s.Once != nil {
+		s.Once.Print(w)
 	}
 	if s.IdleRSS > 0 {
 		fmt.Fprintf(w, "service RSS: idle %.1f MiB, peak %.1f MiB\n", float64(s.IdleRSS)/(1<<20), float64(s.PeakRSS)/(1<<20))
