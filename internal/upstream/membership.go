@@ -95,6 +95,10 @@ func (s *Subscriptions) membership(ctx context.Context, accountID, userID int64,
 			}
 		}
 	}
+	if wait := s.floodWait(accountID); wait > 0 {
+		return participant.Membership{Chat: chat, Err: &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable,
+			RetryAfter: wait, Err: serviceError{"telegram", rateLimited{wait}}}}
+	}
 	tok, err := token()
 	if err != nil {
 		return participant.Membership{Chat: chat, Err: tokenFailure(chat, err)}
@@ -105,10 +109,19 @@ func (s *Subscriptions) membership(ctx context.Context, accountID, userID int64,
 		// next time instead of for the rest of the TTL.
 		_ = s.secrets.Cache.Delete(ctx, botTokenKey(accountID))
 	}
+	var rl rateLimited
+	if errors.As(err, &rl) && rl.after > 0 {
+		s.holdFloods(accountID, rl.after)
+	}
 	if err != nil {
 		return participant.Membership{Chat: chat, Err: err}
 	}
 	m := membershipOf(chat, status, isMember, s.now().UTC().Truncate(time.Microsecond))
+	if !m.IsMember && !useCache && s.opts.Cache != nil {
+		// A re-check that finds the user gone drops the answer that let
+		// them in, so registration stops trusting it too.
+		_ = s.opts.Cache.Delete(ctx, key)
+	}
 	// Only members (administrators and creators among them) are cached:
 	// a user told to join a chat must be let in as soon as they have, so
 	// "not a member" is asked again every time. A member who leaves is
@@ -123,6 +136,35 @@ func (s *Subscriptions) membership(ctx context.Context, accountID, userID int64,
 		}
 	}
 	return m
+}
+
+// floodWait is what is left of the wait Telegram's flood control set for
+// the account's bot, zero when none is running.
+func (s *Subscriptions) floodWait(accountID int64) time.Duration {
+	v, ok := s.floods.Load(accountID)
+	if !ok {
+		return 0
+	}
+	wait := v.(time.Time).Sub(s.now())
+	if wait <= 0 {
+		s.floods.CompareAndDelete(accountID, v)
+		return 0
+	}
+	return wait
+}
+
+// holdFloods keeps the account's bot away from Telegram for d, as a 429's
+// retry_after asks: flood control is per bot, and calls made during the
+// wait only lengthen it. The wait is held in this process only, like the
+// breaker; other replicas learn it from their own first 429.
+func (s *Subscriptions) holdFloods(accountID int64, d time.Duration) {
+	until := s.now().Add(d)
+	for {
+		v, loaded := s.floods.LoadOrStore(accountID, until)
+		if !loaded || !v.(time.Time).Before(until) || s.floods.CompareAndSwap(accountID, v, until) {
+			return
+		}
+	}
 }
 
 // cachedMembership is a membership as the shared cache holds it.

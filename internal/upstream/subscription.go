@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/telegive/participant-service/internal/cache"
@@ -19,7 +20,10 @@ type Subscriptions struct {
 	// secrets holds the bot tokens: only in this process's memory, never
 	// in the shared cache, where anyone who can read Redis could read them.
 	secrets Options
-	now     func() time.Time
+	// floods holds, per account, when Telegram's flood control lets the
+	// account's bot call again.
+	floods sync.Map
+	now    func() time.Time
 }
 
 // maxCachedTokens bounds the in-process bot-token cache; one entry per
