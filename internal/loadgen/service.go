@@ -48,9 +48,10 @@ func spawn(ctx context.Context, binary string, env []string, memoryLimit int64) 
 		// The shell joins the cgroup, then becomes the service.
 		cmd = exec.CommandContext(ctx, "/bin/sh", "-c", `echo $$ > "$1" && exec "$2" serve`, "sh", procs, binary)
 	}
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Env = append(cmd.Env, "SERVICE_PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metrics), "LISTEN_HOST=127.0.0.1",
-		"LOG_LEVEL=warn", "SHUTDOWN_DELAY=0")
+	// Defaults first, so that env can override them (the last of a name wins).
+	cmd.Env = append(os.Environ(), "LOG_LEVEL=warn", "SHUTDOWN_DELAY=0")
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(cmd.Env, "SERVICE_PORT="+strconv.Itoa(port), "METRICS_PORT="+strconv.Itoa(metrics), "LISTEN_HOST=127.0.0.1")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
