@@ -276,7 +276,9 @@ func drive(ctx context.Context, o options, sc scenario, rec *recorder, d time.Du
 	wg.Wait()
 	rec.end = time.Now()
 	if o.rate > 0 {
-		// The measured window is the schedule, not the tail of stragglers.
+		// The measured window is the schedule, not the tail of stragglers;
+		// how long the requests really took tells the rate served.
+		rec.wall = rec.end.Sub(rec.start)
 		rec.end = deadline
 	}
 }

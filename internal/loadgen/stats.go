@@ -16,6 +16,9 @@ type recorder struct {
 	outcomes  map[string]int
 	start     time.Time
 	end       time.Time
+	// wall is how long a paced run took until its last answer, when longer
+	// than its schedule.
+	wall time.Duration
 	// accepted are the outcomes that are not errors.
 	accepted map[string]bool
 }
@@ -40,6 +43,9 @@ type Summary struct {
 	Duration   time.Duration
 	Requests   int
 	Throughput float64
+	// ServedRate is, for a paced run, answers per second until the last
+	// one: below Throughput when the service fell behind the schedule.
+	ServedRate float64
 	Errors     int
 	Outcomes   map[string]int
 	Ops        map[string]Latency
@@ -98,6 +104,9 @@ func (r *recorder) summary() Summary {
 	if s.Duration > 0 {
 		s.Throughput = float64(s.Requests) / s.Duration.Seconds()
 	}
+	if r.wall > 0 {
+		s.ServedRate = float64(s.Requests) / max(r.wall, s.Duration).Seconds()
+	}
 	return s
 }
 
@@ -106,6 +115,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 // Print writes the summary as a table.
 func (s Summary) Print(w io.Writer) {
 	fmt.Fprintf(w, "duration %.1f s, %d requests, %.0f req/s, %d errors\n", s.Duration.Seconds(), s.Requests, s.Throughput, s.Errors)
+	if s.ServedRate > 0 {
+		fmt.Fprintf(w, "served %.0f req/s (%.1f %% of the schedule's %.0f/s): the last answer came after %.1f s\n",
+			s.ServedRate, 100*s.ServedRate/s.Throughput, s.Throughput, float64(s.Requests)/s.ServedRate)
+	}
 	fmt.Fprintf(w, "%-22s %8s %10s %10s %10s %10s\n", "operation", "count", "p50", "p95", "p99", "max")
 	ops := make([]string, 0, len(s.Ops))
 	for op := range s.Ops {
