@@ -255,6 +255,19 @@ type Queries interface {
 	DrawQueries
 	AdminQueries
 	LogQueries
+	RuleQueries
+}
+
+// RuleQueries read and write giveaways' rules.
+type RuleQueries interface {
+	// Rules returns the giveaway's stored rules, ErrNotFound when the
+	// giveaway has neither rules nor a committed draw.
+	Rules(ctx context.Context, giveawayID int64) (StoredRules, error)
+	// SaveRules stores the rules' canonical JSON unless the giveaway's
+	// draw is committed, and reports whether it did. The database settles
+	// a race with the commit: whichever commits first wins, and rules
+	// saved first are the ones the commit fixes.
+	SaveRules(ctx context.Context, giveawayID int64, rulesJSON []byte, at time.Time) (bool, error)
 }
 
 // ParticipantQueries read and write giveaway participations.

@@ -35,6 +35,7 @@ type usersOnly struct {
 	participant.DrawQueries
 	participant.AdminQueries
 	participant.LogQueries
+	participant.RuleQueries
 }
 
 func (usersOnly) InTx(context.Context, func(participant.Queries) error) error { panic("not faked") }

@@ -1,0 +1,2 @@
+DROP TRIGGER draws_lock_giveaway_rules;
+DROP TABLE giveaway_rules;
