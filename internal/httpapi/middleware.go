@@ -17,7 +17,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
-	web "github.com/telegive/participant-service/internal/drawpage"
+	"github.com/telegive/participant-service/internal/drawpage"
 	"github.com/telegive/participant-service/internal/participant"
 )
 
@@ -175,7 +175,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // for a draw page address that does not exist, a page a person can read.
 func (s *Server) noSuchEndpoint(w http.ResponseWriter, r *http.Request, msg string) {
 	if strings.HasPrefix(r.URL.Path, "/draws/") && strings.Contains(r.Header.Get("Accept"), "text/html") {
-		web.NotFoundPage(w, r)
+		drawpage.NotFoundPage(w, r)
 		return
 	}
 	s.writeError(w, r, participant.Errorf(codeRouteNotFound, "%s", msg))

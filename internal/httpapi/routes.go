@@ -7,7 +7,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/telegive/participant-service/internal/auth"
-	web "github.com/telegive/participant-service/internal/drawpage"
+	"github.com/telegive/participant-service/internal/drawpage"
 )
 
 // apiPrefix is where the participant API lives.
@@ -58,7 +58,7 @@ func (s *Server) routes() {
 	r.HandleFunc("/openapi.json", s.handleOpenAPI).Methods(get, http.MethodHead).Name("openapi")
 
 	// The draw verification page, for participants' browsers.
-	page := web.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	page := drawpage.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.noSuchEndpoint(w, r, "No such file.")
 	}))
 	r.Handle("/draws/assets/{file}", s.public(page.ServeHTTP)).Methods(get, http.MethodHead).Name("draw_page_assets")
@@ -94,6 +94,8 @@ func (s *Server) routes() {
 	g.Handle("/draw/proof/{user_id}", s.public(s.handleProof)).Methods(get).Name("draw_proof")
 	g.Handle("/draw/winner-proofs", s.public(s.handleWinnerProofs)).Methods(get).Name("draw_winner_proofs")
 	g.Handle("/draw/entrants", s.guard(s.handleEntrants, giveaway)).Methods(get).Name("draw_entrants")
+	g.Handle("/rules", s.public(s.handleRules)).Methods(get).Name("rules")
+	g.Handle("/rules", s.guard(s.handleSetRules, giveaway)).Methods(put).Name("rules_set")
 	g.Handle("/count", s.guard(s.handleCount, giveaway)).Methods(get).Name("count")
 	g.Handle("/stats", s.guard(s.handleStats, giveaway)).Methods(get).Name("stats")
 	g.Handle("/winners", s.guard(s.handleWinners, giveaway)).Methods(get).Name("winners")
