@@ -14,6 +14,7 @@ import (
 
 	"github.com/transparency-dev/merkle/compact"
 	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/telegive/participant-service/pkg/client"
 	"github.com/telegive/participant-service/pkg/draw"
@@ -30,6 +31,10 @@ checkpoint seen last (same or larger size, RFC 6962 consistency proof),
 that every new entry is a canonical telegive-log-v1 entry whose bytes hash
 to the checkpoint's root, and that each giveaway's entries obey the rules
 (one commit, one freeze, one draw, redraws in order, seq and prev chained).
+The service serves each checkpoint a moment before the witnesses cosign
+it: one short of the quorum is fetched again until --cosign-wait has
+passed, and only then named a fault. The empty log's checkpoint, which is
+never submitted to the witnesses, needs no cosignature.
 For every giveaway whose draw or redraw is new it fetches the draw record
 and checks it against its log entries: the record names exactly the
 giveaway's entries, rebuilds them byte for byte, and its seed and winners
@@ -97,6 +102,9 @@ type monitorRun struct {
 	trust     trust
 	statePath string
 	state     monitorState
+	// cosignWait is how long a checkpoint short of the witnesses' quorum
+	// is fetched again before that is a fault.
+	cosignWait time.Duration
 
 	// Rebuilt from the entries on every start.
 	fed       uint64
@@ -138,6 +146,7 @@ func monitor(ctx context.Context, env *Env, args []string) int {
 	statePath := fs.String("state", "", "file keeping the last verified checkpoint, replaced atomically after each pass (required)")
 	once := fs.Bool("once", false, "make one pass and exit")
 	interval := fs.Duration("interval", time.Minute, "time between passes when following the log")
+	cosignWait := fs.Duration("cosign-wait", 30*time.Second, "how long to fetch a checkpoint short of the witnesses' quorum again, as the service serves each one a moment before they cosign it, until that is a fault")
 	token, err := tokenFlag(fs, env)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "monitor:", err)
@@ -146,11 +155,11 @@ func monitor(ctx context.Context, env *Env, args []string) int {
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
-	if fs.NArg() != 1 || *tf.logKey == "" || *statePath == "" || *interval <= 0 {
+	if fs.NArg() != 1 || *tf.logKey == "" || *statePath == "" || *interval <= 0 || *cosignWait < 0 {
 		fs.Usage()
 		return ExitUsage
 	}
-	m := &monitorRun{env: env, statePath: *statePath}
+	m := &monitorRun{env: env, statePath: *statePath, cosignWait: *cosignWait}
 	if m.chain, err = tf.loadChain(); err != nil {
 		fmt.Fprintln(env.Stderr, "monitor:", err)
 		return ExitUnusable
@@ -268,41 +277,11 @@ func (m *monitorRun) save() error {
 // rules and the new draws' records. It returns the first fault found, or
 // an error when the service could not be read.
 func (m *monitorRun) pass(ctx context.Context) (*failure, error) {
-	noteText, err := m.c.LogCheckpoint(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("fetch the checkpoint: %w", err)
-	}
-	cp, n, err := drawlog.VerifyCheckpoint(noteText, m.trust.logKey)
-	if err != nil {
-		return failedf("checkpoint", "%v", err), nil
+	noteText, cp, cosigned, f, err := m.latestCheckpoint(ctx)
+	if f != nil || err != nil {
+		return f, err
 	}
 	known, knownRoot := m.state.Size, drawlog.Hash(m.state.Root)
-	switch {
-	case cp.Size < known:
-		return failedf("log-shrunk", "the checkpoint has %d entries, the one verified before (kept in %s) had %d: entries were removed", cp.Size, m.statePath, known), nil
-	case cp.Size == known && cp.Root != knownRoot:
-		return failedf("log-rewritten", "the checkpoint of size %d has root %s, the one verified before had %s", cp.Size, cp.Root, knownRoot), nil
-	case known > 0 && cp.Size > known:
-		proof, err := m.c.LogConsistencyProof(ctx, known, cp.Size)
-		if err != nil {
-			return nil, fmt.Errorf("fetch the consistency proof from %d to %d: %w", known, cp.Size, err)
-		}
-		if err := drawlog.VerifyConsistency(known, cp.Size, proof, knownRoot, cp.Root); err != nil {
-			return failedf("log-rewritten", "the checkpoint of size %d is not consistent with the one of size %d verified before (kept in %s): %s", cp.Size, known, m.statePath, proofError(err)), nil
-		}
-	}
-	// The witnesses come second: a checkpoint the log key signed that
-	// does not extend the one verified before is the log's own fault,
-	// whether or not the witnesses refused it (as they should).
-	cosigned := ""
-	if len(m.trust.witnesses) > 0 {
-		q := m.trust.quorumCount()
-		cosigs, err := drawlog.VerifyCosignatures(n, m.trust.witnesses, q)
-		if err != nil {
-			return failedf("witnesses", "the checkpoint of size %d: %v", cp.Size, err), nil
-		}
-		cosigned = fmt.Sprintf(", cosigned by %d of %d witnesses (quorum %d)", len(cosigs), len(m.trust.witnesses), q)
-	}
 	if m.fed > cp.Size {
 		m.reset()
 	}
@@ -393,6 +372,88 @@ func (m *monitorRun) pass(ctx context.Context) (*failure, error) {
 	}
 	fmt.Fprintln(m.env.Stdout, line)
 	return nil, nil
+}
+
+// latestCheckpoint fetches the log's checkpoint and checks its signature,
+// that it extends the checkpoint verified before, and its cosignatures.
+// The service serves a checkpoint as soon as it signs it, a moment before
+// the witnesses' cosignatures come back: one short of the quorum is
+// fetched again until --cosign-wait has passed, and only then a fault.
+// It returns the checkpoint's note and what it says of the cosignatures.
+func (m *monitorRun) latestCheckpoint(ctx context.Context) (string, drawlog.Checkpoint, string, *failure, error) {
+	deadline := time.Now().Add(m.cosignWait)
+	for {
+		noteText, err := m.c.LogCheckpoint(ctx)
+		if err != nil {
+			return "", drawlog.Checkpoint{}, "", nil, fmt.Errorf("fetch the checkpoint: %w", err)
+		}
+		cp, n, err := drawlog.VerifyCheckpoint(noteText, m.trust.logKey)
+		if err != nil {
+			return "", cp, "", failedf("checkpoint", "%v", err), nil
+		}
+		// The witnesses come second: a checkpoint the log key signed
+		// that does not extend the one verified before is the log's own
+		// fault, whether or not the witnesses refused it (as they should).
+		if f, err := m.extends(ctx, cp); f != nil || err != nil {
+			return "", cp, "", f, err
+		}
+		cosigned, f := m.cosignatures(cp, n)
+		wait := time.Until(deadline)
+		if f == nil || wait <= 0 {
+			return noteText, cp, cosigned, f, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", cp, "", nil, ctx.Err()
+		case <-time.After(min(wait, cosignPoll)):
+		}
+	}
+}
+
+// cosignPoll is how often a checkpoint short of the witnesses' quorum is
+// fetched again.
+const cosignPoll = 250 * time.Millisecond
+
+// extends checks that the checkpoint extends the one verified before: it
+// is no smaller, has the same root at the same size, and the service
+// proves the old one a prefix of it.
+func (m *monitorRun) extends(ctx context.Context, cp drawlog.Checkpoint) (*failure, error) {
+	known, knownRoot := m.state.Size, drawlog.Hash(m.state.Root)
+	switch {
+	case cp.Size < known:
+		return failedf("log-shrunk", "the checkpoint has %d entries, the one verified before (kept in %s) had %d: entries were removed", cp.Size, m.statePath, known), nil
+	case cp.Size == known && cp.Root != knownRoot:
+		return failedf("log-rewritten", "the checkpoint of size %d has root %s, the one verified before had %s", cp.Size, cp.Root, knownRoot), nil
+	case known > 0 && cp.Size > known:
+		proof, err := m.c.LogConsistencyProof(ctx, known, cp.Size)
+		if err != nil {
+			return nil, fmt.Errorf("fetch the consistency proof from %d to %d: %w", known, cp.Size, err)
+		}
+		if err := drawlog.VerifyConsistency(known, cp.Size, proof, knownRoot, cp.Root); err != nil {
+			return failedf("log-rewritten", "the checkpoint of size %d is not consistent with the one of size %d verified before (kept in %s): %s", cp.Size, known, m.statePath, proofError(err)), nil
+		}
+	}
+	return nil, nil
+}
+
+// cosignatures checks the checkpoint's cosignatures against the pinned
+// witnesses, and says what it found for the pass's report.
+func (m *monitorRun) cosignatures(cp drawlog.Checkpoint, n *note.Note) (string, *failure) {
+	switch {
+	case len(m.trust.witnesses) == 0:
+		return "", nil
+	case cp.Size == 0:
+		// An empty log has one root, which nobody can fork, and the
+		// service submits no checkpoint to the witnesses before its first
+		// entry.
+		return ", empty, so not submitted to the witnesses", nil
+	}
+	q := m.trust.quorumCount()
+	cosigs, err := drawlog.VerifyCosignatures(n, m.trust.witnesses, q)
+	if err != nil {
+		return "", failedf("witnesses", "the checkpoint of size %d: %v", cp.Size, err)
+	}
+	return fmt.Sprintf(", cosigned by %d of %d witnesses (quorum %d)", len(cosigs), len(m.trust.witnesses), q), nil
 }
 
 // track notes an entry under its giveaway.

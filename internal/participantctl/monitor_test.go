@@ -103,6 +103,71 @@ func TestMonitorPassesAGoodLogAndResumes(t *testing.T) {
 	}
 }
 
+// TestMonitorPassesAnEmptyLog follows a log before its first entry, whose
+// checkpoint the service never submits to the witnesses: with the
+// witnesses pinned, it passes, but an uncosigned checkpoint of one entry,
+// or a checkpoint of no entries with another root than the empty tree's,
+// is a fault.
+func TestMonitorPassesAnEmptyLog(t *testing.T) {
+	s := newStandIn(t)
+	state := filepath.Join(t.TempDir(), "monitor.json")
+	code, out, errOut := run(t, "", monitorArgs(s, state, true)...)
+	if code != participantctl.ExitOK || !strings.Contains(out, "ok  checkpoint of size 0, root "+drawlog.EmptyRoot.String()+": signed by the log key, empty, so not submitted to the witnesses;") {
+		t.Fatalf("the empty log: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+
+	s.drawV1(3, 4)
+	s.publish(false)
+	code, out, errOut = run(t, "", monitorArgs(s, filepath.Join(t.TempDir(), "fresh.json"), true, "--cosign-wait", "0s")...)
+	if code != participantctl.ExitFailed || !strings.Contains(out, "\nFAULT witnesses: the checkpoint of size ") {
+		t.Fatalf("an uncosigned log of entries: exit %d, want %d with FAULT witnesses\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, out, errOut)
+	}
+
+	empty := newStandIn(t)
+	signed, err := drawlog.SignCheckpoint(empty.signer, testOrigin, 0, drawlog.LeafHash([]byte("not empty")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty.mu.Lock()
+	empty.checkpoint = signed
+	empty.mu.Unlock()
+	code, out, errOut = run(t, "", monitorArgs(empty, filepath.Join(t.TempDir(), "other.json"), true)...)
+	if code != participantctl.ExitFailed || !strings.Contains(out, "\nFAULT log-rewritten: the checkpoint of size 0 has root ") {
+		t.Fatalf("a checkpoint of no entries with another root: exit %d, want %d with FAULT log-rewritten\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, out, errOut)
+	}
+}
+
+// TestMonitorWaitsForTheCosignatures reads a checkpoint the moment it is
+// signed, before the witnesses cosign it, as the service serves it: the
+// monitor fetches it again until the cosignatures come, and names the
+// fault only when --cosign-wait passes without them.
+func TestMonitorWaitsForTheCosignatures(t *testing.T) {
+	s := monitoredLog(t)
+	s.drawV1(4, 5)
+	s.publish(false)
+	code, out, errOut := run(t, "", monitorArgs(s, filepath.Join(t.TempDir(), "now.json"), true, "--cosign-wait", "0s")...)
+	size := len(s.logEntries())
+	if code != participantctl.ExitFailed || !strings.Contains(out, fmt.Sprintf("\nFAULT witnesses: the checkpoint of size %d: ", size)) {
+		t.Fatalf("no wait: exit %d, want %d with FAULT witnesses\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, out, errOut)
+	}
+
+	cosigned := make(chan struct{})
+	time.AfterFunc(time.Second, func() {
+		defer close(cosigned)
+		s.publish(true)
+	})
+	start := time.Now()
+	code, out, errOut = run(t, "", monitorArgs(s, filepath.Join(t.TempDir(), "wait.json"), true, "--cosign-wait", "20s")...)
+	<-cosigned
+	if code != participantctl.ExitOK || !strings.Contains(out, fmt.Sprintf("ok  checkpoint of size %d, root ", size)) ||
+		!strings.Contains(out, "cosigned by 2 of 2 witnesses (quorum 2)") {
+		t.Fatalf("waiting for the cosignatures: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if waited := time.Since(start); waited < time.Second || waited > 15*time.Second {
+		t.Fatalf("the pass took %v, want from 1 s, when the cosignatures came, to well before the 20 s wait", waited)
+	}
+}
+
 // TestMonitorNamesTheFault rewrites, cuts or lies about the log or a
 // record after a monitor has seen it, and expects the fault named.
 func TestMonitorNamesTheFault(t *testing.T) {

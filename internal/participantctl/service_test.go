@@ -246,7 +246,9 @@ func (d *deployment) verify(giveawayID int64, pinned bool, extra ...string) (int
 
 func (d *deployment) monitor(state string) (int, string, string) {
 	d.t.Helper()
-	args := append([]string{"monitor", "--once", "--state", state, "--key", d.logKey}, d.pins()...)
+	// The service serves each checkpoint a moment before the witnesses
+	// cosign it.
+	args := append([]string{"monitor", "--once", "--state", state, "--key", d.logKey, "--cosign-wait", "10s"}, d.pins()...)
 	return run(d.t, "", append(args, d.url())...)
 }
 
@@ -930,8 +932,8 @@ func (d *deployment) redrawAgain(giveawayID, user int64) {
 }
 
 // allConsistent checks every checkpoint against every other: at the same
-// size the roots are equal, and the service proves each smaller one a
-// prefix of each larger one.
+// size the roots are equal, and the service proves each smaller one (but
+// the empty one) a prefix of each larger one.
 func (d *deployment) allConsistent(seen []seenCheckpoint) {
 	d.t.Helper()
 	bySize := map[uint64]seenCheckpoint{}
@@ -947,6 +949,13 @@ func (d *deployment) allConsistent(seen []seenCheckpoint) {
 	}
 	slices.SortFunc(cps, func(a, b seenCheckpoint) int { return cmp.Compare(a.Size, b.Size) })
 	for i, a := range cps {
+		if a.Size == 0 {
+			// The empty tree, a prefix of every other, has one root.
+			if a.Root != drawlog.EmptyRoot {
+				d.t.Errorf("the checkpoint of size 0 (instance %d) has root %s, not the empty tree's", a.instance, a.Root)
+			}
+			continue
+		}
 		for _, b := range cps[i+1:] {
 			proof, err := d.c.LogConsistencyProof(context.Background(), a.Size, b.Size)
 			if err != nil {
