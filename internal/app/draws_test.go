@@ -97,9 +97,10 @@ func TestEmbeddedDefaultDrawsV1WithAWarning(t *testing.T) {
 			t.Parallel()
 			logs := &testenv.Logs{}
 			start := time.Now()
-			// The default relays, but unreachable: no test depends on the
-			// network.
-			a := testenv.StartServiceWithLogs(t, logs, append(env(), "BEACON_RELAYS=http://127.0.0.1:1,http://127.0.0.1:2")...)
+			// The service's default protocol (test services start on v1
+			// otherwise) and relays, but unreachable: no test depends on
+			// the network.
+			a := testenv.StartServiceWithLogs(t, logs, append(env(), "DRAW_PROTOCOL=auto", "BEACON_RELAYS=http://127.0.0.1:1,http://127.0.0.1:2")...)
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("start-up took %v with unreachable relays", took)
 			}
