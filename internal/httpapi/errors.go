@@ -48,6 +48,7 @@ var statusOf = map[participant.Code]int{
 	participant.CodeDrawNotCompleted:    http.StatusConflict,
 	participant.CodeNotAWinner:          http.StatusConflict,
 	participant.CodeRedrawInProgress:    http.StatusConflict,
+	participant.CodeRulesLocked:         http.StatusConflict,
 	participant.CodeBeaconUnavailable:   http.StatusServiceUnavailable,
 	participant.CodeChannelNotFound:     http.StatusBadGateway,
 	participant.CodeBotTokenMissing:     http.StatusBadGateway,

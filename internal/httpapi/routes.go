@@ -94,6 +94,8 @@ func (s *Server) routes() {
 	g.Handle("/draw/proof/{user_id}", s.public(s.handleProof)).Methods(get).Name("draw_proof")
 	g.Handle("/draw/winner-proofs", s.public(s.handleWinnerProofs)).Methods(get).Name("draw_winner_proofs")
 	g.Handle("/draw/entrants", s.guard(s.handleEntrants, giveaway)).Methods(get).Name("draw_entrants")
+	g.Handle("/rules", s.public(s.handleRules)).Methods(get).Name("rules")
+	g.Handle("/rules", s.guard(s.handleSetRules, giveaway)).Methods(put).Name("rules_set")
 	g.Handle("/count", s.guard(s.handleCount, giveaway)).Methods(get).Name("count")
 	g.Handle("/stats", s.guard(s.handleStats, giveaway)).Methods(get).Name("stats")
 	g.Handle("/winners", s.guard(s.handleWinners, giveaway)).Methods(get).Name("winners")
