@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telegive/participant-service/internal/drawpage"
 	"github.com/telegive/participant-service/internal/testenv"
 )
 
@@ -271,114 +269,4 @@ func call(t *testing.T, method, url string, body, out any) {
 	if err := json.Unmarshal(raw, out); err != nil {
 		t.Fatalf("%s %s: %v in %s", method, url, err, raw)
 	}
-}
-
-// v2Vectors is what the stand-in server needs of pkg/draw's v2 vectors;
-// records and proofs stay raw JSON, so their integers reach the page as
-// they are written.
-type v2Vectors struct {
-	LogKey    string   `json:"log_key"`
-	Witnesses []string `json:"witnesses"`
-	Draws     []struct {
-		Input struct {
-			GiveawayID json.Number `json:"giveaway_id"`
-		} `json:"input"`
-		Output struct {
-			Record         json.RawMessage `json:"record"`
-			CurrentWinners []struct {
-				UserID *json.Number `json:"user_id"`
-			} `json:"current_winners"`
-			Proofs []json.RawMessage `json:"proofs"`
-		} `json:"output"`
-	} `json:"draws"`
-}
-
-// startV2Fixtures starts a stand-in server for the v2 page: /draws/ is the
-// real drawpage.Handler (so the page, its assets and its CSP are the
-// service's own), and /api/participants answers for every draw of the v2
-// vectors as the API will: the record, the current winners' proofs, each
-// entrant's proof (404 PARTICIPANT_NOT_FOUND for anyone else) and the log
-// key with both witnesses, quorum 2.
-func startV2Fixtures(t *testing.T) string {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("..", "..", "pkg", "draw", "testdata", "vectors-v2.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v v2Vectors
-	if err := json.Unmarshal(raw, &v); err != nil {
-		t.Fatal(err)
-	}
-	type fixture struct {
-		record  json.RawMessage
-		winners []json.RawMessage
-		proofs  map[string]json.RawMessage
-	}
-	draws := map[string]fixture{}
-	for _, d := range v.Draws {
-		f := fixture{record: d.Output.Record, winners: []json.RawMessage{}, proofs: map[string]json.RawMessage{}}
-		for _, p := range d.Output.Proofs {
-			var id struct {
-				UserID json.Number `json:"user_id"`
-			}
-			if err := json.Unmarshal(p, &id); err != nil {
-				t.Fatal(err)
-			}
-			f.proofs[id.UserID.String()] = p
-		}
-		for _, w := range d.Output.CurrentWinners {
-			if w.UserID != nil {
-				f.winners = append(f.winners, f.proofs[w.UserID.String()])
-			}
-		}
-		draws[d.Input.GiveawayID.String()] = f
-	}
-	answer := func(w http.ResponseWriter, status int, body map[string]any) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		w.WriteHeader(status)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(body)
-	}
-	notFound := func(w http.ResponseWriter, code, msg string) {
-		answer(w, http.StatusNotFound, map[string]any{"success": false, "error": msg, "error_code": code})
-	}
-	draw := func(w http.ResponseWriter, r *http.Request) (fixture, bool) {
-		f, ok := draws[r.PathValue("giveaway")]
-		if !ok {
-			notFound(w, "DRAW_NOT_FOUND", "no draw for this giveaway")
-		}
-		return f, ok
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/draws/", drawpage.Handler(http.HandlerFunc(drawpage.NotFoundPage)))
-	mux.HandleFunc("GET /api/participants/log/key", func(w http.ResponseWriter, r *http.Request) {
-		origin, _, _ := strings.Cut(v.LogKey, "+")
-		answer(w, http.StatusOK, map[string]any{"success": true, "origin": origin, "verifier_key": v.LogKey, "witnesses": v.Witnesses, "quorum": 2})
-	})
-	mux.HandleFunc("GET /api/participants/{giveaway}/draw", func(w http.ResponseWriter, r *http.Request) {
-		if f, ok := draw(w, r); ok {
-			answer(w, http.StatusOK, map[string]any{"success": true, "draw": f.record})
-		}
-	})
-	mux.HandleFunc("GET /api/participants/{giveaway}/draw/winner-proofs", func(w http.ResponseWriter, r *http.Request) {
-		if f, ok := draw(w, r); ok {
-			answer(w, http.StatusOK, map[string]any{"success": true, "proofs": f.winners})
-		}
-	})
-	mux.HandleFunc("GET /api/participants/{giveaway}/draw/proof/{user}", func(w http.ResponseWriter, r *http.Request) {
-		f, ok := draw(w, r)
-		if !ok {
-			return
-		}
-		if p, ok := f.proofs[r.PathValue("user")]; ok {
-			answer(w, http.StatusOK, map[string]any{"success": true, "proof": p})
-			return
-		}
-		notFound(w, "PARTICIPANT_NOT_FOUND", "this user did not take part in the giveaway")
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv.URL
 }

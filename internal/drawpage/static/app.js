@@ -3,7 +3,9 @@
 // (telegive-draw-v2) on them and shows the result. All data from the server
 // is put in the page with textContent, never parsed as HTML.
 import { formatTime, parseJSON, parseTime, unverifiedDraw, verifyDraw, verifyParticipant } from './verify.js';
-import { REASONS, VERSION_V2, verifyDrawV2, verifyParticipantV2 } from './verify2.js';
+import {
+  FAILED, REASONS, SERVICE_KEYS, VERIFIED, VERSION_V2, drawAssurance, verifyDrawV2, verifyParticipantV2,
+} from './verify2.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -160,7 +162,7 @@ function showChecks(list, checks) {
 
 // showVerdict says "Verified" only when every check ran and passed, and
 // otherwise names the checks that failed or did not run.
-function showVerdict(checks, v2) {
+function showVerdict(checks) {
   const why = unverifiedDraw(checks);
   const failed = checks.some((c) => c.status === 'fail');
   $('verdict-title').textContent = failed ? 'Verification failed' : why ? 'Not verified' : 'Verified';
@@ -168,11 +170,72 @@ function showVerdict(checks, v2) {
     ? `${upperFirst(why)}, listed below: this draw does not match what the server published.`
     : why
       ? `${upperFirst(why)}, so the draw is not verified; the others passed.`
-      : v2
-        ? `All ${checks.length} checks passed: the winners follow from public randomness published after entries closed, ` +
-          'as independent witnesses attest.'
-        : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw.`;
+      : `All ${checks.length} checks passed: the winners follow from the seed committed to before the draw. ` +
+        'That seed was the organiser\'s, so this result trusts the organiser (telegive-draw-v1, below).';
   $('verdict').parentElement.dataset.verdict = why ? 'fail' : 'pass';
+}
+
+// The verdict on a v2 draw whose every check passed with the log's and
+// witnesses' keys as the service gave them.
+const SERVICE_KEYS_TITLE = 'Checked, trusting this service\'s log and witness keys';
+
+// showVerdictV2 says "Verified" (green) only when every check ran and
+// passed with the log's and witnesses' keys pinned in this page. When
+// every check ran and passed but those keys are the service's own word, it
+// says so (amber) and points to the keys to compare; any failed check, or
+// one that did not run, is "Verification failed" or "Not verified".
+function showVerdictV2(checks) {
+  const assurance = drawAssurance(checks);
+  const why = unverifiedDraw(checks);
+  let title;
+  let text;
+  let verdict;
+  switch (assurance) {
+    case VERIFIED:
+      [title, verdict] = ['Verified', 'pass'];
+      text = `All ${checks.length} checks passed: the winners follow from public randomness published after entries closed, ` +
+        'as independent witnesses attest, whose keys are pinned in this page.';
+      break;
+    case SERVICE_KEYS:
+      [title, verdict] = [SERVICE_KEYS_TITLE, 'checked'];
+      text = `All ${checks.length} checks ran and passed: the winners follow from drand's public randomness and the entries. ` +
+        'But the draw log\'s and the witnesses\' keys came from this service, not from this page, so that entries closed ' +
+        'before the randomness was published rests on its word: compare the keys below with the ones its organiser published.';
+      break;
+    case FAILED:
+      [title, verdict] = ['Verification failed', 'fail'];
+      text = `${upperFirst(why)}, listed below: this draw does not match what the server published.`;
+      break;
+    default:
+      [title, verdict] = ['Not verified', 'fail'];
+      text = `${upperFirst(why)}, so the draw is not verified; the others passed.`;
+  }
+  $('verdict-title').textContent = title;
+  $('verdict').textContent = text;
+  $('verdict').parentElement.dataset.verdict = verdict;
+  $('verdict').parentElement.dataset.assurance = assurance;
+}
+
+// showKeys lists the log's and the witnesses' keys the attestations were
+// checked with, and where they came from, so that a participant can
+// compare them with the keys the organiser published elsewhere.
+function showKeys(keys) {
+  if (!keys) return;
+  const server = keys.source !== 'pinned';
+  $('keys-panel').dataset.source = server ? 'server' : 'pinned';
+  $('keys-title').textContent = server ? 'Keys to compare' : 'Keys pinned in this page';
+  $('keys-text').textContent = server
+    ? 'This page checked the draw log\'s and the witnesses\' signatures with these keys, which this service gave ' +
+      '(/api/participants/log/key). Compare them with the keys the organiser published apart from this service, in its ' +
+      'documentation or its channel: if every key and the quorum match, the witnesses\' signatures are theirs, and the ' +
+      'service could not have made them itself. If any differs, do not trust this draw.'
+    : 'This page checked the draw log\'s and the witnesses\' signatures with these keys, pinned in it as the deployment ' +
+      'published them; the service serves the same.';
+  $('keys-list').replaceChildren(
+    el('dt', {}, 'Draw log key'), el('dd', {}, el('code', { class: 'hash', dataset: { key: 'log' } }, keys.log)),
+    el('dt', {}, `Witness keys (${keys.quorum} of ${keys.witnesses.length} must cosign)`),
+    ...keys.witnesses.map((w) => el('dd', {}, el('code', { class: 'hash', dataset: { key: 'witness' } }, w))));
+  $('keys-panel').hidden = false;
 }
 
 // showProtocol says what a draw of this version can show at best, so that
@@ -313,9 +376,10 @@ async function showDrawnV2(id, raw) {
   ]);
   const result = await verifyDrawV2(raw, { giveawayId: id, winnerProofs, logKeys });
   showChecks($('checks'), result.checks);
-  showVerdict(result.checks, true);
+  showVerdictV2(result.checks);
   $('status').textContent = $('verdict').textContent;
   if (result.record) {
+    showKeys(result.facts.keys);
     showTimeline(result);
     showWinnersV2(result.record, result.winners, result.facts);
     enableParticipantForm(id, result);
@@ -337,7 +401,7 @@ function showTimeline({ record: rec, facts, checks }) {
   const ok = (...ids) => ids.every((i) => checks.find((c) => c.id === i).status === 'pass');
   const randomness = ok('chain', 'timing', 'beacon-round', 'beacon', 'draw-seed', 'winners');
   const witnessed = ok('attestation', 'keys');
-  const gap = facts.roundTime - rec.frozenAt.s;
+  const gap = facts.roundTime === null ? null : facts.roundTime - rec.frozenAt.s;
   const items = [
     [rec.committedAt.text, 'The giveaway opened: the organiser published a commitment to a secret seed.'],
     [rec.frozenAt.text, witnessed
@@ -345,9 +409,9 @@ function showTimeline({ record: rec, facts, checks }) {
         `witnesses recorded it (${facts.attestation.cosigners.map((c) => `${c.name} at ${unixText(c.time)}`).join(', ')}).`
       : `Entries closed with ${rec.entrantsCount.toLocaleString('en')} entrants holding ${rec.totalTickets.toLocaleString('en')} tickets, ` +
         'the organiser says (no witness this page trusts recorded it).'],
-    [unixText(facts.roundTime), randomness
+    ...(gap === null ? [] : [[unixText(facts.roundTime), randomness
       ? `drand's ${facts.chain} beacon published round ${rec.beaconRound}, ${seconds(gap)} after entries closed; its randomness decided the winners.`
-      : `Beacon round ${rec.beaconRound} was due: its randomness could not be confirmed.`],
+      : `Beacon round ${rec.beaconRound} was due: its randomness could not be confirmed.`]]),
     [rec.drawnAt.text, `The winners were drawn and the secret seed revealed.`],
     ...rec.rounds.flatMap((rd, n) => [[rd.requestedAt.text, `Redraw round ${n + 1} requested: ${rd.disqualified.length} ` +
       `${rd.disqualified.length === 1 ? 'winner' : 'winners'} disqualified; it waits for beacon round ${rd.beaconRound}.`],
@@ -416,12 +480,14 @@ function parseUserId(text) {
 }
 
 // The headline states a win or a loss only when verifyParticipant confirmed
-// it; 'unknown' is anything short of that.
+// it; 'unknown' is anything short of that. A v2 result checked with the
+// service's keys says so in the headline itself.
+const checkedBy = (r) => (r.assurance === SERVICE_KEYS ? ` (${SERVICE_KEYS_TITLE.toLowerCase()})` : '');
 const HEADLINES = {
   won: (u, r) => (r.replaces === undefined
-    ? `User ${u} won: position ${r.position}.`
-    : `User ${u} won as a replacement for user ${r.replaces}: position ${r.position}.`),
-  lost: (u) => `User ${u} took part but did not win.`,
+    ? `User ${u} won: position ${r.position}${checkedBy(r)}.`
+    : `User ${u} won as a replacement for user ${r.replaces}: position ${r.position}${checkedBy(r)}.`),
+  lost: (u, r) => `User ${u} took part but did not win${checkedBy(r)}.`,
   'not-entered': (u) => `User ${u} was not entered in this draw, the server says.`,
   unknown: (u) => `User ${u}: not verified.`,
 };
@@ -476,8 +542,11 @@ async function checkParticipant(id, draw, text) {
   showChecks(list, res.checks);
   // The tickets are shown only once the user's own proof checked out.
   const t = res.tickets;
+  const qualified = res.assurance === SERVICE_KEYS && (res.outcome === 'won' || res.outcome === 'lost');
   out.replaceChildren(
-    el('p', { class: `headline ${res.outcome}`, dataset: { outcome: res.outcome } }, HEADLINES[res.outcome](userId, res)),
+    el('p', { class: `headline ${res.outcome}${qualified ? ' checked' : ''}`, dataset: res.assurance ? { outcome: res.outcome, assurance: res.assurance } : { outcome: res.outcome } },
+      HEADLINES[res.outcome](userId, res)),
+    qualified ? el('p', { class: 'caveat' }, `${upperFirst(res.caveat)}.`) : '',
     t ? el('p', { class: 'tickets', dataset: { held: String(t.held), total: String(t.total) } },
       `User ${userId} holds ${t.held.toLocaleString('en')} of ${t.total.toLocaleString('en')} tickets ` +
       `(${t.held === 1n ? `number ${t.first}` : `numbers ${t.first} to ${t.first + t.held - 1n}`}).`) : '',

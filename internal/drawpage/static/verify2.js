@@ -21,7 +21,7 @@ import {
   CheckFailure, FormatError, concat, equalBytes, formatTime, fromHex, hmacKey, hmacSha256, hmacWith,
   integer, list, parseTime, plural, rootFromAuditPath, sha256, text, toHex, uint64be, uniform, unverifiedDraw,
 } from './verify.js';
-import { PINNED_LOGS, QUICKNET } from './pins.js';
+import { PINNED_CHAINS, PINNED_LOGS } from './pins.js';
 
 export const VERSION_V2 = 'telegive-draw-v2';
 
@@ -90,6 +90,11 @@ function wholeTime(v, what) {
 // ---------------------------------------------------------------------------
 // The chain and its beacons
 
+// The one scheme a telegive-draw-v2 chain may have, and its hash-to-curve
+// domain separation tag.
+export const SCHEME = 'bls-unchained-g1-rfc9380';
+export const DST = 'BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_NUL_';
+
 export function chainHash(chain) {
   const period = new Uint8Array(4);
   new DataView(period.buffer).setUint32(0, Number(chain.period));
@@ -144,7 +149,7 @@ export async function verifyBeacon(chain, r, sig) {
   const message = await sha256(uint64be(r));
   let ok = false;
   try {
-    ok = ss.verify(point, ss.hash(message, chain.dst), chainKey(chain));
+    ok = ss.verify(point, ss.hash(message, DST), chainKey(chain));
   } catch {
     ok = false;
   }
@@ -152,6 +157,23 @@ export async function verifyBeacon(chain, r, sig) {
 }
 
 export const randomnessOf = (sig) => sha256(sig);
+
+// pinnedChain returns the chain of chains whose hash is hashHex, or null
+// when none is. A pinned chain is used only if it is one this page can
+// verify (scheme SCHEME, a period of whole seconds) and its parameters
+// give its hash by the chain-hash rule: an edit of pins.js that changes a
+// key but not the hash, or the other way round, is refused.
+export async function pinnedChain(hashHex, chains = PINNED_CHAINS) {
+  const c = chains.find((x) => x.hash === hashHex);
+  if (!c) return null;
+  if (c.scheme !== SCHEME) fail(`the chain ${c.name} is pinned with the scheme ${c.scheme}; this page verifies ${SCHEME} only`);
+  if (typeof c.period !== 'bigint' || c.period < 1n || typeof c.genesisTime !== 'bigint') {
+    fail(`the chain ${c.name} is pinned without a period of whole seconds and a genesis time`);
+  }
+  const got = toHex(await chainHash(c));
+  if (got !== c.hash) fail(`the chain ${c.name} is pinned with parameters whose chain hash is ${got}, not its pinned hash ${c.hash}`);
+  return c;
+}
 
 // ---------------------------------------------------------------------------
 // Streams, seed and sum tree
@@ -576,20 +598,26 @@ export function parseProofV2(raw, what = 'the proof') {
   };
 }
 
-// parseLogKeys reads the answer of /api/participants/log/key: the log's
-// note verifier key, its witnesses' cosignature/v1 keys (strings, or
-// objects with a verifier_key) and the quorum (all when absent).
+// parseLogKeys reads the answer of /api/participants/log/key (pkg/api's
+// LogKeyResponse): the log's origin and note verifier key, whose name is
+// the origin; its witnesses, each {name, verifier_key, url} with the name
+// its key's; and the quorum. An answer that contradicts itself is refused.
 export function parseLogKeys(raw) {
   obj(raw, 'the log keys');
-  const witnesses = list(raw.witnesses ?? [], 'witnesses').map((w, i) => (typeof w === 'string' ? w
-    : text(obj(w, `witness ${i + 1}`).verifier_key, `witness ${i + 1}: verifier_key`)));
-  const q = raw.quorum ?? raw.witness_quorum;
-  return {
-    origin: raw.origin === undefined ? undefined : text(raw.origin, 'origin'),
-    verifierKey: text(raw.verifier_key, 'verifier_key'),
-    witnesses,
-    quorum: q === undefined || q === null ? undefined : Number(integer(q, 'quorum', SAFE)),
-  };
+  const keyName = (k) => k.split('+')[0];
+  const origin = text(raw.origin, 'origin');
+  const verifierKey = text(raw.verifier_key, 'verifier_key');
+  if (keyName(verifierKey) !== origin) throw new FormatError(`the log key is named ${keyName(verifierKey)}, not for the origin ${origin}`);
+  const witnesses = list(raw.witnesses, 'witnesses').map((w, i) => {
+    const what = `witness ${i + 1}`;
+    const key = text(obj(w, what).verifier_key, `${what}: verifier_key`);
+    const name = text(w.name, `${what}: name`);
+    if (keyName(key) !== name) throw new FormatError(`${what} is named ${name}, but its key is ${keyName(key)}'s`);
+    return key;
+  });
+  const quorum = Number(integer(raw.quorum, 'quorum', SAFE));
+  if (quorum > witnesses.length) throw new FormatError(`a quorum of ${quorum} of ${witnesses.length} witnesses`);
+  return { origin, verifierKey, witnesses, quorum };
 }
 
 // ---------------------------------------------------------------------------
@@ -820,8 +848,10 @@ async function resolveKeys(origin, served, pins) {
       witnesses.push(v);
     }
     const quorum = k.quorum ?? witnesses.length;
-    if (quorum < 0 || quorum > witnesses.length) throw new CheckFailure(`a quorum of ${quorum} of ${witnesses.length} witnesses`);
     if (witnesses.length === 0) throw new CheckFailure('no witness keys are known for the log');
+    if (!Number.isInteger(quorum) || quorum < 1 || quorum > witnesses.length) {
+      throw new CheckFailure(`a quorum of ${quorum} of ${witnesses.length} witnesses: at least one must cosign`);
+    }
     return { log, witnesses, quorum, source };
   };
   let servedKeys = null;
@@ -855,8 +885,9 @@ function keyList(keys) {
 // verifyDrawV2 runs every check of a drawn v2 record. winnerProofs is the
 // raw proofs array of /draw/winner-proofs, or an Error saying why it could
 // not be had; logKeys the raw answer of /api/participants/log/key, or an
-// Error. pins defaults to the page's pinned logs, chain to quicknet.
-export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pins = PINNED_LOGS, chain = QUICKNET } = {}) {
+// Error. pins defaults to the page's pinned logs, chains to its pinned
+// chains (quicknet): the record's chain must be one of them.
+export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pins = PINNED_LOGS, chains = PINNED_CHAINS } = {}) {
   let rec;
   const record = await check('record', 'Record', () => {
     rec = parseDrawnRecordV2(raw, giveawayId);
@@ -868,11 +899,23 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     return { version: 2, checks: [record, ...rest], record: null, winners: [], facts: null };
   }
 
+  let chain = null;
+  let chainError = 'the record\'s chain is not pinned in this page';
+  try {
+    chain = await pinnedChain(toHex(rec.chainHash), chains);
+  } catch (e) {
+    chainError = e.message;
+  }
+  // Whatever needs the chain's key or clock runs only on a pinned chain.
+  const needChain = () => {
+    if (!chain) throw new NotChecked(`${chainError}, so nothing that needs the chain's key or clock is checked`);
+  };
   const facts = {
-    chain: chain.name,
-    roundTime: roundTime(chain, rec.beaconRound),
+    chain: chain ? chain.name : null,
+    roundTime: chain ? roundTime(chain, rec.beaconRound) : null,
     attestation: null, // the freeze's checkpoint and cosigners, once checked
     keySource: null,
+    keys: null, // the log and witness keys the attestations were checked with
     disqualified: rec.rounds.flatMap((rd) => rd.disqualified.map((d) => ({ ...d, round: Number(rd.round) }))),
   };
   const checks = [record];
@@ -890,19 +933,26 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
   });
 
   await add('chain', () => {
-    if (toHex(rec.chainHash) !== chain.hash) fail(`the record's chain is ${toHex(rec.chainHash)}, not drand's ${chain.name} (${chain.hash}), the only chain this page accepts`);
-    return `drand's ${chain.name} beacon (chain ${chain.hash.slice(0, 16)}…), pinned in this page: a public network publishing unpredictable randomness every ${chain.period} s`;
+    if (!chain) {
+      const names = chains.map((c) => `${c.name} (${c.hash})`).join(', ');
+      fail(chainError === 'the record\'s chain is not pinned in this page'
+        ? `the record's chain is ${toHex(rec.chainHash)}, not a chain pinned in this page, which accepts ${names} only` : chainError);
+    }
+    return `drand's ${chain.name} beacon (chain ${chain.hash.slice(0, 16)}…), pinned in this page: ` +
+      `${chain.network ?? 'a drand network'} publishing unpredictable randomness every ${chain.period} s`;
   });
 
   await add('timing', () => {
     const [c, f, d] = [rec.committedAt, rec.frozenAt, rec.drawnAt];
     if (c.s > f.s) fail(`committed at ${formatTime(c)}, after entries closed at ${formatTime(f)}`);
     if (f.s > d.s) fail(`entries closed at ${formatTime(f)}, after the draw at ${formatTime(d)}`);
+    needChain();
     if (facts.roundTime < f.s) fail(`beacon round ${rec.beaconRound} was published at ${unixTime(facts.roundTime)}, before entries closed at ${formatTime(f)}`);
     return `committed at ${formatTime(c)}, entries closed at ${formatTime(f)}, drawn at ${formatTime(d)}`;
   });
 
   await add('beacon-round', () => {
+    needChain();
     if (rec.beaconDelay < (chain.period > 1n ? chain.period : 1n) || rec.beaconDelay > MAX_SAFE) {
       fail(`beacon_delay is ${rec.beaconDelay} s, less than one period of the chain (${chain.period} s)`);
     }
@@ -919,6 +969,7 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
       if (rec.beaconSignature.length) fail(`no entrants, so no beacon is awaited, yet the record holds a ${rec.beaconSignature.length}-byte beacon signature`);
       return 'nobody entered, so no beacon was awaited';
     }
+    needChain();
     await verifyBeacon(chain, rec.beaconRound, rec.beaconSignature);
     return `${chain.name}'s BLS signature of round ${rec.beaconRound} verifies against its public key; the randomness, ` +
       `SHA-256 of the signature, is ${toHex(await randomnessOf(rec.beaconSignature)).slice(0, 16)}…`;
@@ -946,6 +997,7 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
       }
       keysUsed = resolved;
       if (!resolved.keys) throw new NotChecked(`the log's keys could not be had from the service (${resolved.servedError}) and none are pinned in this page`);
+      needChain();
     }
     const notes = [];
     const trusted = [];
@@ -981,7 +1033,9 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     if (!keysUsed) return { status: 'info', detail: 'no attestation in this record needs the log\'s keys' };
     if (keysUsed.error) fail(keysUsed.error);
     if (!keysUsed.keys) throw new NotChecked(`the log's keys could not be had from the service (${keysUsed.servedError}) and none are pinned in this page`);
-    facts.keySource = keysUsed.keys.source;
+    const k = keysUsed.keys;
+    facts.keySource = k.source;
+    facts.keys = { source: k.source, log: k.log.text, witnesses: k.witnesses.map((w) => w.text), quorum: k.quorum };
     if (keysUsed.keys.source === 'pinned') {
       if (keysUsed.mismatch) fail(`${keysUsed.mismatch}: the page checked with its pinned ${keyList(keysUsed.keys)}`);
       return `${keyList(keysUsed.keys)} are pinned in this page, as the deployment published them` +
@@ -990,7 +1044,7 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     return {
       status: 'trust',
       detail: `${keyList(keysUsed.keys)} came from this service (/api/participants/log/key) and are not pinned in this page: ` +
-        'they are the service\'s word, and a dishonest service could have made these signatures itself. Compare them with the keys the deployment publishes',
+        'they are the service\'s word, and a dishonest service could have made these signatures itself. Compare them with the keys its organiser published',
     };
   });
 
@@ -1026,6 +1080,7 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
   const roundsCheck = await add('replacements', async () => {
     if (rec.rounds.length === 0) return 'no winner was disqualified';
     if (!replayed) throw new NotChecked('the winners did not check out, so their replacements cannot be replayed');
+    needChain();
     for (const [n, rd] of rec.rounds.entries()) {
       const prev = n === 0 ? rec.drawnAt : rec.rounds[n - 1].redrawnAt;
       if (rd.requestedAt.s < prev.s) fail(`round ${n + 1}: requested at ${formatTime(rd.requestedAt)}, before ${formatTime(prev)}`);
@@ -1078,6 +1133,32 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
   return { version: 2, checks, record: rec, winners, replay: replayOk ? replay : null, facts };
 }
 
+// The assurance a v2 draw's checks give, from the most to the least.
+export const VERIFIED = 'verified';
+export const SERVICE_KEYS = 'service-keys';
+export const UNVERIFIED = 'unverified';
+export const FAILED = 'failed';
+
+// drawAssurance sums up a v2 draw's checks: FAILED when one failed;
+// VERIFIED when every check ran and passed, the keys pinned in this page;
+// SERVICE_KEYS when every check ran and passed but the log's and the
+// witnesses' keys came from the service, which a participant can still
+// compare with the keys the organiser published; UNVERIFIED otherwise (a
+// check did not run, or rests on someone's word in a way no comparison
+// settles, such as a freeze no witness recorded).
+export function drawAssurance(checks) {
+  if (checks.some((c) => c.status === 'fail')) return FAILED;
+  const open = checks.filter((c) => c.status !== 'pass' && c.status !== 'info');
+  if (open.length === 0) return VERIFIED;
+  if (open.length === 1 && open[0].id === 'keys' && open[0].status === 'trust') return SERVICE_KEYS;
+  return UNVERIFIED;
+}
+
+// What a participant's result rests on when the draw's assurance is
+// SERVICE_KEYS.
+export const SERVICE_KEYS_CAVEAT = 'this rests on the log and witness keys taken from this service: compare them with the keys ' +
+  'its organiser published (shown above) to rule out the organiser';
+
 const rangeText = (first, tickets) => (tickets === 1n ? `${first}` : `${first} to ${first + tickets - 1n}`);
 
 async function proofAgainst(rec, p, who) {
@@ -1100,14 +1181,19 @@ const replacing = (seat) => (seat.replaces === undefined ? '' : `, as a replacem
 
 // verifyParticipantV2 checks one user against a draw verifyDrawV2 checked,
 // as verifyParticipant does for v1, and also reads the user's tickets from
-// their proof. outcome is only 'won' or 'lost' when every check of the
-// draw passed.
+// their proof. outcome is only 'won' or 'lost' when the user's own checks
+// passed and every check of the draw ran and passed; assurance then says
+// whether with pinned keys (VERIFIED) or with the service's (SERVICE_KEYS,
+// and caveat says so). Under a failed or unfinished check of the draw the
+// outcome is 'unknown', never a win.
 export async function verifyParticipantV2(draw, userId, rawProof) {
   const { record: rec, winners } = draw;
-  const drawUnverified = unverifiedDraw(draw.checks);
+  const assurance = drawAssurance(draw.checks);
+  const drawUnverified = assurance === VERIFIED || assurance === SERVICE_KEYS ? '' : unverifiedDraw(draw.checks);
   if (rawProof === null) {
     return {
       outcome: 'not-entered',
+      assurance,
       reasons: [],
       checks: [
         { id: 'entered', title: 'Entered', status: 'info',
@@ -1130,6 +1216,7 @@ export async function verifyParticipantV2(draw, userId, rawProof) {
   if (!proof) {
     return {
       outcome: 'unknown',
+      assurance,
       reasons: [...reasons, 'the entry\'s own proof failed'],
       checks: [entered, skip('won', WON, 'not run: the entry\'s own proof failed, so there is nothing to check a result against')],
     };
@@ -1142,10 +1229,15 @@ export async function verifyParticipantV2(draw, userId, rawProof) {
     won.status = 'unverified';
     won.detail = `not confirmed: the record and the proof agree ${seat ? `on position ${seat.position}${replacing(seat)}` :
       'that this user is not a current winner'}, but ${drawUnverified}`;
+  } else if (assurance === SERVICE_KEYS) {
+    won.status = 'trust';
+    won.detail = `${won.detail}; ${SERVICE_KEYS_CAVEAT}`;
   }
-  if (reasons.length > 0) return { outcome: 'unknown', reasons, tickets, checks: [entered, won] };
+  if (reasons.length > 0) return { outcome: 'unknown', assurance, reasons, tickets, checks: [entered, won] };
   return {
     outcome: seat ? 'won' : 'lost',
+    assurance,
+    caveat: assurance === SERVICE_KEYS ? SERVICE_KEYS_CAVEAT : undefined,
     reasons,
     tickets,
     position: seat ? seat.position : undefined,

@@ -1,8 +1,8 @@
 // Drives the draw page on telegive-draw-v2 draws in headless Chromium.
 // internal/drawpage's TestDrawPageInBrowser starts a stand-in server (the
 // real page handler, with the records, proofs and log keys of
-// pkg/draw/testdata/vectors-v2.json as its API) and the real service (for a
-// v1 draw), and runs this file with:
+// pkg/draw/testdata/vectors-v2.json as its API, in pkg/api's types) and
+// the real service (for a v1 draw), and runs this file with:
 //
 //   DRAW_V2_BASE_URL     the stand-in server
 //   DRAW_BASE_URL        the service, with a drawn v1 giveaway
@@ -153,6 +153,9 @@ test('v2 winner: with the keys pinned every check passes, and the winner reads t
   const page = await open(`/draws/${G}`, { setup: [pinned] });
   assert.deepEqual(await drawChecks(page), ALL_PASS);
   await page.getByRole('heading', { name: 'Verified' }).waitFor();
+  assert.equal(await page.locator('#verdict').locator('..').getAttribute('data-verdict'), 'pass');
+  assert.equal(await page.locator('#keys-panel').getAttribute('data-source'), 'pinned');
+  assert.deepEqual(await page.locator('#keys-panel [data-key="witness"]').allTextContents(), vectors.witnesses);
   assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'unpredictable');
   assert.match(await page.locator('#timeline-summary').textContent(),
     /^The winners were decided by public randomness published \d+ seconds after entries closed; nobody, not even the organiser, could know it in advance\.$/);
@@ -201,20 +204,27 @@ test('v2 unknown id: reported as not entered, on the server\'s word', { skip }, 
   await done(page);
 });
 
-test('v2 keys the page does not pin: the service\'s word, so the draw and the win are not verified', { skip }, async () => {
+test('v2 keys the page does not pin: the service\'s word, so the draw is checked, not verified, and the win is qualified', { skip }, async () => {
   const page = await open(`/draws/${G}`);
   assert.deepEqual(await drawChecks(page), { ...ALL_PASS, keys: 'trust' });
-  await page.getByRole('heading', { name: 'Not verified' }).waitFor();
-  assert.match(await page.locator('#verdict').textContent(), /1 check of the draw rests on someone's word \(Witness keys\)/);
+  await page.getByRole('heading', { name: 'Checked, trusting this service\'s log and witness keys' }).waitFor();
+  assert.equal(await page.getByRole('heading', { name: 'Verified', exact: true }).count(), 0);
+  assert.equal(await page.locator('#verdict').locator('..').getAttribute('data-verdict'), 'checked');
+  assert.match(await page.locator('#verdict').textContent(), /^All 14 checks ran and passed: .* rests on its word: compare the keys below/);
   assert.match(await checkText(page, 'keys'), /came from this service .*not pinned in this page/);
   assert.equal(await page.locator('[data-check="keys"] .badge').textContent(), '! On trust');
+  assert.equal(await page.locator('#keys-panel').getAttribute('data-source'), 'server');
+  assert.deepEqual(await page.locator('#keys-panel [data-key="log"]').allTextContents(), [vectors.log_key]);
+  assert.deepEqual(await page.locator('#keys-panel [data-key="witness"]').allTextContents(), vectors.witnesses);
   assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'trust');
   assert.match(await page.locator('#timeline-summary').textContent(), /rests on the service's word/);
   assert.doesNotMatch(await page.locator('#timeline-summary').textContent(), /nobody, not even the organiser/);
   const me = await checkUser(page, WINNER.user_id);
-  assert.equal(me.outcome, 'unknown', me.text);
-  assert.equal(me.headline, `User ${WINNER.user_id}: not verified.`);
-  assert.deepEqual(me.checks, { entered: 'pass', won: 'unverified' });
+  assert.equal(me.outcome, 'won', me.text);
+  assert.equal(me.headline, `User ${WINNER.user_id} won: position ${WINNER.position} (checked, trusting this service's log and witness keys).`);
+  assert.deepEqual(me.checks, { entered: 'pass', won: 'trust' });
+  assert.match(me.text, /This rests on the log and witness keys taken from this service: compare them with the keys its organiser published/);
+  assert.match(me.tickets, new RegExp(`holds ${WINNER.tickets} of 5,474 tickets`));
   await shot(page, 'v2-keys-unpinned.png');
   await done(page);
 });
@@ -269,6 +279,7 @@ test('v1 draw: labelled as trusting the organiser', { skip }, async () => {
   assert.equal(await page.locator('#protocol-title').textContent(), 'This draw trusts the organiser');
   assert.match(await page.locator('#protocol-text').textContent(), /the organiser knew that seed all along/);
   assert.equal(await page.locator('#timeline-panel').isHidden(), true);
+  assert.equal(await page.locator('#keys-panel').isHidden(), true);
   await shot(page, 'v1-trusts-organiser.png');
   await done(page);
 });

@@ -10,10 +10,11 @@ import { createHash } from 'node:crypto';
 
 import { fromHex, parseJSON, toHex, unverifiedDraw } from '../static/verify.js';
 import {
-  DRAW_CHECKS_V2, PAGE_STREAM_VALUES, SeedStream, canonicalJSON, chainHash, drawSeedV2, firstRoundAtOrAfter, logEntries,
-  parseDrawnRecordV2, randomnessOf, roundTime, sumRoot, ticketInclusion, verifyBeacon, verifyDrawV2, verifyParticipantV2,
+  DRAW_CHECKS_V2, DST, FAILED, PAGE_STREAM_VALUES, SCHEME, SERVICE_KEYS, SeedStream, UNVERIFIED, VERIFIED, canonicalJSON, chainHash,
+  drawAssurance, drawSeedV2, firstRoundAtOrAfter, logEntries, parseDrawnRecordV2, parseLogKeys, pinnedChain, randomnessOf, roundTime,
+  sumRoot, ticketInclusion, verifyBeacon, verifyDrawV2, verifyParticipantV2,
 } from '../static/verify2.js';
-import { PINNED_LOGS, QUICKNET } from '../static/pins.js';
+import { PINNED_CHAINS, PINNED_LOGS, QUICKNET } from '../static/pins.js';
 import { bls12_381, ed25519 } from '../static/noble-curves.js';
 
 const read = (p) => readFileSync(new URL(p, import.meta.url), 'utf8');
@@ -21,7 +22,13 @@ const read = (p) => readFileSync(new URL(p, import.meta.url), 'utf8');
 const vectors = parseJSON(read('../../../pkg/draw/testdata/vectors-v2.json'));
 const beacons = parseJSON(read('../../../pkg/beacon/testdata/drand-quicknet.json'));
 const PINS = [{ verifierKey: vectors.log_key, witnesses: vectors.witnesses, quorum: 2n }].map((p) => ({ ...p, quorum: 2 }));
-const SERVED = { success: true, origin: vectors.log_key.split('+')[0], verifier_key: vectors.log_key, witnesses: vectors.witnesses, quorum: 2n };
+// served is /api/participants/log/key as the service answers it (pkg/api's
+// LogKeyResponse) for these witness keys.
+const served = (witnesses, quorum = BigInt(witnesses.length)) => ({
+  success: true, origin: vectors.log_key.split('+')[0], verifier_key: vectors.log_key, quorum,
+  witnesses: witnesses.map((k) => ({ name: k.split('+')[0], verifier_key: k, url: `https://${k.split('+')[0]}` })),
+});
+const SERVED = served(vectors.witnesses);
 
 const clone = (v) => parseJSON(stringify(v));
 const stringify = (v) => JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? `__big__${x}` : x)).replace(/"__big__(-?\d+)"/g, '$1');
@@ -52,6 +59,12 @@ const byName = (name) => vectors.draws.find((d) => d.name === name);
 
 test('pins: quicknet is pinned exactly as the vectors and drand publish it, and its hash follows the chain-hash rule', async () => {
   assert.equal(toHex(await chainHash(QUICKNET)), QUICKNET.hash);
+  // The page as committed pins quicknet and no other chain, and no log.
+  assert.deepEqual(PINNED_CHAINS, [QUICKNET]);
+  assert.deepEqual(PINNED_LOGS, []);
+  assert.equal(await pinnedChain(QUICKNET.hash), QUICKNET);
+  assert.equal(QUICKNET.scheme, SCHEME);
+  assert.equal(QUICKNET.dst, DST);
   for (const c of [vectors.chain, beacons.chain]) {
     assert.equal(c.hash, QUICKNET.hash);
     assert.equal(c.public_key, QUICKNET.publicKey);
@@ -153,6 +166,7 @@ for (const d of vectors.draws) {
   test(`${d.name}: the record verifies, and each proof tells its participant the right result`, async () => {
     const res = await verify(d);
     assert.deepEqual(statuses(res.checks), expected(d), stringify(res.checks));
+    assert.equal(drawAssurance(res.checks), attested(d) ? VERIFIED : UNVERIFIED);
     assert.deepEqual(res.winners.map((w) => w.userId), output.current_winners.filter((w) => w.user_id !== null).map((w) => w.user_id));
     for (const p of output.proofs) {
       const me = await verifyParticipantV2(res, p.user_id, p);
@@ -163,9 +177,12 @@ for (const d of vectors.draws) {
       if (attested(d)) {
         assert.equal(me.outcome, p.is_winner ? 'won' : 'lost', stringify(me.checks));
         assert.equal(me.position ?? 0, Number(p.position));
+        assert.equal(me.assurance, VERIFIED);
+        assert.equal(me.caveat, undefined);
       } else {
         // The freeze time rests on the organiser's word: no result is confirmed.
         assert.equal(me.outcome, 'unknown');
+        assert.equal(me.assurance, UNVERIFIED);
         assert.equal(me.checks[1].status, 'unverified');
         assert.match(me.reasons[0], /1 check of the draw rests on someone's word \(Witnesses\)/);
       }
@@ -272,10 +289,20 @@ for (const d of vectors.draws) {
       assert.deepEqual(statuses(res.checks), { ...allPass, keys: 'trust' });
       assert.match(detail(res, 'keys'), /came from this service .* are not pinned in this page/);
       assert.equal(unverifiedDraw(res.checks), '1 check of the draw rests on someone\'s word (Witness keys)');
-      const me = await verifyParticipantV2(res, output.proofs[0].user_id, output.proofs[0]);
-      assert.equal(me.outcome, 'unknown');
+      assert.equal(drawAssurance(res.checks), SERVICE_KEYS);
+      assert.deepEqual(res.facts.keys, { source: 'server', log: vectors.log_key, witnesses: vectors.witnesses, quorum: 2 });
+      // Each participant reads their result, qualified: it rests on the service's keys.
+      for (const p of output.proofs) {
+        const me = await verifyParticipantV2(res, p.user_id, p);
+        assert.equal(me.outcome, p.is_winner ? 'won' : 'lost', stringify(me.checks));
+        assert.equal(me.assurance, SERVICE_KEYS);
+        assert.deepEqual(me.reasons, []);
+        assert.deepEqual(me.checks.map((c) => c.status), ['pass', 'trust']);
+        assert.match(me.caveat, /^this rests on the log and witness keys taken from this service: compare them with the keys its organiser published/);
+        assert.match(me.checks[1].detail, /; this rests on the log and witness keys taken from this service/);
+      }
 
-      res = await verify(d, output.record, { logKeys: { ...SERVED, witnesses: [...SERVED.witnesses].reverse() } });
+      res = await verify(d, output.record, { logKeys: served([...vectors.witnesses].reverse()) });
       assert.equal(statuses(res.checks).keys, 'fail');
       assert.match(detail(res, 'keys'), /serves other keys/);
 
@@ -284,7 +311,7 @@ for (const d of vectors.draws) {
       assert.match(detail(res, 'attestation'), /could not be had from the service \(HTTP 404\)/);
 
       // A service that names only one witness cannot lower the quorum the page pins.
-      res = await verify(d, output.record, { logKeys: { ...SERVED, witnesses: SERVED.witnesses.slice(1), quorum: 1n } });
+      res = await verify(d, output.record, { logKeys: served(vectors.witnesses.slice(1), 1n) });
       assert.equal(statuses(res.checks).keys, 'fail');
       assert.equal(statuses(res.checks).attestation, 'pass');
     });
@@ -329,13 +356,13 @@ test('witnesses: a cosignature at round time - 3 s counts, one a second later do
   record.freeze_attestation.checkpoint = `${noteText}\n\n${logLine}\n${onTime.cosign(`${noteText}\n`, deadline)}${late.cosign(`${noteText}\n`, deadline + 1n)}`;
   for (const rd of record.replacements) rd.request_attestation = null; // cosigned by the real witnesses, not these
   const pins = (quorum) => [{ verifierKey: vectors.log_key, witnesses: [onTime.vkey, late.vkey], quorum }];
-  const served = { ...SERVED, witnesses: [onTime.vkey, late.vkey] };
+  const keys = (quorum) => served([onTime.vkey, late.vkey], quorum);
 
-  let res = await verify(d, record, { pins: pins(2), logKeys: { ...served, quorum: 2n } });
+  let res = await verify(d, record, { pins: pins(2), logKeys: keys(2n) });
   assert.equal(statuses(res.checks).attestation, 'fail', stringify(res.checks));
   assert.match(detail(res, 'attestation'), /the freeze: 1 of 2 witnesses cosigned by \S+ \(3 s before the beacon\), 2 must; too late: witness\.example\/late at /);
 
-  res = await verify(d, record, { pins: pins(1), logKeys: { ...served, quorum: 1n } });
+  res = await verify(d, record, { pins: pins(1), logKeys: keys(1n) });
   assert.equal(statuses(res.checks).attestation, 'trust', stringify(res.checks)); // the freeze passes; the requests are unattested
   assert.match(detail(res, 'attestation'), /witness\.example\/on-time cosigned at/);
   assert.equal(statuses(res.checks).keys, 'pass');
@@ -343,7 +370,7 @@ test('witnesses: a cosignature at round time - 3 s counts, one a second later do
   // A cosignature line whose signature does not verify is not counted.
   const forged = clone(record);
   forged.freeze_attestation.checkpoint = forged.freeze_attestation.checkpoint.replace(/(witness\.example\/on-time \S{20})(\S)/, (m, a, c) => a + (c === 'A' ? 'B' : 'A'));
-  res = await verify(d, forged, { pins: pins(1), logKeys: { ...served, quorum: 1n } });
+  res = await verify(d, forged, { pins: pins(1), logKeys: keys(1n) });
   assert.equal(statuses(res.checks).attestation, 'fail');
   assert.match(detail(res, 'attestation'), /0 of 2 witnesses cosigned/);
 });
@@ -404,4 +431,93 @@ test('a v1 record, or another giveaway\'s, is refused by the v2 reader', async (
   assert.ok(res.checks.slice(1).every((c) => c.status === 'skip'));
   res = await verifyDrawV2(d.output.record, { giveawayId: 3n });
   assert.match(res.checks[0].detail, /the record is for giveaway 2, this page is for giveaway 3/);
+});
+
+test('chains: a record on a chain the page does not pin fails the chain, and nothing needing the chain passes', async () => {
+  const d = byName('n300-tickets1-attested');
+  const record = clone(d.output.record);
+  record.chain_hash = flipBit(record.chain_hash, 0, 1);
+  const res = await verify(d, record);
+  const s = statuses(res.checks);
+  assert.equal(s.chain, 'fail', stringify(res.checks));
+  assert.match(detail(res, 'chain'), new RegExp(`the record's chain is ${record.chain_hash}, not a chain pinned in this page, which accepts quicknet \\(${QUICKNET.hash}\\) only`));
+  for (const id of ['timing', 'beacon-round', 'beacon', 'attestation']) {
+    assert.equal(s[id], 'skip', id);
+    assert.match(detail(res, id), /not checked: the record's chain is not pinned in this page/);
+  }
+  assert.equal(s['draw-seed'], 'fail'); // the chain hash is bound into the seed
+  assert.equal(drawAssurance(res.checks), FAILED);
+  const p = d.output.proofs.find((x) => x.is_winner);
+  const me = await verifyParticipantV2(res, p.user_id, p);
+  assert.equal(me.outcome, 'unknown');
+  assert.equal(me.assurance, FAILED);
+});
+
+test('chains: another chain is accepted once pinned, and a pin whose parameters do not give its hash is refused', async () => {
+  const d = byName('n300-tickets1-attested');
+  // quicknet under another name: the chain is found by its hash.
+  const renamed = Object.freeze({ ...QUICKNET, name: 'quicknet-copy', network: 'a copy of quicknet' });
+  let res = await verify(d, d.output.record, { chains: [renamed] });
+  assert.deepEqual(statuses(res.checks), allPass, stringify(res.checks));
+  assert.match(detail(res, 'chain'), /^drand's quicknet-copy beacon \(chain 52db9ba70e0cc0f6…\), pinned in this page: a copy of quicknet publishing/);
+  assert.equal(res.facts.chain, 'quicknet-copy');
+  // A pin that names quicknet's hash with another genesis time: pins.js was edited wrongly.
+  const broken = Object.freeze({ ...QUICKNET, genesisTime: QUICKNET.genesisTime + 3n });
+  await assert.rejects(pinnedChain(QUICKNET.hash, [broken]), /pinned with parameters whose chain hash is [0-9a-f]{64}, not its pinned hash/);
+  res = await verify(d, d.output.record, { chains: [broken] });
+  assert.equal(statuses(res.checks).chain, 'fail');
+  assert.match(detail(res, 'chain'), /not its pinned hash/);
+  assert.equal(statuses(res.checks).beacon, 'skip');
+  const chained = Object.freeze({ ...QUICKNET, scheme: 'pedersen-bls-chained' });
+  await assert.rejects(pinnedChain(QUICKNET.hash, [chained]), /pinned with the scheme pedersen-bls-chained; this page verifies bls-unchained-g1-rfc9380 only/);
+});
+
+test('log keys: the service\'s answer is read in its own shape, and one that contradicts itself is refused', () => {
+  assert.deepEqual(parseLogKeys(SERVED), {
+    origin: 'telegive.org/participant-service/draw-log', verifierKey: vectors.log_key, witnesses: vectors.witnesses, quorum: 2,
+  });
+  const bad = [
+    [{ ...SERVED, origin: 'example.org/other-log' }, /the log key is named telegive\.org\/participant-service\/draw-log, not for the origin example\.org\/other-log/],
+    [{ ...SERVED, witnesses: [{ ...SERVED.witnesses[0], name: 'witness.example/two' }] }, /witness 1 is named witness\.example\/two, but its key is witness\.example\/one's/],
+    [{ ...SERVED, witnesses: vectors.witnesses }, /witness 1 is not an object/],
+    [{ ...SERVED, quorum: 3n }, /a quorum of 3 of 2 witnesses/],
+    [{ ...SERVED, quorum: undefined }, /quorum/],
+  ];
+  for (const [raw, want] of bad) assert.throws(() => parseLogKeys(raw), want);
+});
+
+test('log keys: a quorum of none is refused, pinned or served, since it would count no cosignature', async () => {
+  const d = byName('n300-tickets1-attested');
+  let res = await verify(d, d.output.record, { pins: [], logKeys: served(vectors.witnesses, 0n) });
+  assert.equal(statuses(res.checks).attestation, 'fail', stringify(res.checks));
+  assert.match(detail(res, 'attestation'), /a quorum of 0 of 2 witnesses: at least one must cosign/);
+  res = await verify(d, d.output.record, { pins: [{ ...PINS[0], quorum: 0 }] });
+  assert.equal(statuses(res.checks).attestation, 'fail');
+  assert.equal(drawAssurance(res.checks), FAILED);
+});
+
+test('assurance: verified only with every check passed and the keys pinned', () => {
+  const c = (id, status) => ({ id, title: id, status, detail: '' });
+  assert.equal(drawAssurance([c('record', 'pass'), c('keys', 'pass'), c('log', 'info')]), VERIFIED);
+  assert.equal(drawAssurance([c('record', 'pass'), c('keys', 'trust')]), SERVICE_KEYS);
+  assert.equal(drawAssurance([c('record', 'pass'), c('attestation', 'trust'), c('keys', 'info')]), UNVERIFIED);
+  assert.equal(drawAssurance([c('record', 'pass'), c('attestation', 'trust'), c('keys', 'trust')]), UNVERIFIED);
+  assert.equal(drawAssurance([c('record', 'pass'), c('winners', 'skip'), c('keys', 'trust')]), UNVERIFIED);
+  assert.equal(drawAssurance([c('record', 'fail'), c('keys', 'trust')]), FAILED);
+  assert.equal(drawAssurance([c('record', 'pass'), c('keys', 'fail')]), FAILED);
+});
+
+test('assurance: with the service\'s keys and a failed check, no result is given, never a win', async () => {
+  const d = byName('n1000-sparse-mixed-attested-redraws');
+  const record = clone(d.output.record);
+  record.beacon_signature = flipBit(record.beacon_signature, 47, 0x01);
+  const res = await verify(d, record, { pins: [] });
+  assert.equal(drawAssurance(res.checks), FAILED);
+  for (const w of d.output.current_winners.filter((x) => x.user_id !== null)) {
+    const p = d.output.proofs.find((x) => x.user_id === w.user_id);
+    const me = await verifyParticipantV2(res, p.user_id, p);
+    assert.equal(me.outcome, 'unknown');
+    assert.equal(me.checks[1].status, 'unverified');
+    assert.equal(me.caveat, undefined);
+  }
 });
