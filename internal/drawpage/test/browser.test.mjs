@@ -1,6 +1,8 @@
-// Drives the draw page in headless Chromium against a running service.
-// internal/drawpage's TestDrawPageInBrowser starts the service, seeds a drawn
-// giveaway (with a redraw) and an undrawn one, and runs this file with:
+// Drives the draw page in headless Chromium against a running service, on
+// telegive-draw-v1 draws. internal/drawpage's TestDrawPageInBrowser starts
+// the service on v1, seeds a drawn giveaway (with a redraw) and an undrawn
+// one, then restarts it on telegive-draw-v2 with the same database, as a
+// deployment that switched would, and runs this file with:
 //
 //   DRAW_BASE_URL                 the service, e.g. http://127.0.0.1:40123
 //   DRAW_GIVEAWAY_ID              a drawn giveaway
