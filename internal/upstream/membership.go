@@ -66,7 +66,17 @@ func (s *Subscriptions) memberships(ctx context.Context, accountID, userID int64
 	token := sync.OnceValues(func() (string, error) { return s.botToken(ctx, accountID) })
 	sem := make(chan struct{}, maxParallelLookups)
 	var wg sync.WaitGroup
-	for _, i := range lookups {
+	rest := lookups
+	if len(rest) > 1 && s.telegram.State() != "closed" {
+		// A half-open breaker lets one trial call through and refuses
+		// the others while it runs, which would report the other chats
+		// unknown just as Telegram came back: the trial goes alone, and
+		// the rest follow once its answer has closed the breaker.
+		i := rest[0]
+		rest = rest[1:]
+		out[i] = s.membership(ctx, accountID, userID, chats[i], useCache, token)
+	}
+	for _, i := range rest {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
