@@ -3,14 +3,16 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
+	"time"
 
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/telegive/participant-service/migrations"
 )
 
-// migrationLockKey namespaces the advisory lock; the current schema is mixed
+// migrationLockKey namespaces the migration lock, an advisory lock; the current schema is mixed
 // in so that separate schemas (one per test) migrate independently.
 const migrationLockKey = "telegive-participant-service:migrate:"
 
@@ -30,7 +32,7 @@ func (s *Store) migrator() (*migrate.Migrator, error) {
 }
 
 // Migrate applies every pending migration and returns their names. On
-// Postgres it holds an advisory lock meanwhile, so replicas that start
+// Postgres it holds the migration lock meanwhile, so replicas that start
 // together migrate one at a time and the later ones find nothing to do.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	m, err := s.migrator()
@@ -38,7 +40,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	if s.postgres {
-		unlock, err := s.advisoryLock(ctx)
+		unlock, err := s.migrationLock(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -58,9 +60,25 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// advisoryLock takes the migration lock on a connection outside the pool,
-// so that it works whatever the pool size, and returns its release.
-func (s *Store) advisoryLock(ctx context.Context) (func(), error) {
+// migrationLockPoll is how often a replica waiting for another's
+// migrations tries the lock again.
+const migrationLockPoll = 200 * time.Millisecond
+
+// migrationLock takes the migration lock and returns its release. The lock
+// is a transaction-level advisory lock (pg_advisory_xact_lock) held by a
+// transaction left open on a connection of its own, outside the pool, while
+// the migrations run on the pool's connections; committing it releases the
+// lock. A session-level lock would not work through PgBouncer in
+// transaction pooling, where consecutive statements of one client may run
+// on different server connections, and a lock taken by one would stay with
+// a server connection that other clients then get. Through PgBouncer a
+// migrating replica therefore needs two server connections at once.
+//
+// A replica that finds the lock taken ends its transaction and tries again
+// every migrationLockPoll, rather than waiting in pg_advisory_xact_lock,
+// so that waiting replicas do not each hold one of PgBouncer's few server
+// connections while the one migrating needs another.
+func (s *Store) migrationLock(ctx context.Context) (func(), error) {
 	db := sql.OpenDB(s.connector)
 	db.SetMaxOpenConns(1)
 	conn, err := db.Conn(ctx)
@@ -68,17 +86,62 @@ func (s *Store) advisoryLock(ctx context.Context) (func(), error) {
 		db.Close()
 		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1 || current_schema()))", migrationLockKey); err != nil {
+	discard := func() {
+		// Closing the connection ends the transaction, and the lock, on
+		// the server.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		conn.Close()
 		db.Close()
-		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}
-	return func() {
-		// Closing the session releases the lock even if the unlock fails.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock(hashtext($1 || current_schema()))", migrationLockKey)
-		conn.Close()
-		db.Close()
-	}, nil
+	for {
+		locked, err := tryMigrationLock(ctx, conn)
+		if err != nil {
+			discard()
+			return nil, fmt.Errorf("store: migration lock: %w", err)
+		}
+		if locked {
+			return func() { releaseMigrationLock(ctx, conn, discard, db) }, nil
+		}
+		select {
+		case <-ctx.Done():
+			discard()
+			return nil, fmt.Errorf("store: migration lock: %w", ctx.Err())
+		case <-time.After(migrationLockPoll):
+		}
+	}
+}
+
+// tryMigrationLock begins a transaction and takes the migration lock in it
+// if it is free. It leaves the transaction open when it took the lock and
+// ends it when it did not.
+func tryMigrationLock(ctx context.Context, conn *sql.Conn) (bool, error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return false, err
+	}
+	var locked bool
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1 || current_schema()))", migrationLockKey).Scan(&locked); err != nil {
+		return false, err
+	}
+	if !locked {
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			return false, err
+		}
+	}
+	return locked, nil
+}
+
+// releaseMigrationLock commits the lock's transaction, with a deadline of
+// its own so that migrations that used up ctx's time still release it; a
+// connection that cannot commit is closed, which releases it too.
+func releaseMigrationLock(ctx context.Context, conn *sql.Conn, discard func(), db *sql.DB) {
+	end, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(end, "COMMIT"); err != nil {
+		discard()
+		return
+	}
+	conn.Close()
+	db.Close()
 }
 
 // SchemaStatus tells whether every migration this binary knows is applied.
