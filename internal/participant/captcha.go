@@ -217,13 +217,18 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	if err != nil {
 		return ValidateResult{}, err
 	}
+	gr, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	if err != nil {
+		return ValidateResult{}, err
+	}
 	e, err := s.enroll(ctx, RegisterRequest{
-		GiveawayID: req.GiveawayID,
-		UserID:     req.UserID,
-		Username:   profile.Username,
-		FirstName:  profile.FirstName,
-		LastName:   profile.LastName,
-	}, g)
+		GiveawayID:   req.GiveawayID,
+		UserID:       req.UserID,
+		Username:     profile.Username,
+		FirstName:    profile.FirstName,
+		LastName:     profile.LastName,
+		afterCaptcha: true,
+	}, g, gr, nil)
 	switch {
 	case err != nil:
 		return ValidateResult{}, err

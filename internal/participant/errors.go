@@ -92,6 +92,8 @@ type Error struct {
 	RetryAfter time.Duration
 	// Channel is set on USER_NOT_SUBSCRIBED.
 	Channel *Channel
+	// Rule says more about a refusal by the giveaway's rules.
+	Rule *RuleFailure
 	// Err is the underlying cause, for logs only.
 	Err error
 }

@@ -12,6 +12,18 @@ type RegisterRequest struct {
 	Username   string
 	FirstName  string
 	LastName   string
+	// IsPremium is the is_premium of Telegram's User object, as the bot
+	// sends it; nil when it does not. Only a premium-only giveaway reads
+	// it.
+	IsPremium *bool
+	// ReferrerUserID is the user who invited this one, 0 for none. It is
+	// validated but not stored yet: participations have no column for it.
+	ReferrerUserID int64
+
+	// afterCaptcha marks the registration that validate-captcha
+	// completes, whose premium rule the register call that issued the
+	// captcha checked.
+	afterCaptcha bool
 }
 
 // RegisterResult is either a confirmed participation or a captcha the user
@@ -23,9 +35,12 @@ type RegisterResult struct {
 }
 
 // Register joins a user to a giveaway, or issues the captcha when the user
-// has never passed it. Without subscription checks the whole decision is
-// one statement in the database; with them, the user's state is read
-// first so that only users who could join cost a subscription lookup.
+// has never passed it. A giveaway without rules is checked as it always
+// was: without subscription checks the whole decision is one statement in
+// the database; with them, the user's state is read first so that only
+// users who could join cost a subscription lookup. A giveaway with rules
+// is checked against each of them before the captcha, so that a user who
+// cannot enter learns why before solving it.
 func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterResult, error) {
 	if err := req.normalize(); err != nil {
 		return RegisterResult{}, err
@@ -34,7 +49,12 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	if s.opts.RequireSubscription {
+	gr, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	if err != nil {
+		return RegisterResult{}, err
+	}
+	var checked *verdict
+	if s.opts.RequireSubscription || gr.Custom {
 		st, err := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
 		if err != nil {
 			return RegisterResult{}, err
@@ -46,11 +66,19 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 			return RegisterResult{}, errFrozen()
 		case st.ParticipantID != 0:
 			return RegisterResult{}, errDuplicate(st.ParticipantID)
-		case !st.CaptchaCompleted:
+		}
+		if gr.Custom {
+			v, err := s.admitByRules(ctx, req, g, gr.Rules)
+			if err != nil {
+				return RegisterResult{}, err
+			}
+			checked = &v
+		}
+		if !st.CaptchaCompleted {
 			return s.registerChallenge(ctx, req)
 		}
 	}
-	e, err := s.enroll(ctx, req, g)
+	e, err := s.enroll(ctx, req, g, gr, checked)
 	if err != nil {
 		return RegisterResult{}, err
 	}
@@ -95,30 +123,25 @@ func (r *RegisterRequest) normalize() error {
 	if r.LastName, ok = NormalizeName(r.LastName); !ok {
 		v.Add("last_name", CodeInvalidLastName, "last_name must be at most %d characters without control characters", MaxNameLength)
 	}
+	switch {
+	case r.ReferrerUserID < 0:
+		v.Add("referrer_user_id", CodeInvalidReferrerUserID, "referrer_user_id must be a positive integer")
+	case r.ReferrerUserID != 0 && r.ReferrerUserID == r.UserID:
+		v.Add("referrer_user_id", CodeInvalidReferrerUserID, "referrer_user_id cannot be the user themselves")
+	}
 	return v.Err()
 }
 
-// enroll stores the participation, after the subscription check when one
-// is required. The store holds the giveaway's draw row shared meanwhile, so
-// a registration either commits before the draw freezes the entrants or
-// finds the giveaway closed. A giveaway seen for the first time gets its
-// draw commitment first.
-func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (Enrollment, error) {
-	verified := false
-	if s.opts.RequireSubscription {
-		sub, err := s.checkSubscription(ctx, req.UserID, g.AccountID)
-		if err != nil {
-			return Enrollment{}, err
-		}
-		if !sub.Subscribed {
-			ch := sub.Channel
-			return Enrollment{}, &Error{
-				Code:    CodeNotSubscribed,
-				Message: "Please subscribe to the channel to take part in this giveaway.",
-				Channel: &ch,
-			}
-		}
-		verified = true
+// enroll stores the participation, after the eligibility checks unless
+// checked says how they went. The store holds the giveaway's draw row
+// shared meanwhile, so a registration either commits before the draw
+// freezes the entrants or finds the giveaway closed. A giveaway seen for
+// the first time gets its draw commitment first, which fixes its rules:
+// rules set since they were read are checked before storing.
+func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, gr GiveawayRules, checked *verdict) (Enrollment, error) {
+	verified, err := s.admit(ctx, req, g, gr, checked)
+	if err != nil {
+		return Enrollment{}, err
 	}
 	np := NewParticipant{
 		GiveawayID:           req.GiveawayID,
@@ -136,12 +159,61 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway) (
 	if _, err := s.CommitDraw(ctx, req.GiveawayID); err != nil {
 		return Enrollment{}, err
 	}
+	fixed, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	if fixed.SHA256 != gr.SHA256 {
+		if np.SubscriptionVerified, err = s.admit(ctx, req, g, fixed, nil); err != nil {
+			return Enrollment{}, err
+		}
+	}
 	np.At = s.now()
 	e, err = s.store.Enroll(ctx, np)
 	if err == nil && !e.DrawFound {
 		err = fmt.Errorf("giveaway %d: no draw row after creating its commitment", req.GiveawayID)
 	}
 	return e, err
+}
+
+// admit checks the user against the giveaway's rules (or takes checked,
+// the verdict of a check already made) and reports whether the user's
+// membership of the required chats was verified. Without rules it is the
+// subscription check, when subscriptions are required.
+func (s *Service) admit(ctx context.Context, req RegisterRequest, g Giveaway, gr GiveawayRules, checked *verdict) (bool, error) {
+	if checked != nil {
+		return checked.verified, nil
+	}
+	if gr.Custom {
+		v, err := s.admitByRules(ctx, req, g, gr.Rules)
+		return v.verified, err
+	}
+	if !s.opts.RequireSubscription {
+		return false, nil
+	}
+	sub, err := s.checkSubscription(ctx, req.UserID, g.AccountID)
+	if err != nil {
+		return false, err
+	}
+	if !sub.Subscribed {
+		ch := sub.Channel
+		return false, &Error{
+			Code:    CodeNotSubscribed,
+			Message: "Please subscribe to the channel to take part in this giveaway.",
+			Channel: &ch,
+		}
+	}
+	return true, nil
+}
+
+// admitByRules checks the rules, stopping at the first that fails, and
+// returns the refusal for it.
+func (s *Service) admitByRules(ctx context.Context, req RegisterRequest, g Giveaway, r Rules) (verdict, error) {
+	v, err := s.checkRules(ctx, g, r, req.UserID, premiumCheck{skip: req.afterCaptcha, isPremium: req.IsPremium}, true)
+	if err != nil {
+		return verdict{}, err
+	}
+	return v, v.refusal(r)
 }
 
 // errFrozen refuses a registration once a v2 draw froze the entrants.
