@@ -51,11 +51,12 @@ import (
 //     later transactions run without it. Set such parameters on the role
 //     or database (ALTER ROLE ... SET) instead. PostgresSchema's search_path
 //     URLs therefore do not go through PgBouncer.
-//   - Session state does not survive a transaction: the migration lock
-//     (pg_advisory_lock in internal/store) is taken and released by
-//     separate autocommit statements, which may run on different server
-//     connections. Migrate through the primary's own address, or use
-//     pg_advisory_xact_lock inside a transaction.
+//   - Session state does not survive a transaction, so a session-level
+//     advisory lock would stay on whichever server connection took it.
+//     internal/store takes its locks (the migration lock and the draw
+//     log's) with pg_advisory_xact_lock inside a transaction it keeps open
+//     meanwhile, on a connection of its own: a migrating replica holds two
+//     server connections at once, so default_pool_size must be 2 or more.
 //   - A context deadline makes pgdriver close the connection, not send a
 //     cancel request; PgBouncer then closes the server connection it was
 //     using, and the query runs on until Postgres notices the client gone.
