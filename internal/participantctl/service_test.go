@@ -495,8 +495,9 @@ type tampering struct {
 	// do tampers with the deployment's database, in which giveaways 5
 	// and 6 were drawn and redrawn.
 	do func(d *deployment)
-	// fault is the monitor's name for it.
-	fault string
+	// fault is the monitor's name for it, and detail how the fault's
+	// reason starts.
+	fault, detail string
 	// fresh runs the monitor from no state: a record changed in place
 	// leaves the log as it was, and a monitor that checked the record
 	// before does not fetch it again until its giveaway has new entries.
@@ -508,10 +509,10 @@ type tampering struct {
 }
 
 var tamperings = []tampering{
-	{name: "rewritten entry", fault: "log-rewritten", verify: 5, failed: "log", do: func(d *deployment) {
+	{name: "rewritten entry", fault: "log-rewritten", detail: "the checkpoint of size ", verify: 5, failed: "log", do: func(d *deployment) {
 		d.rewriteDraw(5)
 	}},
-	{name: "removed entries", fault: "log-shrunk", verify: 6, failed: "log", do: func(d *deployment) {
+	{name: "removed entries", fault: "log-shrunk", detail: "the checkpoint has ", verify: 6, failed: "log", do: func(d *deployment) {
 		// Giveaway 6's redraw request and redraw are gone, and with them
 		// every checkpoint that covered them.
 		es := d.entries()
@@ -524,18 +525,25 @@ var tamperings = []tampering{
 	// verify-draw checks the entries the record names, which are still
 	// sound; only a reader of the whole log, the monitor, sees the second
 	// freeze.
-	{name: "second freeze", fault: "rules", verify: 5, do: func(d *deployment) {
+	{name: "second freeze", fault: "rules", detail: "giveaway 5, entry 10: rule one-freeze: ", verify: 5, do: func(d *deployment) {
 		// Giveaway 5 frozen again, appended by the service's own store
 		// code: the tree and the checkpoints are sound, only the rule is
 		// broken.
 		d.appendAgain(5, drawlog.TypeFreeze)
 		d.covered()
 	}},
-	{name: "changed record", fault: "record", fresh: true, verify: 5, failed: "proof", do: func(d *deployment) {
+	{name: "changed winner", fault: "record", detail: "giveaway 5: fails its proof check: ", fresh: true, verify: 5, failed: "proof", do: func(d *deployment) {
 		d.changeWinner(5)
 	}},
-	{name: "bad beacon", fault: "beacon", fresh: true, verify: 5, failed: "beacon", do: func(d *deployment) {
+	{name: "bad beacon", fault: "beacon", detail: "giveaway 5: beacon_signature is not round ", fresh: true, verify: 5, failed: "beacon", do: func(d *deployment) {
 		d.forgeBeacon(5)
+	}},
+	// The record gives another reason for the redraw than its
+	// redraw-request entry, which the witnesses attested, does.
+	{name: "record differs from its log", fault: "record", detail: "giveaway 5: fails its replacements check: round 1: request attestation: the redraw-request entry rebuilt from the record ", fresh: true, verify: 5, failed: "replacements", do: func(d *deployment) {
+		d.editRecord(5, func(rec map[string]any) {
+			rec["replacements"].([]any)[0].(map[string]any)["disqualified"].([]any)[0].(map[string]any)["reason"] = string(draw.ReasonDeclined)
+		})
 	}},
 }
 
@@ -697,8 +705,8 @@ func TestMonitorFindsATamperedDatabase(t *testing.T) {
 					code, out, errOut = d.monitor(state)
 					return code != participantctl.ExitOK
 				})
-				if code != participantctl.ExitFailed || !strings.Contains(out, "FAULT "+tc.fault+": ") {
-					t.Fatalf("monitor: exit %d, want %d with FAULT %s\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, tc.fault, out, errOut)
+				if code != participantctl.ExitFailed || !strings.Contains(out, "\nFAULT "+tc.fault+": "+tc.detail) {
+					t.Fatalf("monitor: exit %d, want %d with FAULT %s: %s\nstdout:\n%s\nstderr:\n%s", code, participantctl.ExitFailed, tc.fault, tc.detail, out, errOut)
 				}
 
 				fault := lastLine(out)
