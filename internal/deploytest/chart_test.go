@@ -29,7 +29,7 @@ const (
 func TestHelmLintStrict(t *testing.T) {
 	t.Parallel()
 	helm := tool(t, "helm")
-	for _, v := range []valueSet{defaultValues, productionValues, devValues, otelSidecarValues} {
+	for _, v := range []valueSet{defaultValues, productionValues, devValues, otelSidecarValues, scaleOutValues} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			args := append([]string{"lint", ".", "--strict", "--kube-version", kubeVersion, "--namespace", namespace}, v.args()...)
@@ -54,6 +54,7 @@ func TestRenderKinds(t *testing.T) {
 		{devValues, []string{"ConfigMap", "Deployment", "Job", "Secret", "Secret", "Service", "ServiceAccount"}},
 		{singleReplica, []string{"ConfigMap", "ConfigMap", "Deployment", "Job", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
 		{otelSidecarValues, []string{"ConfigMap", "ConfigMap", "Deployment", "Job", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
+		{scaleOutValues, []string{"ConfigMap", "ConfigMap", "Deployment", "HorizontalPodAutoscaler", "Job", "NetworkPolicy", "PodDisruptionBudget", "PrometheusRule", "Service", "ServiceAccount", "ServiceMonitor"}},
 	}
 	for _, c := range cases {
 		t.Run(c.values.name, func(t *testing.T) {

@@ -44,7 +44,7 @@ func TestKubeconform(t *testing.T) {
 		t.Skip("kubeconform cannot download the Kubernetes schemas (no network?); " +
 			"set KUBECONFORM_SCHEMA_LOCATION to a local mirror to run it offline")
 	}
-	for _, v := range []valueSet{defaultValues, productionValues, otelSidecarValues} {
+	for _, v := range []valueSet{defaultValues, productionValues, otelSidecarValues, scaleOutValues} {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			file := filepath.Join(t.TempDir(), v.name+".yaml")

@@ -111,37 +111,43 @@ helm.sh/hook-delete-policy: before-hook-creation
 Environment shared by the service and the migration Job: the chart-managed
 variables and every secret, from secretKeyRef. DATABASE_URL is required;
 the other keys are optional so a Secret without them still starts the pod.
+Called with (dict "root" $ "job" bool): the migration Job (job true) takes
+DATABASE_URL from migrations.databaseUrlFrom first, then like the pods from
+secrets.databaseUrlFrom, then from the release's Secret.
 */}}
 {{- define "participant-service.secretEnv" -}}
-{{- $secret := include "participant-service.secretName" . -}}
+{{- $root := .root -}}
+{{- $secret := include "participant-service.secretName" $root -}}
+{{- $pods := $root.Values.secrets.databaseUrlFrom | default dict -}}
+{{- $job := ternary ($root.Values.migrations.databaseUrlFrom | default dict) dict .job -}}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ $secret }}
-      key: {{ .Values.secrets.keys.databaseUrl }}
+      name: {{ coalesce $job.name $pods.name $secret }}
+      key: {{ coalesce $job.key $pods.key $root.Values.secrets.keys.databaseUrl }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ .Values.secrets.keys.redisUrl }}
+      key: {{ $root.Values.secrets.keys.redisUrl }}
       optional: true
 - name: AUTH_SERVICE_TOKEN
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ .Values.secrets.keys.authServiceToken }}
+      key: {{ $root.Values.secrets.keys.authServiceToken }}
       optional: true
 - name: SERVICE_TO_SERVICE_SECRET
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ .Values.secrets.keys.serviceToServiceSecret }}
+      key: {{ $root.Values.secrets.keys.serviceToServiceSecret }}
       optional: true
 - name: LOG_SIGNING_KEY
   valueFrom:
     secretKeyRef:
       name: {{ $secret }}
-      key: {{ .Values.secrets.keys.logSigningKey }}
+      key: {{ $root.Values.secrets.keys.logSigningKey }}
       optional: true
 {{- end }}
 

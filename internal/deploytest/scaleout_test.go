@@ -1,0 +1,239 @@
+package deploytest_test
+
+import (
+	"maps"
+	"slices"
+	"strconv"
+	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	goredis "github.com/redis/go-redis/v9"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+
+	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/redis"
+	"github.com/telegive/participant-service/internal/telemetry"
+)
+
+// scaleOutValues is the documented example of the service on CloudNativePG
+// through its Pooler, on Redis Sentinel, autoscaled for the burst
+// (docs/scale-out.md).
+var scaleOutValues = valueSet{name: "scale-out", files: []string{"ci/scale-out-values.yaml"}}
+
+// The URLs the example's comments describe, standing in for its Secrets.
+const (
+	poolerURL   = "postgresql://app:pw@participant-db-pooler-rw.telegive.svc:5432/app?sslmode=require"
+	sentinelURL = "redis://:pw@redis-node-0.redis-headless.telegive.svc:26379/0"
+)
+
+// secretRef is the Secret and key an env var is read from, "" when it is
+// not read from a Secret.
+func secretRef(c corev1.Container, name string) (secret, key string) {
+	e, ok := envVar(c, name)
+	if !ok || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+		return "", ""
+	}
+	return e.ValueFrom.SecretKeyRef.Name, e.ValueFrom.SecretKeyRef.Key
+}
+
+func configMapData(t *testing.T, r *render) map[string]string {
+	t.Helper()
+	for _, o := range r.byKind("ConfigMap") {
+		if c := o.obj.(*corev1.ConfigMap); c.Name == "participant-service" {
+			return c.Data
+		}
+	}
+	t.Fatal("no ConfigMap participant-service")
+	return nil
+}
+
+// The scale-out example: the pods reach the database through the Pooler's
+// URL, the migration Job the primary through the operator's Secret, and
+// the service accepts the settings as a Sentinel deployment.
+func TestScaleOutDatabaseAndRedis(t *testing.T) {
+	t.Parallel()
+	r := rendered(t, scaleOutValues)
+	d := one[appsv1.Deployment](t, r, "Deployment")
+	j := one[batchv1.Job](t, r, "Job")
+	for _, c := range []struct {
+		what        string
+		container   corev1.Container
+		secret, key string
+	}{
+		{"the pods", container(t, d.Spec.Template.Spec, "participant-service"), "participant-db-pooler-app", "uri"},
+		{"the migration Job", container(t, j.Spec.Template.Spec, "migrate"), "participant-db-app", "uri"},
+	} {
+		if s, k := secretRef(c.container, "DATABASE_URL"); s != c.secret || k != c.key {
+			t.Errorf("%s read DATABASE_URL from %s/%s, want %s/%s", c.what, s, k, c.secret, c.key)
+		}
+		if s, k := secretRef(c.container, "REDIS_URL"); s != "participant-service-env" || k != "REDIS_URL" {
+			t.Errorf("%s read REDIS_URL from %s/%s, want the release's Secret", c.what, s, k)
+		}
+	}
+
+	data := configMapData(t, r)
+	env := []string{"DATABASE_URL=" + poolerURL, "REDIS_URL=" + sentinelURL}
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		env = append(env, k+"="+data[k])
+	}
+	cfg, err := config.Load(env)
+	if err != nil {
+		t.Fatalf("the service refuses the example's settings: %v", err)
+	}
+	if cfg.Redis.MasterName != "mymaster" || len(cfg.Redis.Addrs) != 2 || !cfg.Redis.Required {
+		t.Errorf("Redis settings %+v, want Sentinel mode with two further Sentinels, required", cfg.Redis)
+	}
+	if got := redisKind(t, cfg.Redis); got != "sentinel" {
+		t.Errorf("the example's Redis client is %s, want sentinel", got)
+	}
+	// The variant docs/scale-out.md and the example's comment give.
+	cluster, err := config.Load([]string{"REDIS_URL=redis://:pw@redis-cluster.telegive.svc:6379/0", "REDIS_CLUSTER=true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := redisKind(t, cluster.Redis); got != "cluster" {
+		t.Errorf("the Cluster variant's Redis client is %s, want cluster", got)
+	}
+}
+
+// redisKind opens the client the service would (without connecting) and
+// names its kind.
+func redisKind(t *testing.T, r config.Redis) string {
+	t.Helper()
+	c, err := redis.Open(redis.Options{URL: r.URL, Addrs: r.Addrs, MasterName: r.MasterName, Cluster: r.Cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	switch u := c.Universal().(type) {
+	case *goredis.ClusterClient:
+		return "cluster"
+	case *goredis.Client:
+		// go-redis's Sentinel client is a Client that dials whichever
+		// node the Sentinels name master, under this placeholder address.
+		if u.Options().Addr == "FailoverClient" {
+			return "sentinel"
+		}
+		return "single"
+	}
+	return "unknown"
+}
+
+// The HPA and the PDB of the example, sized for the burst: scale up at
+// once on CPU and on requests in flight (a metric the service exports,
+// targeted well below MAX_IN_FLIGHT), down slowly, and a drain takes one
+// pod at a time.
+func TestScaleOutAutoscaling(t *testing.T) {
+	t.Parallel()
+	r := rendered(t, scaleOutValues)
+	hpa := one[autoscalingv2.HorizontalPodAutoscaler](t, r, "HorizontalPodAutoscaler")
+	if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas < 3 || hpa.Spec.MaxReplicas < 3**hpa.Spec.MinReplicas {
+		t.Errorf("replicas min %v max %d, want at least 3 and room to triple", deref(hpa.Spec.MinReplicas), hpa.Spec.MaxReplicas)
+	}
+	var cpu, inFlight bool
+	for _, m := range hpa.Spec.Metrics {
+		switch {
+		case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource.Name == corev1.ResourceCPU:
+			cpu = true
+		case m.Type == autoscalingv2.PodsMetricSourceType && m.Pods.Metric.Name == "participant_http_requests_in_flight":
+			inFlight = true
+			maxInFlight, err := strconv.ParseInt(configMapData(t, r)["MAX_IN_FLIGHT"], 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := m.Pods.Target.AverageValue; v == nil || v.Value() <= 0 || v.Value() > maxInFlight/2 {
+				t.Errorf("in-flight target %v, want at most half of MAX_IN_FLIGHT (%d)", v, maxInFlight)
+			}
+		}
+	}
+	if !cpu || !inFlight {
+		t.Errorf("HPA metrics %+v, want CPU and participant_http_requests_in_flight per pod", hpa.Spec.Metrics)
+	}
+	if !exported(t, "participant_http_requests_in_flight") {
+		t.Error("the service exports no participant_http_requests_in_flight for the HPA to follow")
+	}
+	checkBurstBehavior(t, hpa.Spec.Behavior)
+
+	pdb := one[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget")
+	if pdb.Spec.MinAvailable != nil || pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("PDB %+v, want maxUnavailable 1 (whatever the HPA scaled to)", pdb.Spec)
+	}
+}
+
+// The defaults scale up without stabilisation too.
+func TestDefaultAutoscalingScalesUpAtOnce(t *testing.T) {
+	t.Parallel()
+	r := rendered(t, valueSet{name: "autoscaled", sets: []string{"autoscaling.enabled=true"}})
+	hpa := one[autoscalingv2.HorizontalPodAutoscaler](t, r, "HorizontalPodAutoscaler")
+	checkBurstBehavior(t, hpa.Spec.Behavior)
+	pdb := one[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget")
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() != 1 {
+		t.Errorf("default PDB %+v, want maxUnavailable 1", pdb.Spec)
+	}
+}
+
+func checkBurstBehavior(t *testing.T, b *autoscalingv2.HorizontalPodAutoscalerBehavior) {
+	t.Helper()
+	if b == nil || b.ScaleUp == nil || b.ScaleDown == nil {
+		t.Fatalf("HPA behavior %+v, want both directions set", b)
+	}
+	if w := b.ScaleUp.StabilizationWindowSeconds; w == nil || *w != 0 {
+		t.Errorf("scale-up stabilisation %v s, want 0", deref(w))
+	}
+	doubles := false
+	for _, p := range b.ScaleUp.Policies {
+		if p.Type == autoscalingv2.PercentScalingPolicy && p.Value >= 100 && p.PeriodSeconds <= 15 {
+			doubles = true
+		}
+	}
+	if !doubles || b.ScaleUp.SelectPolicy == nil || *b.ScaleUp.SelectPolicy != autoscalingv2.MaxChangePolicySelect {
+		t.Errorf("scale-up policies %+v (select %v), want doubling every 15 s at most, the largest policy winning", b.ScaleUp.Policies, b.ScaleUp.SelectPolicy)
+	}
+	if w := b.ScaleDown.StabilizationWindowSeconds; w == nil || *w < 300 {
+		t.Errorf("scale-down stabilisation %v s, want at least 300", deref(w))
+	}
+}
+
+// exported tells whether the service's metrics registry has the family.
+func exported(t *testing.T, name string) bool {
+	t.Helper()
+	families, err := telemetry.NewMetrics("test", "", 0).Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(families, func(f *dto.MetricFamily) bool { return f.GetName() == name })
+}
+
+// DATABASE_URL's Secret: the release's by default, secrets.databaseUrlFrom
+// for the pods and the Job, migrations.databaseUrlFrom for the Job alone.
+func TestDatabaseURLFrom(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		values    valueSet
+		pods, job [2]string
+	}{
+		{defaultValues, [2]string{"participant-service", "DATABASE_URL"}, [2]string{"participant-service", "DATABASE_URL"}},
+		{valueSet{name: "pods-from", sets: []string{"secrets.databaseUrlFrom.name=db-app", "secrets.databaseUrlFrom.key=uri"}},
+			[2]string{"db-app", "uri"}, [2]string{"db-app", "uri"}},
+		{valueSet{name: "job-from", sets: []string{"migrations.databaseUrlFrom.name=db-app", "migrations.databaseUrlFrom.key=uri"}},
+			[2]string{"participant-service", "DATABASE_URL"}, [2]string{"db-app", "uri"}},
+	}
+	for _, c := range cases {
+		t.Run(c.values.name, func(t *testing.T) {
+			t.Parallel()
+			r := rendered(t, c.values)
+			d := one[appsv1.Deployment](t, r, "Deployment")
+			j := one[batchv1.Job](t, r, "Job")
+			if s, k := secretRef(container(t, d.Spec.Template.Spec, "participant-service"), "DATABASE_URL"); [2]string{s, k} != c.pods {
+				t.Errorf("the pods read DATABASE_URL from %s/%s, want %v", s, k, c.pods)
+			}
+			if s, k := secretRef(container(t, j.Spec.Template.Spec, "migrate"), "DATABASE_URL"); [2]string{s, k} != c.job {
+				t.Errorf("the Job reads DATABASE_URL from %s/%s, want %v", s, k, c.job)
+			}
+		})
+	}
+}
