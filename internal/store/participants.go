@@ -88,10 +88,11 @@ const EnrollSQL = `WITH d AS (
 SELECT (SELECT status FROM d), (SELECT captcha_completed FROM u), (SELECT id FROM ins),
 	(SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?)`
 
-// Enroll is one statement on Postgres and one transaction on SQLite.
+// Enroll is one statement on Postgres, shared with the registrations
+// that wait meanwhile (see enroller), and one transaction on SQLite.
 func (s *Store) Enroll(ctx context.Context, p participant.NewParticipant) (participant.Enrollment, error) {
 	if s.postgres {
-		return s.queries.Enroll(ctx, p)
+		return s.enroller.enroll(ctx, s.queries, p)
 	}
 	var e participant.Enrollment
 	err := s.InTx(ctx, func(q participant.Queries) error {
@@ -118,6 +119,17 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 	if err != nil {
 		return participant.Enrollment{}, wrap("enroll", err)
 	}
+	e := enrollment(status, completed, created, existing)
+	if err := q.readConcurrent(ctx, p, &e); err != nil {
+		return participant.Enrollment{}, err
+	}
+	return e, nil
+}
+
+// enrollment reads what an enrolling statement found: the draw's status,
+// whether the user passed the captcha, the participation it created and
+// the one there before.
+func enrollment(status sql.NullString, completed sql.NullBool, created, existing sql.NullInt64) participant.Enrollment {
 	e := participant.Enrollment{
 		DrawFound:        status.Valid,
 		Drawn:            status.String == string(participant.DrawDrawn),
@@ -129,16 +141,24 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 	if created.Valid {
 		e.ParticipantID = created.Int64
 	}
-	if e.ParticipantID == 0 && e.DrawFound && !e.Drawn && !e.Frozen && e.CaptchaCompleted {
-		// A concurrent registration of the same user committed while this
-		// statement waited on the unique key: its row is newer than this
-		// statement's snapshot, so read it now.
-		if err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
-			p.GiveawayID, p.UserID).Scan(&e.ParticipantID); err != nil {
-			return participant.Enrollment{}, wrap("enroll: read the concurrent participant", err)
-		}
+	return e
+}
+
+// readConcurrent completes an enrollment that found the giveaway open and
+// the user allowed but neither stored nor found a participation: a
+// concurrent registration of the same user committed while the statement
+// waited on the unique key (or the user's row), and its row is newer than
+// the statement's snapshot, so it is read now.
+func (q queries) readConcurrent(ctx context.Context, p participant.NewParticipant, e *participant.Enrollment) error {
+	if e.ParticipantID != 0 || !e.DrawFound || e.Drawn || e.Frozen || !e.CaptchaCompleted {
+		return nil
 	}
-	return e, nil
+	err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
+		p.GiveawayID, p.UserID).Scan(&e.ParticipantID)
+	if err != nil {
+		return wrap("enroll: read the concurrent participant", err)
+	}
+	return nil
 }
 
 // enrollSteps is Enroll for SQLite, whose single connection serializes

@@ -57,6 +57,8 @@ type Store struct {
 	// logSem is WithLogLock's lock on SQLite, which only one process
 	// serves.
 	logSem chan struct{}
+	// enroller coalesces concurrent registrations on Postgres.
+	enroller *enroller
 }
 
 var _ participant.Store = (*Store)(nil)
@@ -96,7 +98,8 @@ func open(o Options) (*Store, error) {
 		sqldb.SetMaxIdleConns(o.PoolSize)
 		sqldb.SetConnMaxLifetime(o.PoolRecycle)
 		db := traced(bun.NewDB(sqldb, pgdialect.New()), "postgres", o.TracerProvider)
-		return &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector}, nil
+		return &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector,
+			enroller: &enroller{}}, nil
 	}
 	if dir := filepath.Dir(o.SQLitePath); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
