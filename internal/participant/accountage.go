@@ -99,6 +99,9 @@ type AccountAge struct {
 	// oldest row, or after the newest).
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// Days is the estimated age in whole days when the rules were
+	// checked; 0 when not Estimated.
+	Days int
 }
 
 // EstimateAccountAge estimates when the account with the given user id

@@ -124,6 +124,7 @@ func (s *Service) checkRules(ctx context.Context, g Giveaway, r Rules, userID in
 	}
 	if r.MinAccountAgeDays > 0 {
 		age := EstimateAccountAge(userID)
+		age.Days = age.AgeDays(s.now())
 		v.age = &age
 		v.tooNew = !age.OldEnough(r.MinAccountAgeDays, s.now())
 	}
