@@ -35,6 +35,9 @@ const logBatch = 1000
 // it.
 const logLockKey = "telegive-participant-service:log:"
 
+// logLockPoll is how often a caller waiting for the log lock tries again.
+const logLockPoll = 50 * time.Millisecond
+
 // head reads the log's head row, locked until the transaction ends on
 // Postgres (SQLite's single connection already serialises), and returns
 // the compact range of [0, size).
@@ -461,8 +464,9 @@ func (q queries) EnsureLogKey(ctx context.Context, fresh participant.LogKeyPair)
 }
 
 // WithLogLock runs fn holding a transaction-level advisory lock on
-// Postgres, which works through PgBouncer in transaction pooling mode (a
-// session-level lock would not). fn itself uses the pool. On SQLite, whose
+// Postgres (xactLock), which works through PgBouncer in transaction
+// pooling mode (a session-level lock would not). fn itself uses the pool,
+// and callers waiting for the lock hold no connection. On SQLite, whose
 // one process owns the file and whose single connection fn needs, a
 // semaphore of this Store stands in.
 func (s *Store) WithLogLock(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -480,9 +484,6 @@ func (s *Store) WithLogLock(ctx context.Context, fn func(ctx context.Context) er
 		return wrap("acquire a connection", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return wrap("begin", err)
-	}
 	released := false
 	defer func() {
 		if !released {
@@ -491,7 +492,7 @@ func (s *Store) WithLogLock(ctx context.Context, fn func(ctx context.Context) er
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext(? || current_schema()))", logLockKey); err != nil {
+	if err := xactLock(ctx, conn.Conn, logLockKey, logLockPoll); err != nil {
 		return wrap("log lock", err)
 	}
 	ferr := fn(ctx)

@@ -65,19 +65,11 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 const migrationLockPoll = 200 * time.Millisecond
 
 // migrationLock takes the migration lock and returns its release. The lock
-// is a transaction-level advisory lock (pg_advisory_xact_lock) held by a
-// transaction left open on a connection of its own, outside the pool, while
-// the migrations run on the pool's connections; committing it releases the
-// lock. A session-level lock would not work through PgBouncer in
-// transaction pooling, where consecutive statements of one client may run
-// on different server connections, and a lock taken by one would stay with
-// a server connection that other clients then get. Through PgBouncer a
-// migrating replica therefore needs two server connections at once.
-//
-// A replica that finds the lock taken ends its transaction and tries again
-// every migrationLockPoll, rather than waiting in pg_advisory_xact_lock,
-// so that waiting replicas do not each hold one of PgBouncer's few server
-// connections while the one migrating needs another.
+// is a transaction-level advisory lock (xactLock) held by a transaction
+// left open on a connection of its own, outside the pool, while the
+// migrations run on the pool's connections; committing it releases the
+// lock. Through PgBouncer a migrating replica therefore holds two server
+// connections at once, and replicas waiting for it none.
 func (s *Store) migrationLock(ctx context.Context) (func(), error) {
 	db := sql.OpenDB(s.connector)
 	db.SetMaxOpenConns(1)
@@ -93,41 +85,11 @@ func (s *Store) migrationLock(ctx context.Context) (func(), error) {
 		conn.Close()
 		db.Close()
 	}
-	for {
-		locked, err := tryMigrationLock(ctx, conn)
-		if err != nil {
-			discard()
-			return nil, fmt.Errorf("store: migration lock: %w", err)
-		}
-		if locked {
-			return func() { releaseMigrationLock(ctx, conn, discard, db) }, nil
-		}
-		select {
-		case <-ctx.Done():
-			discard()
-			return nil, fmt.Errorf("store: migration lock: %w", ctx.Err())
-		case <-time.After(migrationLockPoll):
-		}
+	if err := xactLock(ctx, conn, migrationLockKey, migrationLockPoll); err != nil {
+		discard()
+		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}
-}
-
-// tryMigrationLock begins a transaction and takes the migration lock in it
-// if it is free. It leaves the transaction open when it took the lock and
-// ends it when it did not.
-func tryMigrationLock(ctx context.Context, conn *sql.Conn) (bool, error) {
-	if _, err := conn.ExecContext(ctx, "BEGIN"); err != nil {
-		return false, err
-	}
-	var locked bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_xact_lock(hashtext($1 || current_schema()))", migrationLockKey).Scan(&locked); err != nil {
-		return false, err
-	}
-	if !locked {
-		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-			return false, err
-		}
-	}
-	return locked, nil
+	return func() { releaseMigrationLock(ctx, conn, discard, db) }, nil
 }
 
 // releaseMigrationLock commits the lock's transaction, with a deadline of

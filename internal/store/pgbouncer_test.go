@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -120,5 +121,56 @@ func TestConcurrentMigrationsThroughPgBouncer(t *testing.T) {
 	}
 	if n := c.QueryString("SELECT count(*) FROM bun_migrations"); n != strconv.Itoa(want) {
 		t.Errorf("bun_migrations has %s rows, want %d", n, want)
+	}
+}
+
+// TestLogLockWaitersHoldNoServerConnection: through PgBouncer with two
+// server connections, while one store holds the log lock another waits
+// for it, and the holder's work, which runs on the pool, still gets a
+// server connection. A waiter blocked in pg_advisory_xact_lock would hold
+// the second one until the holder gave up.
+func TestLogLockWaitersHoldNoServerConnection(t *testing.T) {
+	t.Parallel()
+	_, b := bounced(t, 2)
+	holder, waiter := openThrough(t, b), openThrough(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	held, waited := make(chan struct{}), make(chan error, 1)
+	var order []string
+	var mu sync.Mutex
+	step := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		order = append(order, s)
+	}
+	err := holder.WithLogLock(ctx, func(ctx context.Context) error {
+		close(held)
+		go func() {
+			waited <- waiter.WithLogLock(ctx, func(context.Context) error {
+				step("waiter")
+				return nil
+			})
+		}()
+		// Long enough for the waiter to be waiting.
+		time.Sleep(500 * time.Millisecond)
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var one int
+		if err := holder.DB().QueryRowContext(qctx, "SELECT 1").Scan(&one); err != nil {
+			return err
+		}
+		step("holder")
+		return nil
+	})
+	<-held
+	if err != nil {
+		t.Fatalf("the holder's query while another store waited for the lock: %v", err)
+	}
+	if err := <-waited; err != nil {
+		t.Fatalf("the waiter: %v", err)
+	}
+	if !slices.Equal(order, []string{"holder", "waiter"}) {
+		t.Errorf("ran in the order %v, want the holder's work before the waiter's", order)
 	}
 }
