@@ -1,9 +1,13 @@
 package deploytest_test
 
 import (
+	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -13,6 +17,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/redis"
@@ -236,4 +241,128 @@ func TestDatabaseURLFrom(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The CloudNativePG Cluster and Pooler of docs/scale-out.md: the Pooler
+// pools transactions in front of the Cluster's primary, takes every client
+// connection of the example's pods at their most, gives a migrating or
+// log-locking pod the two server connections it needs, and all its server
+// connections fit the Cluster's max_connections.
+func TestScaleOutDocManifests(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "scale-out.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(raw), "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/scale-out.md has no yaml block")
+	}
+	var (
+		cluster cnpgCluster
+		pooler  cnpgPooler
+	)
+	for _, doc := range strings.Split(block, "\n---\n") {
+		var head struct{ APIVersion, Kind string }
+		if err := yaml.Unmarshal([]byte(doc), &head); err != nil {
+			t.Fatal(err)
+		}
+		if head.APIVersion != "postgresql.cnpg.io/v1" {
+			t.Fatalf("a %s of %s in the doc, want postgresql.cnpg.io/v1", head.Kind, head.APIVersion)
+		}
+		var into any = &cluster
+		if head.Kind == "Pooler" {
+			into = &pooler
+		}
+		if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
+			t.Fatalf("%s: %v", head.Kind, err)
+		}
+	}
+	if cluster.Metadata.Name == "" || pooler.Spec.Cluster.Name != cluster.Metadata.Name || pooler.Spec.Type != "rw" {
+		t.Errorf("the Pooler fronts %q (%s), want the Cluster %q's primary", pooler.Spec.Cluster.Name, pooler.Spec.Type, cluster.Metadata.Name)
+	}
+	if pooler.Spec.PgBouncer.PoolMode != "transaction" {
+		t.Errorf("pool mode %q, want transaction", pooler.Spec.PgBouncer.PoolMode)
+	}
+
+	var values struct {
+		Config      map[string]any
+		Autoscaling struct{ MaxReplicas int }
+	}
+	v, err := os.ReadFile(filepath.Join(chartDir(t), "ci", "scale-out-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(v, &values); err != nil {
+		t.Fatal(err)
+	}
+	poolSize, err := strconv.Atoi(fmt.Sprint(values.Config["DATABASE_POOL_SIZE"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := func(m map[string]string, name string) int {
+		n, err := strconv.Atoi(m[name])
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return n
+	}
+	pb := pooler.Spec.PgBouncer.Parameters
+	if clients, want := param(pb, "max_client_conn"), values.Autoscaling.MaxReplicas*poolSize+2; clients < want {
+		t.Errorf("max_client_conn %d, want at least maxReplicas x DATABASE_POOL_SIZE + 2 = %d", clients, want)
+	}
+	servers := param(pb, "default_pool_size")
+	if servers < 2 {
+		t.Errorf("default_pool_size %d, want 2 or more", servers)
+	}
+	if total, max := pooler.Spec.Instances*servers, param(cluster.Spec.PostgreSQL.Parameters, "max_connections"); total >= max {
+		t.Errorf("%d Pooler pods x default_pool_size %d = %d server connections, want fewer than max_connections %d", pooler.Spec.Instances, servers, total, max)
+	}
+}
+
+// cnpgCluster and cnpgPooler hold the fields of CloudNativePG's Cluster
+// and Pooler that docs/scale-out.md sets; strict decoding refuses others.
+type cnpgCluster struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec struct {
+		Instances int `json:"instances"`
+		Bootstrap struct {
+			InitDB struct {
+				Database string `json:"database"`
+				Owner    string `json:"owner"`
+			} `json:"initdb"`
+		} `json:"bootstrap"`
+		PostgreSQL struct {
+			Parameters map[string]string `json:"parameters"`
+		} `json:"postgresql"`
+		Storage struct {
+			Size string `json:"size"`
+		} `json:"storage"`
+	} `json:"spec"`
+}
+
+type cnpgPooler struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec struct {
+		Cluster struct {
+			Name string `json:"name"`
+		} `json:"cluster"`
+		Instances int    `json:"instances"`
+		Type      string `json:"type"`
+		PgBouncer struct {
+			PoolMode   string            `json:"poolMode"`
+			Parameters map[string]string `json:"parameters"`
+		} `json:"pgbouncer"`
+	} `json:"spec"`
 }
