@@ -31,6 +31,7 @@ var routeScopes = map[string][]string{
 	"health": {"public"}, "health_live": {"public"}, "health_ready": {"public"}, "openapi": {"public"},
 	"draw": {"public"}, "draw_proof": {"public"}, "draw_winner_proofs": {"public"},
 	"draw_page": {"public"}, "draw_page_assets": {"public"}, "rules": {"public"}, "rules_set": {"giveaway"},
+	"eligibility":    {"bot", "giveaway"},
 	"log_checkpoint": {"public"}, "log_key": {"public"}, "log_entries": {"public"},
 	"log_inclusion_proof": {"public"}, "log_consistency_proof": {"public"},
 	"register": {"bot"}, "validate_captcha": {"bot"}, "captcha_status": {"bot"}, "winner_status": {"bot"},

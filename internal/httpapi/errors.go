@@ -38,6 +38,10 @@ var statusOf = map[participant.Code]int{
 	participant.CodeGiveawayNotActive:   http.StatusConflict,
 	participant.CodeDuplicate:           http.StatusConflict,
 	participant.CodeNotSubscribed:       http.StatusForbidden,
+	participant.CodeAdminExcluded:       http.StatusForbidden,
+	participant.CodePremiumRequired:     http.StatusForbidden,
+	participant.CodeAccountTooNew:       http.StatusForbidden,
+	participant.CodeChatMisconfigured:   http.StatusBadGateway,
 	participant.CodeCaptchaNotFound:     http.StatusNotFound,
 	participant.CodeCaptchaExpired:      http.StatusGone,
 	participant.CodeCaptchaMismatch:     http.StatusConflict,
@@ -107,6 +111,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		ValidationErrors: toFieldErrors(e.Fields),
 		ParticipantID:    e.ParticipantID,
 		ChannelInfo:      (*api.Channel)(e.Channel),
+		RuleRefusal:      toRuleRefusal(e.Rule),
 	}
 	if e.RetryAfter > 0 {
 		secs := int(e.RetryAfter.Seconds() + 0.999)

@@ -149,7 +149,8 @@ func TestRequestTypesMatchTheDocument(t *testing.T) {
 		body                   any
 	}{
 		{"POST", "/api/participants/register", "/api/participants/register",
-			api.RegisterRequest{GiveawayID: 1, UserID: 2, Username: "user_name", FirstName: "First", LastName: "Last"}},
+			api.RegisterRequest{GiveawayID: 1, UserID: 2, Username: "user_name", FirstName: "First", LastName: "Last",
+				IsPremium: new(bool), ReferrerUserID: 3}},
 		{"POST", "/api/participants/validate-captcha", "/api/participants/validate-captcha",
 			api.ValidateCaptchaRequest{GiveawayID: 1, UserID: 2, Answer: 3, SessionID: "session"}},
 		{"POST", "/api/participants/verify-subscription", "/api/participants/verify-subscription",

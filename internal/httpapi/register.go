@@ -20,6 +20,9 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		Username:   b.str("username"),
 		FirstName:  b.str("first_name"),
 		LastName:   b.str("last_name"),
+		IsPremium:  b.optBool("is_premium"),
+		// Checked by the domain, which also refuses the user's own id.
+		ReferrerUserID: b.id("referrer_user_id", false),
 	}
 	if err := b.err(); err != nil {
 		s.obs.Registration("invalid")
@@ -71,6 +74,10 @@ func registrationResult(res participant.RegisterResult, err error) string {
 		return "not_found"
 	case participant.CodeNotSubscribed:
 		return "not_subscribed"
+	case participant.CodeAdminExcluded, participant.CodePremiumRequired, participant.CodeAccountTooNew:
+		return "ineligible"
+	case participant.CodeChatMisconfigured:
+		return "unavailable"
 	case participant.CodeTooManyAttempts:
 		return "captcha_limited"
 	case participant.CodeServiceUnavailable, participant.CodeChannelNotFound, participant.CodeBotTokenMissing, participant.CodeTelegramAPI:

@@ -96,6 +96,7 @@ func (s *Server) routes() {
 	g.Handle("/draw/entrants", s.guard(s.handleEntrants, giveaway)).Methods(get).Name("draw_entrants")
 	g.Handle("/rules", s.public(s.handleRules)).Methods(get).Name("rules")
 	g.Handle("/rules", s.guard(s.handleSetRules, giveaway)).Methods(put).Name("rules_set")
+	g.Handle("/eligibility/{user_id}", s.guard(s.handleEligibility, bot, giveaway)).Methods(get).Name("eligibility")
 	g.Handle("/count", s.guard(s.handleCount, giveaway)).Methods(get).Name("count")
 	g.Handle("/stats", s.guard(s.handleStats, giveaway)).Methods(get).Name("stats")
 	g.Handle("/winners", s.guard(s.handleWinners, giveaway)).Methods(get).Name("winners")

@@ -26,15 +26,15 @@ const (
 // Users dated by the account age table: old ones before 2017, and one
 // newer than its last row.
 const (
-	inBoth       = int64(300_000_001 + iota) // member of A and B
-	onlyA                                    // member of A, left B
-	adminA                                   // administrator of A, member of B
-	creatorB                                 // member of A, creator of B
-	restrictedIn                             // restricted in A but still in it, member of B
-	restrictedOut                            // restricted in A and gone, member of B
-	kickedA                                  // kicked from A, member of B
-	stranger                                 // in neither
-	freshUser    = int64(7_000_000_001)      // member of both, too new to date
+	inBoth        = int64(300_000_001 + iota) // member of A and B
+	onlyA                                     // member of A, left B
+	adminA                                    // administrator of A, member of B
+	creatorB                                  // member of A, creator of B
+	restrictedIn                              // restricted in A but still in it, member of B
+	restrictedOut                             // restricted in A and gone, member of B
+	kickedA                                   // kicked from A, member of B
+	stranger                                  // in neither
+	freshUser     = int64(7_000_000_001)      // member of both, too new to date
 )
 
 // statusGiveaways is the giveaway service: every giveaway of rulesAccount,

@@ -16,6 +16,8 @@ type ErrorBody struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// ChannelInfo is set on USER_NOT_SUBSCRIBED.
 	ChannelInfo *Channel `json:"channel_info,omitempty"`
+	// RuleRefusal's fields are set on a refusal by a giveaway's rules.
+	*RuleRefusal
 }
 
 // FieldError is one invalid field of a request.

@@ -10,6 +10,11 @@ type RegisterRequest struct {
 	Username   string `json:"username,omitempty"`
 	FirstName  string `json:"first_name,omitempty"`
 	LastName   string `json:"last_name,omitempty"`
+	// IsPremium is the is_premium of Telegram's User object; a
+	// premium-only giveaway refuses a user without it.
+	IsPremium *bool `json:"is_premium,omitempty"`
+	// ReferrerUserID is the user who invited this one; not the user.
+	ReferrerUserID int64 `json:"referrer_user_id,omitempty"`
 }
 
 // CaptchaRequired answers register (200) for a user who has never passed
