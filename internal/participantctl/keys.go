@@ -214,3 +214,13 @@ func proofError(err error) string {
 	first, _, _ := strings.Cut(msg, "\n")
 	return first
 }
+
+// oneLine makes a reason fit the one line of its FAILED or FAULT: the
+// merkle package's mismatched roots, printed over four lines as byte
+// lists, become a phrase, and any other line break a space.
+func oneLine(msg string) string {
+	if i := strings.Index(msg, "calculated root:\n"); i >= 0 {
+		msg = msg[:i] + "the proof leads to another root"
+	}
+	return strings.ReplaceAll(msg, "\n", " ")
+}

@@ -184,7 +184,7 @@ func monitor(ctx context.Context, env *Env, args []string) int {
 		f, err := m.pass(ctx)
 		switch {
 		case f != nil:
-			fmt.Fprintf(env.Stdout, "FAULT %s: %s\n", f.check, f.reason)
+			fmt.Fprintf(env.Stdout, "FAULT %s: %s\n", f.check, oneLine(f.reason))
 			return ExitFailed
 		case err != nil && ctx.Err() != nil:
 			return ExitOK

@@ -185,9 +185,9 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 	if err := draw.Verify(rec, opts); err != nil {
 		var ve *draw.VerifyError
 		if errors.As(err, &ve) {
-			fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", ve.Check, ve.Reason)
+			fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", ve.Check, oneLine(ve.Reason))
 		} else {
-			fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
+			fmt.Fprintf(env.Stdout, "FAILED: %s\n", oneLine(err.Error()))
 		}
 		return ExitFailed
 	}

@@ -132,7 +132,7 @@ func verifyDrawV2(ctx context.Context, env *Env, in v2Source) int {
 			return ExitUnusable
 		}
 		if f != nil {
-			fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", f.check, f.reason)
+			fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", f.check, oneLine(f.reason))
 			return ExitFailed
 		}
 	} else {
@@ -145,9 +145,9 @@ func verifyDrawV2(ctx context.Context, env *Env, in v2Source) int {
 func printFailure(env *Env, err error) int {
 	var ve *draw.VerifyError
 	if errors.As(err, &ve) {
-		fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", ve.Check, ve.Reason)
+		fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", ve.Check, oneLine(ve.Reason))
 	} else {
-		fmt.Fprintf(env.Stdout, "FAILED: %v\n", err)
+		fmt.Fprintf(env.Stdout, "FAILED: %s\n", oneLine(err.Error()))
 	}
 	return ExitFailed
 }
