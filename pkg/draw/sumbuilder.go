@@ -126,7 +126,7 @@ func (b *SumTreeBuilder) hash() {
 		b.queue[0] = nil
 		b.queue = b.queue[1:]
 		b.mu.Unlock()
-		c.root = sumRootChunk(c.ids, c.tickets)
+		c.root = sumRootSeq(c.ids, c.tickets)
 	}
 }
 

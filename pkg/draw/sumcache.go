@@ -60,7 +60,7 @@ func (c SumTreeCache) Proof(chunk int, ids []int64, tickets []uint64, userID int
 	if _, _, err := CheckTickets(ids, tickets); err != nil {
 		return TicketLeaf{}, err
 	}
-	if sumRootChunk(ids, tickets) != c.Roots[chunk] {
+	if sumRootSeq(ids, tickets) != c.Roots[chunk] {
 		return TicketLeaf{}, errors.New("draw: the entrants read do not match the cached chunk")
 	}
 	j, found := slices.BinarySearch(ids, userID)

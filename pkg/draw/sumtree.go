@@ -2,6 +2,7 @@ package draw
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"runtime"
@@ -30,7 +31,10 @@ var EmptySumRoot = Node{Hash: sha256.Sum256(nil)}
 // SumLeaf returns the leaf of an entrant holding tickets tickets: hash
 // SHA-256(0x00 || uint64_be(userID) || uint64_be(tickets)), sum tickets.
 func SumLeaf(userID int64, tickets uint64) Node {
-	return Node{Hash: sumLeafHash(userID, tickets), Sum: tickets}
+	var b [17]byte
+	binary.BigEndian.PutUint64(b[1:], uint64(userID))
+	binary.BigEndian.PutUint64(b[9:], tickets)
+	return Node{Hash: sha256.Sum256(b[:]), Sum: tickets}
 }
 
 // SumNode returns the parent of l and r: hash SHA-256(0x01 || l.Hash ||
@@ -45,7 +49,13 @@ func SumNode(l, r Node) (Node, error) {
 
 // sumNode is SumNode for sums already known to be in range.
 func sumNode(l, r Node) Node {
-	return Node{Hash: sumNodeHash(l, r), Sum: l.Sum + r.Sum}
+	var b [1 + 2*(32+8)]byte
+	b[0] = 1
+	copy(b[1:33], l.Hash[:])
+	binary.BigEndian.PutUint64(b[33:41], l.Sum)
+	copy(b[41:73], r.Hash[:])
+	binary.BigEndian.PutUint64(b[73:81], r.Sum)
+	return Node{Hash: sha256.Sum256(b[:]), Sum: l.Sum + r.Sum}
 }
 
 // ticketsAt returns entrant i's tickets: 1 when tickets is nil.
@@ -408,7 +418,7 @@ func newSumTreeCache(ids [][]int64, tickets [][]uint64) SumTreeCache {
 			tk = tickets[i]
 		}
 		c.FirstIDs[i] = ids[i][0]
-		c.Roots[i] = sumRootChunk(ids[i], tk)
+		c.Roots[i] = sumRootSeq(ids[i], tk)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || c.Size < parallelMin {
