@@ -228,7 +228,7 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 		FirstName:    profile.FirstName,
 		LastName:     profile.LastName,
 		afterCaptcha: true,
-	}, g, gr, nil)
+	}, g, gr, nil, true)
 	switch {
 	case err != nil:
 		return ValidateResult{}, err

@@ -452,3 +452,94 @@ func TestAccountAgeTable(t *testing.T) {
 		t.Fatalf("an id past the last row: %+v", fresh)
 	}
 }
+
+// rulesChangingStore sets the giveaway's rules just before the first
+// enrollment, between the registration's read of the rules and the draw
+// commitment it makes.
+type rulesChangingStore struct {
+	participant.Store
+	once   sync.Once
+	change func()
+}
+
+func (s *rulesChangingStore) Enroll(ctx context.Context, p participant.NewParticipant) (participant.Enrollment, error) {
+	s.once.Do(s.change)
+	return s.Store.Enroll(ctx, p)
+}
+
+// TestRulesSetDuringTheFirstRegistration: rules set after the first
+// registration read the defaults, but before its commit fixed them, are
+// the giveaway's rules, so the registration is checked against them.
+func TestRulesSetDuringTheFirstRegistration(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		st := testenv.OpenStore(t, backend)
+		ctx := context.Background()
+		if err := st.CompleteCaptcha(ctx, inBoth, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		const gid = 181
+		racing := &rulesChangingStore{Store: st}
+		svc := participant.NewService(racing, nil, nil, participant.Options{})
+		racing.change = func() {
+			if _, err := svc.SetRules(ctx, gid, participant.RulesInput{PremiumOnly: ptr(true)}); err != nil {
+				t.Errorf("set rules: %v", err)
+			}
+		}
+		_, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: inBoth})
+		refusal(t, err, participant.CodePremiumRequired)
+		g, err := svc.GiveawayRules(ctx, gid)
+		if err != nil || !g.Locked || !g.Rules.PremiumOnly {
+			t.Fatalf("rules %+v, %v; want premium_only, locked", g, err)
+		}
+		if p, err := st.RegistrationState(ctx, gid, inBoth); err != nil || p.ParticipantID != 0 {
+			t.Fatalf("registered under the old rules: %+v, %v", p, err)
+		}
+	})
+}
+
+// rulesLockingStore sets the giveaway's rules and commits its draw just
+// after the registration read the user's state, as another registration
+// that got there first would.
+type rulesLockingStore struct {
+	participant.Store
+	once   sync.Once
+	change func()
+}
+
+func (s *rulesLockingStore) RegistrationState(ctx context.Context, giveawayID, userID int64) (participant.RegistrationState, error) {
+	st, err := s.Store.RegistrationState(ctx, giveawayID, userID)
+	s.once.Do(s.change)
+	return st, err
+}
+
+// TestRulesLockedByAnotherRegistration: rules changed and fixed by
+// another registration's commit after this one read them are the rules
+// this one is checked against.
+func TestRulesLockedByAnotherRegistration(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		st := testenv.OpenStore(t, backend)
+		ctx := context.Background()
+		if err := st.CompleteCaptcha(ctx, inBoth, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		const gid = 191
+		locking := &rulesLockingStore{Store: st}
+		svc := participant.NewService(locking, nil, nil, participant.Options{})
+		if _, err := svc.SetRules(ctx, gid, participant.RulesInput{MaxTickets: ptr[int64](2)}); err != nil {
+			t.Fatal(err)
+		}
+		locking.change = func() {
+			if _, err := svc.SetRules(ctx, gid, participant.RulesInput{PremiumOnly: ptr(true)}); err != nil {
+				t.Errorf("set rules: %v", err)
+			}
+			if _, err := svc.CommitDraw(ctx, gid); err != nil {
+				t.Errorf("commit: %v", err)
+			}
+		}
+		_, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: inBoth})
+		refusal(t, err, participant.CodePremiumRequired)
+		if p, err := st.RegistrationState(ctx, gid, inBoth); err != nil || p.ParticipantID != 0 {
+			t.Fatalf("registered under the old rules: %+v, %v", p, err)
+		}
+	})
+}

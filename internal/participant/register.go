@@ -78,7 +78,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 			return s.registerChallenge(ctx, req)
 		}
 	}
-	e, err := s.enroll(ctx, req, g, gr, checked)
+	e, err := s.enroll(ctx, req, g, gr, checked, s.opts.RequireSubscription || gr.Custom)
 	if err != nil {
 		return RegisterResult{}, err
 	}
@@ -136,12 +136,20 @@ func (r *RegisterRequest) normalize() error {
 // checked says how they went. The store holds the giveaway's draw row
 // shared meanwhile, so a registration either commits before the draw
 // freezes the entrants or finds the giveaway closed. A giveaway seen for
-// the first time gets its draw commitment first, which fixes its rules:
-// rules set since they were read are checked before storing.
-func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, gr GiveawayRules, checked *verdict) (Enrollment, error) {
+// the first time gets its draw commitment first, which fixes its rules.
+// Rules read before any commitment may have changed since: a user known
+// to have passed the captcha (captchaPassed) commits the draw before
+// storing, and is checked against the rules it fixed; one not known to
+// have, only when the store finds no draw row.
+func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, gr GiveawayRules, checked *verdict, captchaPassed bool) (Enrollment, error) {
 	verified, err := s.admit(ctx, req, g, gr, checked)
 	if err != nil {
 		return Enrollment{}, err
+	}
+	if !gr.Locked && captchaPassed {
+		if verified, gr, err = s.fixRules(ctx, req, g, gr, verified); err != nil {
+			return Enrollment{}, err
+		}
 	}
 	np := NewParticipant{
 		GiveawayID:           req.GiveawayID,
@@ -156,17 +164,8 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, g
 	if err != nil || e.DrawFound || !e.CaptchaCompleted {
 		return e, err
 	}
-	if _, err := s.CommitDraw(ctx, req.GiveawayID); err != nil {
+	if np.SubscriptionVerified, _, err = s.fixRules(ctx, req, g, gr, verified); err != nil {
 		return Enrollment{}, err
-	}
-	fixed, err := s.rulesOf(ctx, s.store, req.GiveawayID)
-	if err != nil {
-		return Enrollment{}, err
-	}
-	if fixed.SHA256 != gr.SHA256 {
-		if np.SubscriptionVerified, err = s.admit(ctx, req, g, fixed, nil); err != nil {
-			return Enrollment{}, err
-		}
 	}
 	np.At = s.now()
 	e, err = s.store.Enroll(ctx, np)
@@ -174,6 +173,20 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, g
 		err = fmt.Errorf("giveaway %d: no draw row after creating its commitment", req.GiveawayID)
 	}
 	return e, err
+}
+
+// fixRules commits the giveaway's draw, which fixes its rules, and checks
+// the user again when they are not the rules gr the user was admitted by.
+func (s *Service) fixRules(ctx context.Context, req RegisterRequest, g Giveaway, gr GiveawayRules, verified bool) (bool, GiveawayRules, error) {
+	if _, err := s.CommitDraw(ctx, req.GiveawayID); err != nil {
+		return false, gr, err
+	}
+	fixed, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	if err != nil || fixed.SHA256 == gr.SHA256 {
+		return verified, fixed, err
+	}
+	verified, err = s.admit(ctx, req, g, fixed, nil)
+	return verified, fixed, err
 }
 
 // admit checks the user against the giveaway's rules (or takes checked,
