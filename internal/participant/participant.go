@@ -443,6 +443,12 @@ type LogQueries interface {
 	// LatestCheckpoint returns the stored checkpoint of the largest size,
 	// with its cosignatures, or ErrNotFound.
 	LatestCheckpoint(ctx context.Context) (StoredCheckpoint, error)
+	// LatestCosignedCheckpoint returns the stored checkpoint of the
+	// largest size below the given one that at least quorum of the named
+	// witnesses cosigned (distinct names with a cosignature stored for that
+	// size, whether or not it verifies), with every cosignature stored for
+	// it, or ErrNotFound.
+	LatestCosignedCheckpoint(ctx context.Context, witnesses []string, quorum int, below uint64) (StoredCheckpoint, error)
 	// SaveCosignatures stores witnesses' cosignatures of the checkpoint of
 	// the given size, keeping the first one of each witness.
 	SaveCosignatures(ctx context.Context, size uint64, sigs []note.Signature) error

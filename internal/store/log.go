@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -328,6 +330,80 @@ func (q queries) LatestCheckpoint(ctx context.Context) (participant.StoredCheckp
 		return participant.StoredCheckpoint{}, participant.ErrNotFound
 	}
 	return cs[0], nil
+}
+
+// LatestCosignedCheckpoint walks down from below, each step to the
+// largest size a quorum may have cosigned (cosignedCandidate), and stops
+// at the first that has it: one step when the witnesses cosign the same
+// checkpoints, even if one of them has cosigned nothing for a long time.
+func (q queries) LatestCosignedCheckpoint(ctx context.Context, witnesses []string, quorum int, below uint64) (participant.StoredCheckpoint, error) {
+	if quorum < 1 {
+		return participant.StoredCheckpoint{}, fmt.Errorf("store: a quorum of %d witnesses", quorum)
+	}
+	names := slices.Compact(slices.Sorted(slices.Values(witnesses)))
+	if quorum > len(names) {
+		return participant.StoredCheckpoint{}, participant.ErrNotFound
+	}
+	bound := int64(min(below, math.MaxInt64))
+	for bound > 0 {
+		size, count, found, err := q.cosignedCandidate(ctx, names, quorum, bound)
+		if err != nil {
+			return participant.StoredCheckpoint{}, err
+		}
+		if !found {
+			break
+		}
+		if count >= quorum {
+			cs, err := q.checkpoints(ctx, "SELECT tree_size, note FROM log_checkpoints WHERE tree_size = ?", size)
+			if err != nil {
+				return participant.StoredCheckpoint{}, err
+			}
+			if len(cs) == 0 {
+				return participant.StoredCheckpoint{}, fmt.Errorf("store: the checkpoint of size %d has cosignatures but no row", size)
+			}
+			return cs[0], nil
+		}
+		bound = size
+	}
+	return participant.StoredCheckpoint{}, participant.ErrNotFound
+}
+
+// cosignedCandidate returns the largest tree size below bound that at
+// least quorum of the witnesses may have cosigned, and how many did: each
+// witness's latest cosigned size below bound is one probe of
+// log_cosignatures_witness_size, and no size above the quorum-th largest
+// of those has a quorum. There is none when fewer than quorum witnesses
+// cosigned anything below bound.
+func (q queries) cosignedCandidate(ctx context.Context, names []string, quorum int, bound int64) (size int64, count int, found bool, err error) {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(names)+1)
+	b.WriteString("WITH latest (size) AS (")
+	for i, name := range names {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT (SELECT tree_size FROM log_cosignatures WHERE witness = ? AND tree_size < ? ORDER BY tree_size DESC LIMIT 1)")
+		args = append(args, name, bound)
+	}
+	b.WriteString("), candidate (size) AS (SELECT size FROM latest WHERE size IS NOT NULL ORDER BY size DESC LIMIT 1 OFFSET ?)")
+	args = append(args, quorum-1)
+	b.WriteString(" SELECT size, (SELECT count(*) FROM log_cosignatures WHERE tree_size = candidate.size AND witness IN (")
+	for i, name := range names {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("?")
+		args = append(args, name)
+	}
+	b.WriteString(")) FROM candidate")
+	err = q.db.QueryRowContext(ctx, b.String(), args...).Scan(&size, &count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, wrap("find the latest cosigned checkpoint", err)
+	}
+	return size, count, true, nil
 }
 
 // checkpoints reads checkpoints and then their cosignatures.

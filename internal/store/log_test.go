@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	mrand "math/rand/v2"
 	"slices"
 	"sync"
@@ -310,6 +311,63 @@ func TestCheckpointsAndWitnessState(t *testing.T) {
 		got2, err := testenv.ReopenStore(t, s).EnsureLogKey(ctx, k2)
 		if err != nil || got2 != k1 {
 			t.Fatalf("a second replica's key = %+v, %v; want the first one kept", got2, err)
+		}
+	})
+}
+
+// TestLatestCosignedCheckpoint: the latest checkpoint a quorum of the
+// named witnesses cosigned is found below a bound, past later checkpoints
+// that fewer of them cosigned or none did, with all its cosignatures;
+// others' cosignatures do not count.
+func TestLatestCosignedCheckpoint(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		cosigned := map[uint64][]string{2: nil, 3: {"w1", "w2"}, 5: {"w1"}, 6: {"w1", "w3"}, 7: nil, 8: {"w2", "w3"}, 9: {"w3", "w4"}}
+		for size, names := range cosigned {
+			if err := s.SaveCheckpoint(ctx, size, fmt.Sprintf("size %d\n", size)); err != nil {
+				t.Fatal(err)
+			}
+			var sigs []note.Signature
+			for _, name := range names {
+				sig, _ := noteSig(name, []byte{0, 0, 0, byte(size), 1, 2, 3})
+				sigs = append(sigs, sig)
+			}
+			if err := s.SaveCosignatures(ctx, size, sigs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			witnesses []string
+			quorum    int
+			below     uint64
+			want      uint64 // 0: none
+		}{
+			{[]string{"w1", "w2"}, 2, math.MaxUint64, 3},
+			{[]string{"w2", "w1"}, 2, 3, 0},
+			{[]string{"w1", "w2"}, 1, math.MaxUint64, 8},
+			{[]string{"w1", "w2"}, 1, 8, 6},
+			{[]string{"w1"}, 1, math.MaxUint64, 6},
+			{[]string{"w1", "w3"}, 2, math.MaxUint64, 6},
+			{[]string{"w2", "w3"}, 2, math.MaxUint64, 8},
+			{[]string{"w1", "w2", "w3"}, 2, math.MaxUint64, 8},
+			{[]string{"w1", "w2", "w3"}, 2, 8, 6},
+			{[]string{"w1", "w2", "w3"}, 3, math.MaxUint64, 0},
+			{[]string{"w1", "w1"}, 2, math.MaxUint64, 0},
+			{[]string{"w5"}, 1, math.MaxUint64, 0},
+		} {
+			got, err := s.LatestCosignedCheckpoint(ctx, c.witnesses, c.quorum, c.below)
+			if c.want == 0 {
+				if !errors.Is(err, participant.ErrNotFound) {
+					t.Errorf("%d of %v below %d: %+v, %v; want not found", c.quorum, c.witnesses, c.below, got, err)
+				}
+				continue
+			}
+			if err != nil || got.Size != c.want || got.Note != fmt.Sprintf("size %d\n", c.want) || len(got.Cosignatures) != len(cosigned[c.want]) {
+				t.Errorf("%d of %v below %d: %+v, %v; want size %d with its %d cosignatures", c.quorum, c.witnesses, c.below, got, err, c.want, len(cosigned[c.want]))
+			}
+		}
+		if _, err := s.LatestCosignedCheckpoint(ctx, []string{"w1"}, 0, math.MaxUint64); err == nil || errors.Is(err, participant.ErrNotFound) {
+			t.Errorf("a quorum of 0: %v, want an error", err)
 		}
 	})
 }
