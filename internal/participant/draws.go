@@ -613,8 +613,9 @@ func pickUsers(picks []draw.Pick) []int64 {
 }
 
 // freshDraw prepares the commitment a giveaway gets when it first appears,
-// under the given version: a v2 commitment also fixes the chain, the
-// beacon delay, max_tickets (1 for now) and the rules (none yet).
+// under the given version: a v2 commitment also fixes the chain and the
+// beacon delay, and max_tickets 1 with no rules until ensureDraw, in the
+// transaction that creates the draw, puts in the giveaway's rules.
 func (s *Service) freshDraw(ctx context.Context, giveawayID int64, version string) (Draw, error) {
 	seed := make([]byte, 32)
 	if _, err := io.ReadFull(s.opts.Random, seed); err != nil {
@@ -644,19 +645,44 @@ func (s *Service) freshDraw(ctx context.Context, giveawayID int64, version strin
 }
 
 // ensureDraw returns the giveaway's draw locked in mode, creating it from
-// fresh when the giveaway is new; the draw this call creates has its
-// commit entry logged in the same transaction.
+// fresh when the giveaway is new; the draw this call creates commits the
+// giveaway's rules (v2) and has its commit entry logged in the same
+// transaction.
 func (s *Service) ensureDraw(ctx context.Context, q Queries, giveawayID int64, fresh Draw, mode LockMode) (Draw, error) {
 	d, err := q.EnsureDraw(ctx, giveawayID, fresh, mode)
 	if err != nil {
 		return Draw{}, err
 	}
 	if fresh.ServerSeed != nil && d.Commitment == fresh.Commitment && d.LogSeq == 0 {
+		if d.V2() {
+			if err := s.commitRules(ctx, q, &d); err != nil {
+				return Draw{}, err
+			}
+		}
 		if err := appendBuilt(ctx, q, &d, func(drawlog.Header) (drawlog.Entry, error) { return commitEntry(d) }); err != nil {
 			return Draw{}, err
 		}
 	}
 	return d, nil
+}
+
+// commitRules puts the giveaway's rules into the v2 commitment this
+// transaction has just created: their SHA-256 and their max_tickets. The
+// rules are read after the draw row exists, whose insert has locked them
+// (a trigger), on Postgres after waiting for a change of them still in
+// flight, so they are the rules that hold from now on. Without rules set
+// the commitment stays as it was: rules_sha256 null, max_tickets 1.
+func (s *Service) commitRules(ctx context.Context, q Queries, d *Draw) error {
+	g, err := s.rulesOf(ctx, q, d.GiveawayID)
+	if err != nil || !g.Custom {
+		return err
+	}
+	if g.Rules.MaxTickets < 1 {
+		return fmt.Errorf("commit giveaway %d: its rules allow %d tickets", d.GiveawayID, g.Rules.MaxTickets)
+	}
+	sum := draw.Hash(g.SHA256)
+	d.Record.RulesSHA256, d.Record.MaxTickets = &sum, uint64(g.Rules.MaxTickets)
+	return q.SaveDraw(ctx, *d)
 }
 
 // CommitDraw publishes the giveaway's commitment ahead of any registration,
