@@ -217,7 +217,7 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	if err != nil {
 		return ValidateResult{}, err
 	}
-	gr, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	gr, err := s.registrationRules(ctx, req.GiveawayID)
 	if err != nil {
 		return ValidateResult{}, err
 	}

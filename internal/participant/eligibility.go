@@ -311,7 +311,7 @@ func (s *Service) Eligibility(ctx context.Context, req EligibilityRequest) (Elig
 	case err != nil:
 		return Eligibility{}, err
 	}
-	gr, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	gr, err := s.registrationRules(ctx, req.GiveawayID)
 	if err != nil {
 		return Eligibility{}, err
 	}

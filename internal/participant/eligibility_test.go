@@ -71,7 +71,7 @@ type rulesEnv struct {
 
 // newRulesEnv is a service with the stand-in Bot API and channel and auth
 // services behind upstream's checker, every test user's captcha passed.
-func newRulesEnv(t *testing.T, backend string, requireSubscription bool) *rulesEnv {
+func newRulesEnv(t testing.TB, backend string, requireSubscription bool) *rulesEnv {
 	t.Helper()
 	tg := telegramtest.New(t, rulesBotToken)
 	tg.AddChat(chatA, "@chan_a").AddChat(chatB, "@chan_b").AddChat(chatNoAdmin, "@chan_c")
@@ -92,7 +92,7 @@ func newRulesEnv(t *testing.T, backend string, requireSubscription bool) *rulesE
 	accounts.SetAccount(rulesAccount, telegramtest.Channel{TelegramID: chatA, Username: "chan_a", Title: "A"}, rulesBotToken)
 	subs := upstream.NewSubscriptions(upstream.Options{
 		ChannelURL: accounts.URL, AuthURL: accounts.URL, TelegramAPIBase: tg.URL, ServiceToken: "svc-token",
-		Timeout: 500 * time.Millisecond, BreakerFailures: 100, Cache: cache.NewMemory(1000, nil), CacheTTL: time.Minute,
+		Timeout: 500 * time.Millisecond, BreakerFailures: 100, Cache: cache.NewMemory(100_000, nil), CacheTTL: time.Minute,
 	})
 	st := testenv.OpenStore(t, backend)
 	giveaways := &statusGiveaways{closed: map[int64]bool{}}
@@ -540,6 +540,117 @@ func TestRulesLockedByAnotherRegistration(t *testing.T) {
 		refusal(t, err, participant.CodePremiumRequired)
 		if p, err := st.RegistrationState(ctx, gid, inBoth); err != nil || p.ParticipantID != 0 {
 			t.Fatalf("registered under the old rules: %+v, %v", p, err)
+		}
+	})
+}
+
+// BenchmarkRegisterRules compares registrations on SQLite: without rules
+// and without subscription checks, without rules checking the account's
+// channel, and with rules requiring three chats; memberships are cached
+// (warmed by an eligibility call), so Telegram is not asked while timed.
+func BenchmarkRegisterRules(b *testing.B) {
+	three := &participant.RulesInput{RequiredChats: []string{"-1001001", "-1001002", "@chan_d"}}
+	for _, c := range []struct {
+		name                string
+		requireSubscription bool
+		rules               *participant.RulesInput
+	}{
+		{"no-checks", false, nil},
+		{"account-channel-warm", true, nil},
+		{"three-chats-warm", false, three},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := newRulesEnv(b, "sqlite", c.requireSubscription)
+			e.tg.AddChat(-1001004, "@chan_d")
+			ctx := context.Background()
+			const gid = 201
+			if c.rules != nil {
+				if _, err := e.svc.SetRules(ctx, gid, *c.rules); err != nil {
+					b.Fatal(err)
+				}
+			}
+			users := make([]int64, b.N)
+			for i := range users {
+				users[i] = 310_000_000 + int64(i)
+				for _, chat := range []string{"-1001001", "-1001002", "-1001004"} {
+					e.tg.SetMember(chat, users[i], telegramtest.Joined)
+				}
+				if err := e.st.CompleteCaptcha(ctx, users[i], time.Now()); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.svc.Eligibility(ctx, participant.EligibilityRequest{GiveawayID: gid, UserID: users[i]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			asked := e.tg.Total()
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := e.svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: users[i]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if n := e.tg.Total() - asked; n != 0 {
+				b.Fatalf("%d Telegram requests while timed", n)
+			}
+		})
+	}
+}
+
+// rulesCountingStore counts reads of rules.
+type rulesCountingStore struct {
+	participant.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (s *rulesCountingStore) Rules(ctx context.Context, giveawayID int64) (participant.StoredRules, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	return s.Store.Rules(ctx, giveawayID)
+}
+
+func (s *rulesCountingStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// TestFixedRulesAreNotReadAgain: once the commit fixed a giveaway's
+// rules, registrations and eligibility checks take them from the cache,
+// and still apply them.
+func TestFixedRulesAreNotReadAgain(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		st := testenv.OpenStore(t, backend)
+		ctx := context.Background()
+		for _, u := range []int64{inBoth, onlyA, adminA} {
+			if err := st.CompleteCaptcha(ctx, u, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		counting := &rulesCountingStore{Store: st}
+		svc := participant.NewService(counting, nil, nil, participant.Options{})
+		const gid = 211
+		if _, err := svc.SetRules(ctx, gid, participant.RulesInput{PremiumOnly: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: inBoth, IsPremium: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		before := counting.count()
+		if _, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: onlyA}); participant.ErrorCode(err) != participant.CodePremiumRequired {
+			t.Fatalf("a user without premium: %v", err)
+		}
+		if _, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: adminA, IsPremium: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if el, err := svc.Eligibility(ctx, participant.EligibilityRequest{GiveawayID: gid, UserID: onlyA}); err != nil ||
+			!slices.Equal(el.Reasons, []participant.Reason{participant.ReasonNotPremium}) {
+			t.Fatalf("eligibility %+v, %v", el, err)
+		}
+		if n := counting.count() - before; n != 0 {
+			t.Fatalf("fixed rules read %d more times", n)
 		}
 	})
 }

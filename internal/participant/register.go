@@ -3,6 +3,7 @@ package participant
 import (
 	"context"
 	"fmt"
+	"sync"
 )
 
 // RegisterRequest asks to join a giveaway.
@@ -49,7 +50,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 	if err != nil {
 		return RegisterResult{}, err
 	}
-	gr, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	gr, err := s.registrationRules(ctx, req.GiveawayID)
 	if err != nil {
 		return RegisterResult{}, err
 	}
@@ -181,7 +182,7 @@ func (s *Service) fixRules(ctx context.Context, req RegisterRequest, g Giveaway,
 	if _, err := s.CommitDraw(ctx, req.GiveawayID); err != nil {
 		return false, gr, err
 	}
-	fixed, err := s.rulesOf(ctx, s.store, req.GiveawayID)
+	fixed, err := s.registrationRules(ctx, req.GiveawayID)
 	if err != nil || fixed.SHA256 == gr.SHA256 {
 		return verified, fixed, err
 	}
@@ -236,4 +237,47 @@ func errFrozen() error {
 
 func errDuplicate(id int64) error {
 	return &Error{Code: CodeDuplicate, Message: "You are already participating in this giveaway.", ParticipantID: id}
+}
+
+// maxLockedRules bounds the cache of fixed rules: past it the cache starts
+// afresh, costing each giveaway one read again.
+const maxLockedRules = 10000
+
+// lockedRulesCache holds giveaways' rules once their commit fixed them.
+// Fixed rules never change, so every replica may keep its own copy.
+type lockedRulesCache struct {
+	mu    sync.Mutex
+	rules map[int64]GiveawayRules
+}
+
+func (c *lockedRulesCache) get(giveawayID int64) (GiveawayRules, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.rules[giveawayID]
+	return g, ok
+}
+
+func (c *lockedRulesCache) put(g GiveawayRules) {
+	if !g.Locked {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rules == nil || len(c.rules) >= maxLockedRules {
+		c.rules = make(map[int64]GiveawayRules)
+	}
+	c.rules[g.GiveawayID] = g
+}
+
+// registrationRules returns the giveaway's rules for a registration or
+// an eligibility check: from the cache once they are fixed.
+func (s *Service) registrationRules(ctx context.Context, giveawayID int64) (GiveawayRules, error) {
+	if g, ok := s.lockedRules.get(giveawayID); ok {
+		return g, nil
+	}
+	g, err := s.rulesOf(ctx, s.store, giveawayID)
+	if err == nil {
+		s.lockedRules.put(g)
+	}
+	return g, err
 }

@@ -90,6 +90,9 @@ type Service struct {
 	subscriptions Subscriptions
 	opts          Options
 	log           *drawLog
+	// lockedRules caches rules fixed by their giveaway's commit, which
+	// never change again, sparing registrations a read.
+	lockedRules *lockedRulesCache
 }
 
 // NewService returns a Service. giveaways and subscriptions may be nil, which
@@ -117,7 +120,8 @@ func NewService(store Store, giveaways Giveaways, subscriptions Subscriptions, o
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, giveaways: giveaways, subscriptions: subscriptions, opts: opts, log: newDrawLog(opts.Log)}
+	return &Service{store: store, giveaways: giveaways, subscriptions: subscriptions, opts: opts, log: newDrawLog(opts.Log),
+		lockedRules: &lockedRulesCache{}}
 }
 
 // now is the clock at the precision the database keeps, so that a value
