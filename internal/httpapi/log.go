@@ -18,8 +18,9 @@ import (
 const codeInvalidStart participant.Code = "INVALID_START"
 
 // handleLogCheckpoint serves GET /api/participants/log/checkpoint: the
-// latest signed checkpoint of the draw log, a text/plain note with the
-// witnesses' cosignature lines.
+// draw log's checkpoint as Service.LogCheckpoint chooses it (the latest a
+// quorum of the witnesses cosigned, when there are witnesses), a
+// text/plain note with the witnesses' cosignature lines.
 func (s *Server) handleLogCheckpoint(w http.ResponseWriter, r *http.Request) {
 	c, err := s.svc.LogCheckpoint(r.Context())
 	if err != nil {

@@ -1,13 +1,18 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
 
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/witness"
 	"github.com/telegive/participant-service/pkg/drawlog"
 )
 
@@ -144,6 +149,80 @@ func TestLogEndpointsServeAVerifiableLog(t *testing.T) {
 				t.Errorf("%s: no validation_errors: %s", c.path, r.raw)
 			}
 		}
+	})
+}
+
+// logReplica is another replica of the harness's deployment, on its
+// store, with its log key and witnesses: it appends, signs and publishes
+// checkpoints the harness then serves.
+func logReplica(t *testing.T, h *harness, f *v2fixture) *participant.Service {
+	t.Helper()
+	var urls, keys []string
+	var ws []participant.LogWitness
+	for _, w := range f.witnesses {
+		urls, keys = append(urls, w.URL()), append(keys, w.VerifierKey())
+		ws = append(ws, participant.LogWitness{URL: w.URL(), Key: w.VerifierKey()})
+	}
+	parsed, err := witness.ParseWitnesses(urls, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := defaultOptions()
+	o.Log = participant.LogOptions{Signer: f.signer, Witnesses: ws,
+		Cosigner: cosigner{&witness.Client{Witnesses: parsed, Timeout: 2 * time.Second}}}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return participant.NewService(h.store, nil, nil, o)
+}
+
+// TestLogServesTheLatestCosignedCheckpoint: with witnesses, GET
+// /log/checkpoint serves the latest checkpoint both cosigned, with their
+// cosignatures, while a later one is signed but not yet cosigned; once it
+// is, that one.
+func TestLogServesTheLatestCosignedCheckpoint(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		h, f := newV2Harness(t, backend, true, 2, 5*time.Second)
+		replica := logReplica(t, h, f)
+		ctx := context.Background()
+		logKey, err := drawlog.NewLogVerifier(f.signer.VerifierKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var witnesses []note.Verifier
+		for _, w := range f.witnesses {
+			witnesses = append(witnesses, w.Verifier())
+		}
+		served := func(want uint64) {
+			t.Helper()
+			r := h.do("GET", "/api/participants/log/checkpoint", nil)
+			c, n, err := drawlog.VerifyCheckpoint(string(r.raw), logKey)
+			if r.status != http.StatusOK || err != nil || c.Size != want {
+				t.Fatalf("checkpoint: %d, size %d, %v; want size %d\n%s", r.status, c.Size, err, want, r.raw)
+			}
+			if _, err := drawlog.VerifyCosignatures(n, witnesses, len(witnesses)); err != nil {
+				t.Fatalf("the checkpoint of size %d: %v\n%s", want, err, r.raw)
+			}
+		}
+		for g := int64(1); g <= 2; g++ {
+			if _, err := replica.CommitDraw(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+			if a, err := replica.PublishCheckpoint(ctx); err != nil || !a.Attested || a.TreeSize != uint64(g) {
+				t.Fatalf("publish: %+v, %v", a, err)
+			}
+		}
+		if _, err := replica.CommitDraw(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := replica.Checkpoint(ctx); err != nil || c.Size != 3 {
+			t.Fatalf("checkpoint of size %d, %v; want 3", c.Size, err)
+		}
+		served(2)
+		if a, err := replica.PublishCheckpoint(ctx); err != nil || !a.Attested || a.TreeSize != 3 {
+			t.Fatalf("publish: %+v, %v", a, err)
+		}
+		served(3)
 	})
 }
 

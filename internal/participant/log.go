@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -265,9 +266,30 @@ func (s *Service) Checkpoint(ctx context.Context) (LogCheckpoint, error) {
 	return LogCheckpoint{Size: head.Size, Note: signed}, nil
 }
 
-// LogCheckpoint returns the latest stored checkpoint with every
-// cosignature gathered for it; before the first one, a fresh checkpoint.
+// LogCheckpoint returns the checkpoint the log serves. With witnesses
+// configured, that is the latest stored one a quorum of them cosigned,
+// with those cosignatures, as the draw protocol says: a checkpoint is
+// stored the moment it is signed, before the witnesses are asked (and
+// stays stored if they refuse it), so the latest stored one may be one
+// they have not cosigned, or never will. Only while no checkpoint has a
+// quorum (a new log, or witnesses that have never answered) is it the
+// latest signed one, with whatever cosignatures it has: a client still
+// gets a tree head to ask proofs under, and a verifier that pins the
+// witnesses sees the quorum missing. Without witnesses it is the latest
+// signed one; before the first one, a fresh checkpoint.
 func (s *Service) LogCheckpoint(ctx context.Context) (LogCheckpoint, error) {
+	if len(s.log.verifiers) > 0 {
+		c, found, err := s.latestCosignedCheckpoint(ctx)
+		if err != nil || found {
+			return c, err
+		}
+	}
+	return s.latestSignedCheckpoint(ctx)
+}
+
+// latestSignedCheckpoint returns the latest stored checkpoint with every
+// cosignature gathered for it; before the first one, a fresh checkpoint.
+func (s *Service) latestSignedCheckpoint(ctx context.Context) (LogCheckpoint, error) {
 	c, err := s.store.LatestCheckpoint(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return s.Checkpoint(ctx)
@@ -280,6 +302,68 @@ func (s *Service) LogCheckpoint(ctx context.Context) (LogCheckpoint, error) {
 		return LogCheckpoint{}, err
 	}
 	return LogCheckpoint{Size: c.Size, Note: text}, nil
+}
+
+// latestCosignedCheckpoint returns the latest stored checkpoint, signed by
+// the log's current key, on which the cosignatures of a quorum of the
+// configured witnesses verify, with those cosignatures. The store counts
+// the witnesses by name; a checkpoint whose signatures do not verify (the
+// log's or a witness's key replaced since) is passed over, up to
+// checkpointsScanned of them.
+func (s *Service) latestCosignedCheckpoint(ctx context.Context) (LogCheckpoint, bool, error) {
+	l := s.log
+	signer, _, err := s.logSigner(ctx)
+	if err != nil {
+		return LogCheckpoint{}, false, err
+	}
+	verifier, err := note.NewVerifier(signer.VerifierKey())
+	if err != nil {
+		return LogCheckpoint{}, false, fmt.Errorf("draw log: %w", err)
+	}
+	names := make([]string, len(l.verifiers))
+	for i, v := range l.verifiers {
+		names[i] = v.Name()
+	}
+	below := uint64(math.MaxUint64)
+	for range checkpointsScanned {
+		c, err := s.store.LatestCosignedCheckpoint(ctx, names, l.quorum(), below)
+		if errors.Is(err, ErrNotFound) {
+			return LogCheckpoint{}, false, nil
+		}
+		if err != nil {
+			return LogCheckpoint{}, false, err
+		}
+		text, ok, err := s.quorumCosigned(c, verifier)
+		if err != nil || ok {
+			return LogCheckpoint{Size: c.Size, Note: text}, ok, err
+		}
+		below = c.Size
+	}
+	return LogCheckpoint{}, false, nil
+}
+
+// quorumCosigned returns the stored checkpoint's note with the
+// cosignatures of the configured witnesses that verify on it, if it is
+// signed by the log's key and they are a quorum.
+func (s *Service) quorumCosigned(c StoredCheckpoint, log note.Verifier) (string, bool, error) {
+	text, err := withSignatures(c.Note, c.Cosignatures)
+	if err != nil {
+		return "", false, err
+	}
+	_, n, err := drawlog.VerifyCheckpoint(text, log)
+	if err != nil {
+		return "", false, nil
+	}
+	cosigs, err := drawlog.VerifyCosignatures(n, s.log.verifiers, 0)
+	if err != nil || len(cosigs) < s.log.quorum() {
+		return "", false, err
+	}
+	sigs := make([]note.Signature, len(cosigs))
+	for i, cs := range cosigs {
+		sigs[i] = cs.Signature
+	}
+	text, err = withSignatures(c.Note, sigs)
+	return text, err == nil, err
 }
 
 // withSignatures adds signature lines to a signed note.

@@ -2,15 +2,21 @@ package participant_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+
 	"github.com/telegive/participant-service/internal/drand/drandtest"
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/internal/testenv"
+	"github.com/telegive/participant-service/internal/witness/witnesstest"
 	"github.com/telegive/participant-service/pkg/draw"
 	"github.com/telegive/participant-service/pkg/drawlog"
 )
@@ -138,6 +144,144 @@ func TestLogReadsValidate(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+// TestLogServesTheLatestCosignedCheckpoint: with witnesses, the log serves
+// the latest checkpoint a quorum of them cosigned, not a later one signed
+// but not yet cosigned, nor one whose stored cosignatures do not verify;
+// once the later one is cosigned, it serves that. Before any checkpoint is
+// cosigned, and without witnesses, it serves the latest signed one.
+func TestLogServesTheLatestCosignedCheckpoint(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		e := newV2Env(t, backend, 2)
+		svc := e.service(nil, e.beacons(drandtest.Honest), nil)
+		ctx := context.Background()
+		served := func(want uint64, cosigned bool) {
+			t.Helper()
+			c, err := svc.LogCheckpoint(ctx)
+			if err != nil || c.Size != want {
+				t.Fatalf("served the checkpoint of size %d, %v; want %d", c.Size, err, want)
+			}
+			e.checkCosigned(c, want, cosigned)
+		}
+		commit := func(g int64) {
+			t.Helper()
+			if _, err := svc.CommitDraw(ctx, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		publish := func(want uint64) {
+			t.Helper()
+			a, err := svc.PublishCheckpoint(ctx)
+			if err != nil || !a.Attested || a.TreeSize != want {
+				t.Fatalf("publish: %+v, %v; want size %d attested", a, err, want)
+			}
+		}
+		sign := func(want uint64) {
+			t.Helper()
+			if c, err := svc.Checkpoint(ctx); err != nil || c.Size != want {
+				t.Fatalf("checkpoint of size %d, %v; want %d", c.Size, err, want)
+			}
+		}
+
+		commit(1)
+		served(1, false)
+		publish(1)
+		served(1, true)
+
+		commit(2)
+		sign(2)
+		served(1, true)
+		publish(2)
+		served(2, true)
+
+		// Cosignature lines with the witnesses' names and key hashes that
+		// do not verify are counted by the store, but not served.
+		commit(3)
+		sign(3)
+		var forged []note.Signature
+		for _, w := range e.witnesses {
+			raw := binary.BigEndian.AppendUint32(nil, w.Verifier().KeyHash())
+			forged = append(forged, note.Signature{Name: w.Name(), Hash: w.Verifier().KeyHash(),
+				Base64: base64.StdEncoding.EncodeToString(append(raw, make([]byte, 72)...))})
+		}
+		if err := e.store.SaveCosignatures(ctx, 3, forged); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := e.store.LatestCosignedCheckpoint(ctx, []string{e.witnesses[0].Name(), e.witnesses[1].Name()}, 2, math.MaxUint64); err != nil || c.Size != 3 {
+			t.Fatalf("the store's latest cosigned checkpoint: %d, %v; want the forged 3", c.Size, err)
+		}
+		served(2, true)
+
+		// Without witnesses, the latest signed one.
+		e = newV2Env(t, backend, 0)
+		svc = e.service(nil, e.beacons(drandtest.Honest), nil)
+		commit(1)
+		sign(1)
+		commit(2)
+		sign(2)
+		served(2, false)
+	})
+}
+
+// TestLogServesAQuorumOfCosignatures: with a quorum of one of two
+// witnesses, a checkpoint one of them cosigned is served over a later one
+// none cosigned.
+func TestLogServesAQuorumOfCosignatures(t *testing.T) {
+	e := newV2Env(t, "sqlite", 2)
+	e.quorum = 1
+	svc := e.service(nil, e.beacons(drandtest.Honest), nil)
+	ctx := context.Background()
+	e.witnesses[1].SetMode(witnesstest.Down)
+	if _, err := svc.CommitDraw(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := svc.PublishCheckpoint(ctx); err != nil || !a.Attested || a.Cosigned != 1 {
+		t.Fatalf("publish: %+v, %v; want attested by one witness", a, err)
+	}
+	if _, err := svc.CommitDraw(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.LogCheckpoint(ctx)
+	if err != nil || c.Size != 1 {
+		t.Fatalf("served the checkpoint of size %d, %v; want 1", c.Size, err)
+	}
+	e.checkCosigned(c, 1, true)
+}
+
+// checkCosigned checks that a served checkpoint of the given size is
+// signed by the log and, if cosigned, carries a quorum of the witnesses'
+// cosignatures and no other line; if not, none.
+func (e *v2env) checkCosigned(c participant.LogCheckpoint, size uint64, cosigned bool) {
+	e.t.Helper()
+	logKey, err := drawlog.NewLogVerifier(e.signer.VerifierKey())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cp, n, err := drawlog.VerifyCheckpoint(c.Note, logKey)
+	if err != nil || cp.Size != size {
+		e.t.Fatalf("the served checkpoint %q: size %d, %v; want %d", c.Note, cp.Size, err, size)
+	}
+	var ws []note.Verifier
+	for _, w := range e.witnesses {
+		ws = append(ws, w.Verifier())
+	}
+	quorum := e.quorum
+	if quorum == 0 {
+		quorum = len(ws)
+	}
+	cosigs, err := drawlog.VerifyCosignatures(n, ws, 0)
+	switch {
+	case err != nil:
+		e.t.Fatal(err)
+	case !cosigned && len(n.UnverifiedSigs) != 0:
+		e.t.Fatalf("the checkpoint of size %d carries %d cosignatures, want none", size, len(n.UnverifiedSigs))
+	case cosigned && (len(cosigs) < quorum || len(cosigs) != len(n.UnverifiedSigs)):
+		e.t.Fatalf("the checkpoint of size %d carries %d lines, %d of them witnesses' that verify; want a quorum of %d and nothing else", size, len(n.UnverifiedSigs), len(cosigs), quorum)
+	}
+}
 
 // TestGeneratedLogKeyIsShared: without a configured key, the first
 // replica to need one generates it and keeps it in the database, and every
