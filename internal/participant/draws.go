@@ -225,16 +225,18 @@ func (s *Service) selectV2(ctx context.Context, giveawayID int64, winnerCount in
 	}
 	var (
 		out    Selection
+		d      Draw
 		tree   *draw.SumTree
 		done   bool
 		frozen bool
 	)
 	err = s.store.InTx(ctx, func(q Queries) error {
 		out, tree, done, frozen = Selection{}, nil, false, false
-		d, err := s.ensureDraw(ctx, q, giveawayID, fresh, LockExclusive)
+		locked, err := s.ensureDraw(ctx, q, giveawayID, fresh, LockExclusive)
 		if err != nil {
 			return err
 		}
+		d = locked
 		if !d.V2() {
 			return errWrongVersion
 		}
@@ -256,7 +258,7 @@ func (s *Service) selectV2(ctx context.Context, giveawayID int64, winnerCount in
 	if frozen && s.giveaways != nil {
 		s.giveaways.Invalidate(ctx, giveawayID)
 	}
-	return s.finishDraw(ctx, giveawayID, chain, tree)
+	return s.finishDraw(ctx, d, chain, tree)
 }
 
 // freeze is step a of a v2 draw, in the transaction of q that holds the
@@ -304,23 +306,20 @@ func (s *Service) freeze(ctx context.Context, q Queries, d *Draw, winnerCount in
 
 // finishDraw runs steps b to d of a frozen v2 draw: attest the freeze,
 // wait for the beacon round, and draw in a transaction that finds the draw
-// still frozen (or returns the draw another call made). tree is the
-// frozen entrants' tree when the caller has it, nil to read it again.
-func (s *Service) finishDraw(ctx context.Context, giveawayID int64, chain beacon.Chain, tree *draw.SumTree) (Selection, error) {
-	d, err := s.store.Draw(ctx, giveawayID)
-	if err != nil {
-		return Selection{}, err
-	}
-	if d.Status == DrawDrawn {
-		out, err := selection(ctx, s.store, d)
-		out.AlreadySelected = true
-		return out, err
-	}
+// still frozen (or returns the draw another call made since). d is the
+// draw as the caller's last read found it, frozen, which spares reading it
+// again; tree is the frozen entrants' tree when the caller has it, nil to
+// read it again.
+func (s *Service) finishDraw(ctx context.Context, d Draw, chain beacon.Chain, tree *draw.SumTree) (Selection, error) {
+	giveawayID := d.GiveawayID
 	if d.Status != DrawFrozen || !d.V2() {
 		return Selection{}, fmt.Errorf("giveaway %d: cannot finish a %s draw with status %s", giveawayID, d.Version, d.Status)
 	}
 	rec := d.Record
-	var att *draw.Attestation
+	var (
+		att *draw.Attestation
+		err error
+	)
 	if rec.EntrantsCount > 0 && !rec.FreezeAttested {
 		j := len(rec.Log) - 1
 		if j < 0 || rec.Log[j].Type != drawlog.TypeFreeze {
@@ -329,8 +328,12 @@ func (s *Service) finishDraw(ctx context.Context, giveawayID int64, chain beacon
 		if att, err = s.attestEntry(ctx, "freeze", giveawayID, rec.Log[j].Index, rec.BeaconRoundTime(chain)); err != nil {
 			return Selection{}, err
 		}
+	}
+	// Without an attestation (no witnesses, or none in time) there is
+	// nothing to keep, and no transaction is spent on it.
+	if att != nil {
 		if err := s.keepAttestation(ctx, giveawayID, func(d *Draw) bool {
-			if att == nil || d.Status != DrawFrozen || d.Record.FreezeAttested {
+			if d.Status != DrawFrozen || d.Record.FreezeAttested {
 				return false
 			}
 			d.Record.FreezeAttested, d.Record.FreezeAttestation = true, att
@@ -573,7 +576,7 @@ func (s *Service) FinishPendingDraws(ctx context.Context) (int, error) {
 		switch {
 		case err != nil:
 		case d.Status == DrawFrozen:
-			_, err = s.finishDraw(ctx, id, chain, nil)
+			_, err = s.finishDraw(ctx, d, chain, nil)
 		case d.PendingRedraw != nil:
 			_, err = s.finishRedraw(ctx, id, chain, *d.PendingRedraw)
 		default:
