@@ -53,6 +53,7 @@ var statusOf = map[participant.Code]int{
 	participant.CodeNotAWinner:          http.StatusConflict,
 	participant.CodeRedrawInProgress:    http.StatusConflict,
 	participant.CodeRulesLocked:         http.StatusConflict,
+	participant.CodeTreeSizeNotReached:  http.StatusConflict,
 	participant.CodeBeaconUnavailable:   http.StatusServiceUnavailable,
 	participant.CodeChannelNotFound:     http.StatusBadGateway,
 	participant.CodeBotTokenMissing:     http.StatusBadGateway,

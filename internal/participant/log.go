@@ -25,6 +25,17 @@ const DefaultLogOrigin = "telegive.org/participant-service/draw-log"
 // MaxLogEntries is the most entries one LogEntries call returns.
 const MaxLogEntries = 1000
 
+// CodeTreeSizeNotReached refuses a proof under a tree larger than the log
+// is: a well-formed request the log may be able to answer once it has
+// grown, so a client may retry. The HTTP layer answers 409.
+const CodeTreeSizeNotReached Code = "TREE_SIZE_NOT_REACHED"
+
+// treeSizeNotReached is the refusal of a proof under a tree of size
+// entries, named by the field, when the log has only logSize.
+func treeSizeNotReached(field string, size, logSize uint64) error {
+	return Errorf(CodeTreeSizeNotReached, "%s %d is beyond the log, which has %d entries so far; try again once it has grown", field, size, logSize)
+}
+
 // LogWitness is a witness the log's checkpoints are submitted to.
 type LogWitness struct {
 	// URL is the witness's submission prefix, for information.
@@ -603,39 +614,49 @@ func (s *Service) GiveawayLog(ctx context.Context, giveawayID int64) ([]LogEntry
 }
 
 // LogInclusionProof returns the RFC 6962 audit path of the entry at index
-// in the tree of treeSize entries (at most the log's size), leaf upwards.
+// in the tree of treeSize entries, leaf upwards. A treeSize beyond the
+// log's size is refused with CodeTreeSizeNotReached, after the checks
+// that make the request malformed whatever the log's size.
 func (s *Service) LogInclusionProof(ctx context.Context, index, treeSize uint64) ([]drawlog.Hash, error) {
-	head, err := s.store.LogHead(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var v Validation
-	if treeSize < 1 || treeSize > head.Size {
-		v.Add("tree_size", CodeInvalidTreeSize, "tree_size must be between 1 and the log's size, %d", head.Size)
+	if treeSize < 1 {
+		v.Add("tree_size", CodeInvalidTreeSize, "tree_size must be 1 or more")
 	} else if index >= treeSize {
 		v.Add("index", CodeInvalidIndex, "index must be below tree_size")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	return s.store.LogInclusionProof(ctx, index, treeSize)
-}
-
-// LogConsistencyProof returns the RFC 6962 consistency proof from tree
-// size first to second, 1 <= first <= second <= the log's size.
-func (s *Service) LogConsistencyProof(ctx context.Context, first, second uint64) ([]drawlog.Hash, error) {
 	head, err := s.store.LogHead(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if treeSize > head.Size {
+		return nil, treeSizeNotReached("tree_size", treeSize, head.Size)
+	}
+	return s.store.LogInclusionProof(ctx, index, treeSize)
+}
+
+// LogConsistencyProof returns the RFC 6962 consistency proof from tree
+// size first to second, 1 <= first <= second. A second beyond the log's
+// size is refused with CodeTreeSizeNotReached, after the checks that make
+// the request malformed whatever the log's size.
+func (s *Service) LogConsistencyProof(ctx context.Context, first, second uint64) ([]drawlog.Hash, error) {
 	var v Validation
-	if second < 1 || second > head.Size {
-		v.Add("second", CodeInvalidSecond, "second must be between 1 and the log's size, %d", head.Size)
+	if second < 1 {
+		v.Add("second", CodeInvalidSecond, "second must be 1 or more")
 	} else if first < 1 || first > second {
 		v.Add("first", CodeInvalidFirst, "first must be between 1 and second")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	head, err := s.store.LogHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if second > head.Size {
+		return nil, treeSizeNotReached("second", second, head.Size)
 	}
 	return s.store.LogConsistencyProof(ctx, first, second)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"sync"
@@ -108,8 +109,9 @@ func TestConcurrentCommitsKeepTheLogDense(t *testing.T) {
 	}
 }
 
-// TestLogReadsValidate: the log's reads refuse ranges outside the log or
-// too large, with a code per parameter.
+// TestLogReadsValidate: the log's reads refuse malformed or too large
+// ranges with a code per parameter, and a tree the log has not reached
+// with TREE_SIZE_NOT_REACHED and no field errors.
 func TestLogReadsValidate(t *testing.T) {
 	e := newV2Env(t, "sqlite", 0)
 	svc := e.service(nil, e.beacons(drandtest.Honest), nil)
@@ -127,15 +129,32 @@ func TestLogReadsValidate(t *testing.T) {
 		{"end below start", second(svc.LogEntries(ctx, 2, 1)), participant.CodeInvalidEnd},
 		{"too many entries", second(svc.LogEntries(ctx, 0, participant.MaxLogEntries+1)), participant.CodeInvalidEnd},
 		{"tree size 0", second(svc.LogInclusionProof(ctx, 0, 0)), participant.CodeInvalidTreeSize},
-		{"tree size beyond the log", second(svc.LogInclusionProof(ctx, 0, 4)), participant.CodeInvalidTreeSize},
+		{"tree size beyond the log", second(svc.LogInclusionProof(ctx, 0, 4)), participant.CodeTreeSizeNotReached},
 		{"index beyond the tree", second(svc.LogInclusionProof(ctx, 2, 2)), participant.CodeInvalidIndex},
-		{"second beyond the log", second(svc.LogConsistencyProof(ctx, 1, 4)), participant.CodeInvalidSecond},
+		{"index beyond a tree beyond the log", second(svc.LogInclusionProof(ctx, 5, 5)), participant.CodeInvalidIndex},
+		{"second 0", second(svc.LogConsistencyProof(ctx, 0, 0)), participant.CodeInvalidSecond},
+		{"second beyond the log", second(svc.LogConsistencyProof(ctx, 1, 4)), participant.CodeTreeSizeNotReached},
 		{"first above second", second(svc.LogConsistencyProof(ctx, 3, 2)), participant.CodeInvalidFirst},
+		{"first above a second beyond the log", second(svc.LogConsistencyProof(ctx, 6, 5)), participant.CodeInvalidFirst},
 		{"first 0", second(svc.LogConsistencyProof(ctx, 0, 2)), participant.CodeInvalidFirst},
 	} {
 		if got := code(t, c.err); got != c.want {
 			t.Errorf("%s: %s, want %s", c.name, got, c.want)
 		}
+		// A tree the log has not reached is no invalid field: the
+		// request is well formed.
+		var e *participant.Error
+		if errors.As(c.err, &e) && (len(e.Fields) == 0) != (c.want == participant.CodeTreeSizeNotReached) {
+			t.Errorf("%s: field errors %+v", c.name, e.Fields)
+		}
+	}
+	for _, p := range []struct{ first, second uint64 }{{1, 3}, {3, 3}} {
+		if _, err := svc.LogConsistencyProof(ctx, p.first, p.second); err != nil {
+			t.Errorf("consistency %d to %d, the log's size: %v", p.first, p.second, err)
+		}
+	}
+	if _, err := svc.LogInclusionProof(ctx, 2, 3); err != nil {
+		t.Errorf("inclusion of 2 under the log's size: %v", err)
 	}
 	es, err := svc.LogEntries(ctx, 1, 100)
 	if err != nil || len(es) != 2 || es[0].Index != 1 {
