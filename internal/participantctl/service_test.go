@@ -551,13 +551,17 @@ var tamperings = []tampering{
 // rewriteDraw makes the giveaway's draw entry name other winners and
 // rehashes the tree over it; then the log grows, so that the service signs
 // a new checkpoint over the rewritten tree and submits it to the
-// witnesses. It returns the size of the checkpoint served before.
+// witnesses. The witnesses' cosignatures are dropped too: the service
+// serves the latest checkpoint they cosigned while there is one, so only
+// with none left does it serve the one it signs alone. It returns the
+// size of the checkpoint served before.
 func (d *deployment) rewriteDraw(giveawayID int64) uint64 {
 	d.t.Helper()
+	size := d.servedSize()
 	e := d.logEntryOf(giveawayID, drawlog.TypeDraw)
 	d.exec("UPDATE log_entries SET data = ? WHERE idx = ?", otherWinners(d.t, e.Data), int64(e.Index))
 	d.rehash()
-	size := d.servedSize()
+	d.exec("DELETE FROM log_cosignatures")
 	d.enter(d.c, 7, 701)
 	eventually(d.t, "a checkpoint over the rewritten log", func() bool { return d.servedSize() > size })
 	return size
