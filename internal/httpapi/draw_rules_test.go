@@ -17,7 +17,7 @@ func TestV2RecordCommitsTheRulesOverHTTP(t *testing.T) {
 	eachBackend(t, func(t *testing.T, backend string) {
 		h, _ := newV2Harness(t, backend, true, 0, 5*time.Second)
 		const withRules, without = 81, 82
-		rulesOf(t, h.do("PUT", fmt.Sprintf("/api/participants/%d/rules", withRules), map[string]any{"max_tickets": 7, "referral_bonus": 2}))
+		rulesOf(t, h.do("PUT", fmt.Sprintf("/api/participants/%d/rules", withRules), map[string]any{"max_tickets": 7}))
 		for _, gid := range []int64{withRules, without} {
 			h.do("POST", fmt.Sprintf("/api/participants/%d/draw/commit", gid), nil).expect(t, http.StatusOK, "")
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/telegive/participant-service/pkg/api"
 )
 
-const defaultRules = `{"exclude_admins":true,"max_tickets":1,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":true,"referral_bonus":0,"required_chats":[]}`
+const defaultRules = `{"exclude_admins":true,"max_tickets":1,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":false,"referral_bonus":0,"required_chats":[]}`
 
 // rulesOf decodes a rules answer and checks that rules_sha256 is the
 // SHA-256 of the rules exactly as they were served.
@@ -50,9 +50,9 @@ func TestRulesEndpoints(t *testing.T) {
 		}
 
 		set := rulesOf(t, h.do("PUT", "/api/participants/70/rules", map[string]any{
-			"required_chats": []any{"@Chan_One", -1001234567890, " -100777 "}, "max_tickets": 5, "referral_bonus": 2,
+			"required_chats": []any{"@Chan_One", -1001234567890, " -100777 "}, "max_tickets": 5,
 			"exclude_admins": false, "min_account_age_days": nil, "unknown_field": 1}))
-		const want = `{"exclude_admins":false,"max_tickets":5,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":true,"referral_bonus":2,"required_chats":["@Chan_One","-1001234567890","-100777"]}`
+		const want = `{"exclude_admins":false,"max_tickets":5,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":false,"referral_bonus":0,"required_chats":["@Chan_One","-1001234567890","-100777"]}`
 		if string(set.Rules) != want || !set.Custom || set.Locked || set.UpdatedAt == nil {
 			t.Fatalf("set rules: %+v (%s)", set, set.Rules)
 		}
@@ -62,12 +62,12 @@ func TestRulesEndpoints(t *testing.T) {
 		}
 
 		h.do("POST", "/api/participants/70/draw/commit", nil).expect(t, http.StatusOK, "")
-		r := h.do("PUT", "/api/participants/70/rules", map[string]any{"max_tickets": 6, "referral_bonus": 2}).expect(t, http.StatusConflict, "RULES_LOCKED")
+		r := h.do("PUT", "/api/participants/70/rules", map[string]any{"max_tickets": 6}).expect(t, http.StatusConflict, "RULES_LOCKED")
 		if !strings.Contains(r.str("error"), "committed") {
 			t.Fatalf("the refusal does not say why: %s", r.raw)
 		}
 		same := rulesOf(t, h.do("PUT", "/api/participants/70/rules", map[string]any{
-			"required_chats": []any{"@Chan_One", "-1001234567890", "-100777"}, "max_tickets": 5, "referral_bonus": 2, "exclude_admins": false}))
+			"required_chats": []any{"@Chan_One", "-1001234567890", "-100777"}, "max_tickets": 5, "exclude_admins": false}))
 		if !same.Locked || same.LockedAt == nil || same.RulesSHA256 != set.RulesSHA256 {
 			t.Fatalf("setting the same rules after the commit: %+v", same)
 		}
@@ -94,6 +94,8 @@ func TestRulesValidation(t *testing.T) {
 		{"too many tickets", `{"max_tickets": 101}`, "max_tickets", "INVALID_MAX_TICKETS"},
 		{"no tickets", `{"max_tickets": 0}`, "max_tickets", "INVALID_MAX_TICKETS"},
 		{"a bonus without tickets", `{"referral_bonus": 1}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
+		{"a bonus, not applied yet", `{"referral_bonus": 1, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
+		{"a re-check, not applied yet", `{"recheck_at_draw": true}`, "recheck_at_draw", "INVALID_RECHECK_AT_DRAW"},
 		{"age as a string", `{"min_account_age_days": "30"}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
 		{"a negative age", `{"min_account_age_days": -1}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
 		{"premium as a string", `{"premium_only": "yes"}`, "premium_only", "INVALID_PREMIUM_ONLY"},
@@ -146,9 +148,11 @@ func TestRulesScopes(t *testing.T) {
 // TestRulesRequestMatchesTheDocument: every field of api.RulesRequest is
 // one the description takes, and a request setting all of them is valid.
 func TestRulesRequestMatchesTheDocument(t *testing.T) {
-	yes, no, n := true, false, 3
+	// referral_bonus and recheck_at_draw are not applied yet, so only
+	// their off values are valid.
+	yes, no, n, zero := true, false, 3, 0
 	body := api.RulesRequest{RequiredChats: []string{"@chan_one", "-100123"}, ExcludeAdmins: &no, PremiumOnly: &yes,
-		MinAccountAgeDays: &n, MaxTickets: &n, ReferralBonus: &n, RecheckAtDraw: &yes}
+		MinAccountAgeDays: &n, MaxTickets: &n, ReferralBonus: &zero, RecheckAtDraw: &no}
 	data, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +172,8 @@ func TestRulesRequestMatchesTheDocument(t *testing.T) {
 	h := newHarness(t, "sqlite")
 	got := rulesOf(t, h.do("PUT", "/api/participants/74/rules", data))
 	rules, err := got.Decode()
-	if err != nil || rules.MaxTickets != 3 || rules.ReferralBonus != 3 || rules.MinAccountAgeDays != 3 || !rules.PremiumOnly ||
-		rules.ExcludeAdmins || !rules.RecheckAtDraw || len(rules.RequiredChats) != 2 {
+	if err != nil || rules.MaxTickets != 3 || rules.ReferralBonus != 0 || rules.MinAccountAgeDays != 3 || !rules.PremiumOnly ||
+		rules.ExcludeAdmins || rules.RecheckAtDraw || len(rules.RequiredChats) != 2 {
 		t.Fatalf("rules = %+v, %v", rules, err)
 	}
 }

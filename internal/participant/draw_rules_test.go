@@ -65,7 +65,7 @@ func TestV2CommitHoldsTheRules(t *testing.T) {
 		svc := e.service(nil, e.beacons(drandtest.Honest), nil)
 		ctx := context.Background()
 		const registered, committed = 51, 52
-		in := participant.RulesInput{MaxTickets: ptr[int64](3), ReferralBonus: ptr[int64](1), RecheckAtDraw: ptr(false)}
+		in := participant.RulesInput{MaxTickets: ptr[int64](3), RecheckAtDraw: ptr(false)}
 		for _, gid := range []int64{registered, committed} {
 			if _, err := svc.SetRules(ctx, gid, in); err != nil {
 				t.Fatal(err)
@@ -174,7 +174,7 @@ func TestV1CommitHasNoRules(t *testing.T) {
 		svc := participant.NewService(st, nil, nil, participant.Options{})
 		ctx := context.Background()
 		const gid = 71
-		if _, err := svc.SetRules(ctx, gid, participant.RulesInput{MaxTickets: ptr[int64](5), ReferralBonus: ptr[int64](2)}); err != nil {
+		if _, err := svc.SetRules(ctx, gid, participant.RulesInput{MaxTickets: ptr[int64](5)}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.CommitDraw(ctx, gid); err != nil {

@@ -18,7 +18,7 @@ func ptr[T any](v T) *T { return &v }
 // TestDefaultRulesJSON: without rules, the document served and hashed is
 // exactly this, so its hash is stable across releases.
 func TestDefaultRulesJSON(t *testing.T) {
-	const want = `{"exclude_admins":true,"max_tickets":1,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":true,"referral_bonus":0,"required_chats":[]}`
+	const want = `{"exclude_admins":true,"max_tickets":1,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":false,"referral_bonus":0,"required_chats":[]}`
 	if got := string(participant.DefaultRules().JSON()); got != want {
 		t.Fatalf("default rules JSON\n got %s\nwant %s", got, want)
 	}
@@ -92,14 +92,14 @@ func TestRulesInputAccepts(t *testing.T) {
 		PremiumOnly:       ptr(true),
 		MinAccountAgeDays: ptr[int64](3650),
 		MaxTickets:        ptr[int64](100),
-		ReferralBonus:     ptr[int64](99),
+		ReferralBonus:     ptr[int64](0),
 		RecheckAtDraw:     ptr(false),
 	}
 	r, err := in.Rules()
 	if err != nil {
 		t.Fatal(err)
 	}
-	const want = `{"exclude_admins":false,"max_tickets":100,"min_account_age_days":3650,"premium_only":true,"recheck_at_draw":false,"referral_bonus":99,"required_chats":["@Chan_One","-1001234567890","@chan_two","-42"]}`
+	const want = `{"exclude_admins":false,"max_tickets":100,"min_account_age_days":3650,"premium_only":true,"recheck_at_draw":false,"referral_bonus":0,"required_chats":["@Chan_One","-1001234567890","@chan_two","-42"]}`
 	if got := string(r.JSON()); got != want {
 		t.Fatalf("JSON\n got %s\nwant %s", got, want)
 	}
@@ -144,7 +144,7 @@ func TestRulesSetAndLocked(t *testing.T) {
 			g.SHA256 != sha256.Sum256(g.JSON) {
 			t.Fatalf("rules before any = %+v, %v", g, err)
 		}
-		first := participant.RulesInput{RequiredChats: []string{"@chan_one", "-100777"}, MaxTickets: ptr[int64](3), ReferralBonus: ptr[int64](1)}
+		first := participant.RulesInput{RequiredChats: []string{"@chan_one", "-100777"}, MaxTickets: ptr[int64](3)}
 		second := participant.RulesInput{PremiumOnly: ptr(true)}
 		if _, err := svc.SetRules(ctx, gid, first); err != nil {
 			t.Fatal(err)

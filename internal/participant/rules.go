@@ -71,9 +71,10 @@ type Rules struct {
 
 // DefaultRules are a giveaway's rules when none were set: the account's
 // channel, administrators excluded as in Telegram's giveaways, one ticket
-// each, winners re-checked at the draw.
+// each. Winners are not re-checked at the draw yet, so RecheckAtDraw is
+// false until they are: a committed rule must say what the draw does.
 func DefaultRules() Rules {
-	return Rules{ExcludeAdmins: true, MaxTickets: 1, RecheckAtDraw: true}
+	return Rules{ExcludeAdmins: true, MaxTickets: 1}
 }
 
 // RulesInput is a rules document as a caller sends it: a nil field takes
@@ -102,9 +103,16 @@ func (in RulesInput) Rules() (Rules, error) {
 	r.MinAccountAgeDays = bounded(&v, "min_account_age_days", CodeInvalidMinAccountAgeDays, in.MinAccountAgeDays, 0, MaxAccountAgeDays, r.MinAccountAgeDays)
 	r.MaxTickets = bounded(&v, "max_tickets", CodeInvalidMaxTickets, in.MaxTickets, 1, MaxTicketsCap, r.MaxTickets)
 	r.ReferralBonus = bounded(&v, "referral_bonus", CodeInvalidReferralBonus, in.ReferralBonus, 0, MaxTicketsCap-1, r.ReferralBonus)
-	if r.ReferralBonus > 0 && r.MaxTickets == 1 && (in.MaxTickets == nil || *in.MaxTickets == 1) {
+	// Rules the service does not apply yet are refused rather than
+	// committed: a verifier reading the committed rules must be able to
+	// trust that the draw followed them.
+	if r.RecheckAtDraw {
+		v.Add("recheck_at_draw", CodeInvalidRecheckAtDraw,
+			"recheck_at_draw is not available yet: winners are not checked again at the draw, so leave it out or false")
+	}
+	if r.ReferralBonus > 0 {
 		v.Add("referral_bonus", CodeInvalidReferralBonus,
-			"referral_bonus gives bonus tickets, which max_tickets of 1 does not allow: raise max_tickets as well")
+			"referral_bonus is not available yet: referrals earn no bonus tickets, so leave it out or 0")
 	}
 	return r, InvalidRules(v.fields)
 }

@@ -61,7 +61,7 @@ func TestV2RulesAgainstTheService(t *testing.T) {
 			d := newDeployment(t, backend)
 			ctx := context.Background()
 			const withRules, without = 21, 22
-			status, set := d.rulesCall("PUT", withRules, map[string]any{"max_tickets": 4, "referral_bonus": 1, "recheck_at_draw": false})
+			status, set := d.rulesCall("PUT", withRules, map[string]any{"max_tickets": 4, "recheck_at_draw": false})
 			if status != http.StatusOK || len(set) != 64 {
 				t.Fatalf("PUT rules: %d, hash %q", status, set)
 			}

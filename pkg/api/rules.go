@@ -26,10 +26,10 @@ type RulesRequest struct {
 	// to 100.
 	MaxTickets *int `json:"max_tickets,omitempty"`
 	// ReferralBonus is the tickets per invited friend who entered, up to
-	// MaxTickets; 0 when left out.
+	// MaxTickets; 0 when left out. Not applied yet: only 0 is accepted.
 	ReferralBonus *int `json:"referral_bonus,omitempty"`
-	// RecheckAtDraw checks the drawn winners against the rules again; true
-	// when left out.
+	// RecheckAtDraw checks the drawn winners against the rules again.
+	// Not applied yet: false when left out, and only false is accepted.
 	RecheckAtDraw *bool `json:"recheck_at_draw,omitempty"`
 }
 
