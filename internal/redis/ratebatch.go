@@ -18,26 +18,21 @@ import (
 // request runs the GCRA script of github.com/go-redis/redis_rate (v10),
 // on the same key, so a budget is shared with its Allow exactly.
 func (l limiter) AllowBatch(ctx context.Context, reqs []ratelimit.Request) ([]ratelimit.Result, error) {
-	cmds := l.pipeline(ctx, reqs)
-	if missing := noScript(cmds); len(missing) > 0 {
-		// A node that restarted or flushed its scripts refused these
-		// commands without charging them (the others, on a node that
-		// had the script, are charged): load it and send only these
-		// again.
+	cmds, err := l.pipeline(ctx, reqs)
+	if isNoScript(err) {
+		// A Redis that restarted or flushed its scripts: load it and
+		// send again. Running the batch twice is safe, since a command
+		// refused with NOSCRIPT charged nothing.
 		if err := allowScript.Load(ctx, l.rdb).Err(); err != nil {
 			return nil, fmt.Errorf("redis: rate limit: load script: %w", err)
 		}
-		again := make([]ratelimit.Request, len(missing))
-		for j, i := range missing {
-			again[j] = reqs[i]
-		}
-		for j, cmd := range l.pipeline(ctx, again) {
-			cmds[missing[j]] = cmd
-		}
+		cmds, err = l.pipeline(ctx, reqs)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis: rate limit: %w", err)
 	}
 	out := make([]ratelimit.Result, len(reqs))
 	for i, cmd := range cmds {
-		var err error
 		if out[i], err = gcraResult(reqs[i].Limit, cmd); err != nil {
 			return nil, fmt.Errorf("redis: rate limit: %w", err)
 		}
@@ -45,29 +40,20 @@ func (l limiter) AllowBatch(ctx context.Context, reqs []ratelimit.Request) ([]ra
 	return out, nil
 }
 
-// pipeline sends the requests' scripts in one pipeline; each command
-// carries its own answer or error.
-func (l limiter) pipeline(ctx context.Context, reqs []ratelimit.Request) []*goredis.Cmd {
+func (l limiter) pipeline(ctx context.Context, reqs []ratelimit.Request) ([]*goredis.Cmd, error) {
 	cmds := make([]*goredis.Cmd, len(reqs))
-	_, _ = l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+	_, err := l.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
 		for i, r := range reqs {
 			cmds[i] = allowScript.EvalSha(ctx, p, []string{rateKeyPrefix + l.prefix + r.Key},
 				r.Limit.Burst, r.Limit.Rate, r.Limit.Period.Seconds(), 1)
 		}
 		return nil
 	})
-	return cmds
+	return cmds, err
 }
 
-// noScript lists the commands Redis refused for not knowing the script.
-func noScript(cmds []*goredis.Cmd) []int {
-	var missing []int
-	for i, cmd := range cmds {
-		if err := cmd.Err(); err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT") {
-			missing = append(missing, i)
-		}
-	}
-	return missing
+func isNoScript(err error) bool {
+	return err != nil && strings.HasPrefix(err.Error(), "NOSCRIPT")
 }
 
 // gcraResult reads the script's answer as redis_rate's AllowN does.
