@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	goredis "github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
@@ -117,21 +118,28 @@ func (c *Client) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() 
 // PoolStats reports the connection pool.
 func (c *Client) PoolStats() *goredis.PoolStats { return c.rdb.PoolStats() }
 
-// Limiter returns a rate limiter whose budgets every replica shares. The
-// charges made at the same time go to Redis together, in one pipeline
-// (see ratelimit.Coalesced).
+// Limiter returns a rate limiter whose budgets every replica shares.
 func (c *Client) Limiter() ratelimit.Limiter {
-	return &ratelimit.Coalesced{Batch: c.limiter()}
+	return limiter{l: redis_rate.NewLimiter(c.rdb), prefix: c.prefix}
 }
 
-func (c *Client) limiter() limiter {
-	return limiter{rdb: c.rdb, prefix: c.prefix}
-}
-
-// limiter charges budgets in Redis with redis_rate's GCRA script.
 type limiter struct {
-	rdb    goredis.UniversalClient
+	l      *redis_rate.Limiter
 	prefix string
+}
+
+func (l limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit) (ratelimit.Result, error) {
+	res, err := l.l.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period})
+	if err != nil {
+		return ratelimit.Result{}, fmt.Errorf("redis: rate limit: %w", err)
+	}
+	return ratelimit.Result{
+		Limit:      lim,
+		Allowed:    res.Allowed > 0,
+		Remaining:  res.Remaining,
+		RetryAfter: max(res.RetryAfter, 0),
+		ResetAfter: max(res.ResetAfter, 0),
+	}, nil
 }
 
 // Cache returns a cache every replica shares.
