@@ -31,9 +31,10 @@ checkpoint seen last (same or larger size, RFC 6962 consistency proof),
 that every new entry is a canonical telegive-log-v1 entry whose bytes hash
 to the checkpoint's root, and that each giveaway's entries obey the rules
 (one commit, one freeze, one draw, redraws in order, seq and prev chained).
-The service serves each checkpoint a moment before the witnesses cosign
-it: one short of the quorum is fetched again until --cosign-wait has
-passed, and only then named a fault. The empty log's checkpoint, which is
+The service serves the latest checkpoint a quorum cosigned, and its latest
+signed one before any has a quorum (a new log, or witnesses away): one
+short of the quorum is fetched again until --cosign-wait has passed, and
+only then named a fault. The empty log's checkpoint, which is
 never submitted to the witnesses, needs no cosignature.
 For every giveaway whose draw or redraw is new it fetches the draw record
 and checks it against its log entries: the record names exactly the
@@ -146,7 +147,7 @@ func monitor(ctx context.Context, env *Env, args []string) int {
 	statePath := fs.String("state", "", "file keeping the last verified checkpoint, replaced atomically after each pass (required)")
 	once := fs.Bool("once", false, "make one pass and exit")
 	interval := fs.Duration("interval", time.Minute, "time between passes when following the log")
-	cosignWait := fs.Duration("cosign-wait", 30*time.Second, "how long to fetch a checkpoint short of the witnesses' quorum again, as the service serves each one a moment before they cosign it, until that is a fault")
+	cosignWait := fs.Duration("cosign-wait", 30*time.Second, "how long to fetch a checkpoint short of the witnesses' quorum again (the service serves its latest signed one while none has a quorum) until that is a fault")
 	token, err := tokenFlag(fs, env)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "monitor:", err)
@@ -376,8 +377,8 @@ func (m *monitorRun) pass(ctx context.Context) (*failure, error) {
 
 // latestCheckpoint fetches the log's checkpoint and checks its signature,
 // that it extends the checkpoint verified before, and its cosignatures.
-// The service serves a checkpoint as soon as it signs it, a moment before
-// the witnesses' cosignatures come back: one short of the quorum is
+// The service serves the latest checkpoint a quorum cosigned, or its
+// latest signed one before any has a quorum: one short of the quorum is
 // fetched again until --cosign-wait has passed, and only then a fault.
 // It returns the checkpoint's note and what it says of the cosignatures.
 func (m *monitorRun) latestCheckpoint(ctx context.Context) (string, drawlog.Checkpoint, string, *failure, error) {
