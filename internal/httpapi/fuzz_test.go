@@ -733,6 +733,14 @@ func FuzzRedraw(f *testing.F) {
 		if m == nil {
 			return
 		}
+		if _, perUser := m["disqualified"]; perUser {
+			// The v2 form, a reason per user ({user_id, reason} objects),
+			// alone or besides the list: refused as a bad list or reason,
+			// or answered as a redraw would be.
+			expectOneOf(t, status, resp, body, "", "DRAW_NOT_COMPLETED", "NOT_A_WINNER",
+				"INVALID_DISQUALIFIED_USER_IDS", "MISSING_DISQUALIFIED_USER_IDS", "INVALID_REASON", "MISSING_REASON")
+			return
+		}
 		dq, dqBad := fieldOf(m, "disqualified_user_ids").requiredIDs("DISQUALIFIED_USER_IDS")
 		reason, reasonOK := fieldOf(m, "reason").text()
 		want := firstOf(dqBad, ifBad(reasonOK, "INVALID_REASON"))
