@@ -9,11 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,7 +138,7 @@ func TestV2FromConfiguration(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			chain := drandtest.NewChain(t, time.Second, time.Now().Add(-time.Hour))
-			relay := newSwitchRelay(t, chain)
+			relay := chain.Relay(t, drandtest.Live)
 			skey, vkey, err := note.GenerateKey(rand.Reader, config.DefaultLogOrigin)
 			if err != nil {
 				t.Fatal(err)
@@ -151,14 +147,14 @@ func TestV2FromConfiguration(t *testing.T) {
 			w2 := witnesstest.New(t, "witness.example/two", config.DefaultLogOrigin, vkey)
 			logs := &testenv.Logs{}
 			a := testenv.StartServiceWithLogs(t, logs, append(env(),
-				"DRAW_PROTOCOL=v2", "BEACON_CHAIN_HASH="+chain.Info.HashHex(), "BEACON_RELAYS="+relay.url, "BEACON_DELAY=6",
+				"DRAW_PROTOCOL=v2", "BEACON_CHAIN_HASH="+chain.Info.HashHex(), "BEACON_RELAYS="+relay.URL, "BEACON_DELAY=6",
 				"BEACON_TIMEOUT=1", "BEACON_WAIT=9", "UPSTREAM_BREAKER_OPEN=1",
 				"WITNESS_URLS="+w1.URL()+","+w2.URL(), "WITNESS_KEYS="+w1.VerifierKey()+","+w2.VerifierKey(), "WITNESS_TIMEOUT=1",
 				"LOG_SIGNING_KEY="+skey, "LOG_CHECKPOINT_INTERVAL=1")...)
 			for u := int64(1); u <= 4; u++ {
 				enter(t, a.URL, 9, u)
 			}
-			relay.up.Store(false)
+			relay.SetAvailable(false)
 			start := time.Now()
 			status, header, m, raw := call(t, "POST", a.URL+"/api/participants/9/select-winners", map[string]any{"winner_count": 2})
 			took := time.Since(start)
@@ -176,7 +172,7 @@ func TestV2FromConfiguration(t *testing.T) {
 			_, _, h, hraw := call(t, "GET", a.URL+"/health", nil)
 			checks := h["checks"].(map[string]any)
 			beacon := checks["drand_beacon"].(map[string]any)["details"].(map[string]any)
-			if beacon["protocol"] != config.ProtocolV2 || beacon["chain_hash"] != chain.Info.HashHex() || beacon["relays"].(map[string]any)[relay.url] == nil {
+			if beacon["protocol"] != config.ProtocolV2 || beacon["chain_hash"] != chain.Info.HashHex() || beacon["relays"].(map[string]any)[relay.URL] == nil {
 				t.Fatalf("/health drand_beacon: %s", hraw)
 			}
 			if ws := checks["witnesses"].(map[string]any); ws["status"] != "ok" {
@@ -184,7 +180,7 @@ func TestV2FromConfiguration(t *testing.T) {
 			}
 
 			// Back up: the background loop draws on the frozen round.
-			relay.up.Store(true)
+			relay.SetAvailable(true)
 			var rec draw.Record
 			deadline := time.Now().Add(20 * time.Second)
 			for {
@@ -234,7 +230,7 @@ func TestV2FromConfiguration(t *testing.T) {
 			for _, want := range []string{
 				`participant_draw_protocol_info{protocol="v2",public_randomness="true"} 1`,
 				`participant_draw_attestations_total{kind="freeze",result="unattested"} 0`,
-				`participant_beacon_fetch_attempts_total{outcome="error",relay="` + relay.url + `"}`,
+				`participant_beacon_fetch_attempts_total{outcome="error",relay="` + relay.URL + `"}`,
 				`participant_log_checkpoint_age_seconds 0`,
 			} {
 				if !strings.Contains(metrics, want) {
@@ -263,34 +259,6 @@ func logEntries(t *testing.T, base string) map[uint64][]byte {
 		out[uint64(em["index"].(float64))] = data
 	}
 	return out
-}
-
-// switchRelay passes requests to a live relay of the chain while up, and
-// answers 503 while down.
-type switchRelay struct {
-	up  atomic.Bool
-	url string
-}
-
-func newSwitchRelay(t *testing.T, chain *drandtest.Chain) *switchRelay {
-	t.Helper()
-	live, err := url.Parse(chain.Relay(t, drandtest.Live).URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(live)
-	s := &switchRelay{}
-	s.up.Store(true)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
 }
 
 func scrapeText(t *testing.T, url string) string {

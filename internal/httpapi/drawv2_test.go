@@ -7,11 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,35 +23,6 @@ import (
 	"github.com/telegive/participant-service/pkg/drawlog"
 )
 
-// switchRelay is a drand relay that can be taken down and brought back:
-// while down it answers 503, while up it passes requests to a live relay of
-// the chain.
-type switchRelay struct {
-	up  atomic.Bool
-	url string
-}
-
-func newSwitchRelay(t *testing.T, chain *drandtest.Chain, up bool) *switchRelay {
-	t.Helper()
-	live, err := url.Parse(chain.Relay(t, drandtest.Live).URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(live)
-	s := &switchRelay{}
-	s.up.Store(up)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.up.Load() {
-			http.Error(w, "down", http.StatusServiceUnavailable)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	s.url = srv.URL
-	return s
-}
-
 // cosigner adapts witness.Client to the domain's port, as the application
 // does.
 type cosigner struct{ *witness.Client }
@@ -68,7 +35,7 @@ func (c cosigner) Cosign(ctx context.Context, n string, size uint64, f participa
 // and its witnesses.
 type v2fixture struct {
 	chain     *drandtest.Chain
-	relay     *switchRelay
+	relay     *drandtest.Relay
 	signer    participant.LogSigner
 	witnesses []*witnesstest.Witness
 }
@@ -87,8 +54,9 @@ func newV2Harness(t *testing.T, backend string, relayUp bool, witnesses int, del
 		t.Fatal(err)
 	}
 	f := &v2fixture{chain: drandtest.NewChain(t, time.Second, time.Now().Add(-time.Hour)), signer: signer}
-	f.relay = newSwitchRelay(t, f.chain, relayUp)
-	beacons, err := drand.New(drand.Options{Chain: f.chain.Info, Relays: []string{f.relay.url}, Timeout: time.Second,
+	f.relay = f.chain.Relay(t, drandtest.Live)
+	f.relay.SetAvailable(relayUp)
+	beacons, err := drand.New(drand.Options{Chain: f.chain.Info, Relays: []string{f.relay.URL}, Timeout: time.Second,
 		BreakerFailures: 3, BreakerOpen: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +270,7 @@ func TestBeaconUnavailableThenTheSameRound(t *testing.T) {
 			t.Fatalf("after BEACON_UNAVAILABLE the draw is %+v", frozen)
 		}
 
-		f.relay.up.Store(true)
+		f.relay.SetAvailable(true)
 		time.Sleep(600 * time.Millisecond) // the relay's breaker half-opens
 		sel := h.do("POST", fmt.Sprintf("/api/participants/%d/select-winners", gid), map[string]any{"winner_count": 1}).expect(t, http.StatusOK, "")
 		rec := record(t, sel)

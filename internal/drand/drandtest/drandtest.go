@@ -156,7 +156,14 @@ type Relay struct {
 	chain    *Chain
 	mode     Mode
 	requests atomic.Int64
+	// unavailable makes the relay answer 503 to everything, until it is
+	// made available again.
+	unavailable atomic.Bool
 }
+
+// SetAvailable takes the relay down (503 to every request) or brings it
+// back, as a relay that goes away and returns does.
+func (r *Relay) SetAvailable(up bool) { r.unavailable.Store(!up) }
 
 // Requests returns how many requests the relay has received.
 func (r *Relay) Requests() int { return int(r.requests.Load()) }
@@ -184,6 +191,10 @@ func (c *Chain) Relay(tb testing.TB, mode Mode) *Relay {
 
 func (r *Relay) serve(w http.ResponseWriter, req *http.Request) {
 	r.requests.Add(1)
+	if r.unavailable.Load() {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	c := r.chain
 	switch r.mode.kind {
 	case failing:
