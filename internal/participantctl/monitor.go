@@ -644,38 +644,7 @@ func compareV1Entry(rec draw.Record, data []byte) string {
 		return "the record's entry does not encode: " + err.Error()
 	}
 	if !bytes.Equal(b, data) {
-		return memberDiff(b, data)
+		return draw.EntryDiff(b, data)
 	}
 	return ""
-}
-
-// memberDiff names the first member in which two entries differ.
-func memberDiff(want, got []byte) string {
-	var w, g map[string]json.RawMessage
-	if json.Unmarshal(want, &w) != nil || json.Unmarshal(got, &g) != nil {
-		return fmt.Sprintf("the record gives %s, the log holds %s", want, got)
-	}
-	keys := make([]string, 0, len(w)+len(g))
-	for k := range w {
-		keys = append(keys, k)
-	}
-	for k := range g {
-		if _, ok := w[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !bytes.Equal(w[k], g[k]) {
-			return fmt.Sprintf("the record gives %s %s, the log holds %s", k, orNone(w[k]), orNone(g[k]))
-		}
-	}
-	return "the bytes differ"
-}
-
-func orNone(v json.RawMessage) string {
-	if v == nil {
-		return "nothing"
-	}
-	return string(v)
 }

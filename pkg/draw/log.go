@@ -232,7 +232,7 @@ func checkLog(r Record, opts VerifyOptions) *VerifyError {
 			return failf("log", "log entry %d is not a valid telegive-log-v1 entry: %v", ref.Index, err)
 		}
 		if !bytes.Equal(data, wantData) {
-			return failf("log", "log entry %d (%s): %s", ref.Index, ref.Type, entryDiff(wantData, data))
+			return failf("log", "log entry %d (%s): %s", ref.Index, ref.Type, EntryDiff(wantData, data))
 		}
 		given = append(given, drawlog.IndexedEntry{Index: ref.Index, Entry: parsed})
 	}
@@ -244,8 +244,10 @@ func checkLog(r Record, opts VerifyOptions) *VerifyError {
 	return nil
 }
 
-// entryDiff names the first member in which two canonical entries differ.
-func entryDiff(want, got []byte) string {
+// EntryDiff names the first member in which two canonical entries
+// differ, the record's (want) against the log's (got), for a verifier's
+// message.
+func EntryDiff(want, got []byte) string {
 	var w, g map[string]json.RawMessage
 	if json.Unmarshal(want, &w) != nil || json.Unmarshal(got, &g) != nil {
 		return fmt.Sprintf("the record gives %s, the log holds %s", want, got)
