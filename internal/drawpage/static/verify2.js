@@ -19,7 +19,7 @@
 import { bls12_381, ed25519 } from './noble-curves.js';
 import {
   CheckFailure, FormatError, concat, equalBytes, formatTime, fromHex, hmacKey, hmacSha256, hmacWith,
-  integer, list, parseTime, plural, rootFromAuditPath, sha256, text, toHex, uint64be, uniform, unverifiedDraw,
+  integer, list, parseTime, plural, rootFromAuditPath, sha256, skipped, text, toHex, uint64be, uniform, unverifiedDraw,
 } from './verify.js';
 import { PINNED_CHAINS, PINNED_LOGS } from './pins.js';
 
@@ -814,8 +814,6 @@ async function check(id, title, fn) {
   }
 }
 
-const skip = (id, title, detail) => ({ id, title, status: 'skip', detail });
-
 export const DRAW_CHECKS_V2 = [
   ['record', 'Record'],
   ['commitment', 'Commitment'],
@@ -895,7 +893,7 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
       `${plural(rec.totalTickets, 'ticket')}, ${plural(rec.winners.length, 'winner')}, ${plural(rec.rounds.length, 'redraw round')}`;
   });
   if (!rec) {
-    const rest = DRAW_CHECKS_V2.slice(1).map(([id, title]) => skip(id, title, 'the record could not be read'));
+    const rest = DRAW_CHECKS_V2.slice(1).map(([id, title]) => skipped(id, title, 'the record could not be read'));
     return { version: 2, checks: [record, ...rest], record: null, winners: [], facts: null };
   }
 
@@ -1199,7 +1197,7 @@ export async function verifyParticipantV2(draw, userId, rawProof) {
         { id: 'entered', title: 'Entered', status: 'info',
           detail: `not entered: the server has no entry for user ${userId} among the ${plural(rec.entrantsCount, 'entrant')} ` +
             '(an absence has no proof in this protocol: this is the server\'s word)' },
-        skip('won', WON, 'not run: only entrants can win'),
+        skipped('won', WON, 'not run: only entrants can win'),
       ],
     };
   }
@@ -1218,7 +1216,7 @@ export async function verifyParticipantV2(draw, userId, rawProof) {
       outcome: 'unknown',
       assurance,
       reasons: [...reasons, 'the entry\'s own proof failed'],
-      checks: [entered, skip('won', WON, 'not run: the entry\'s own proof failed, so there is nothing to check a result against')],
+      checks: [entered, skipped('won', WON, 'not run: the entry\'s own proof failed, so there is nothing to check a result against')],
     };
   }
   const tickets = { held: proof.tickets, total: rec.totalTickets, first: proof.first };
