@@ -53,15 +53,7 @@ func (b instantBeacons) Wait(_ context.Context, round uint64) (beacon.Beacon, er
 //	go test ./internal/store -run '^$' -bench DrawV2 -benchtime 5x
 //	BENCH_ENTRANTS=10000000 go test ./internal/store -run '^$' -bench DrawV2/10000000 -benchtime 3x -timeout 1h
 func BenchmarkDrawV2(b *testing.B) {
-	sizes := []int{10_000, 1_000_000}
-	if s := os.Getenv("BENCH_ENTRANTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("BENCH_ENTRANTS: %v", err)
-		}
-		sizes = []int{n}
-	}
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			st := testenv.OpenStore(b, "postgres")
 			const gid = 1

@@ -24,15 +24,7 @@ import (
 //	go test ./internal/store -run '^$' -bench Draw -benchtime 5x
 //	BENCH_ENTRANTS=10000000 go test ./internal/store -run '^$' -bench Draw/10000000 -benchtime 3x -timeout 1h
 func BenchmarkDraw(b *testing.B) {
-	sizes := []int{10_000, 1_000_000}
-	if s := os.Getenv("BENCH_ENTRANTS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil {
-			b.Fatalf("BENCH_ENTRANTS: %v", err)
-		}
-		sizes = []int{n}
-	}
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(strconv.Itoa(n), func(b *testing.B) {
 			st := testenv.OpenStore(b, "postgres")
 			const gid = 1
@@ -106,4 +98,18 @@ func benchSelect(b *testing.B, st *store.Store, gid int64, n int) {
 		}
 		b.StartTimer()
 	}
+}
+
+// benchSizes are the draw benchmarks' entrant counts: 10,000 and
+// 1,000,000, or the one BENCH_ENTRANTS names.
+func benchSizes(b *testing.B) []int {
+	s := os.Getenv("BENCH_ENTRANTS")
+	if s == "" {
+		return []int{10_000, 1_000_000}
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		b.Fatalf("BENCH_ENTRANTS: %v", err)
+	}
+	return []int{n}
 }
