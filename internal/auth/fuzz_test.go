@@ -67,6 +67,11 @@ func FuzzParseTokens(f *testing.F) {
 			for _, e := range entries {
 				msg = strings.ReplaceAll(msg, strconv.Quote(e.name), "")
 			}
+			// Nor are the callers' names, which the message lists as the
+			// names it wants: a secret spelling one cannot be told apart.
+			for _, name := range []string{"bot", "giveaway", "admin", "legacy"} {
+				msg = strings.ReplaceAll(msg, name, "")
+			}
 			for _, e := range entries {
 				if len(e.secret) >= 8 && strings.Contains(msg, e.secret) {
 					t.Fatalf("ParseTokens(%q): the error %q repeats the token %q", s, err, e.secret)
