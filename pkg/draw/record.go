@@ -329,6 +329,9 @@ type Record struct {
 	// BeaconSignature is BeaconRound's signature, published with the draw;
 	// empty when there are no entrants, for which no beacon is awaited.
 	BeaconSignature HexBytes `json:"beacon_signature"`
+	// Recheck is the draw-time check of the winners against the rules,
+	// nil when the giveaway's rules ask for none (v2 only).
+	Recheck *Recheck `json:"recheck,omitempty"`
 }
 
 // committedJSON is the only shape in which a v1 record that is not drawn is

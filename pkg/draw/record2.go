@@ -123,7 +123,8 @@ type drawnRecordV2 struct {
 	committedV2
 	freezeV2
 	drawV2
-	Log []LogRef `json:"log"`
+	Log     []LogRef `json:"log"`
+	Recheck *Recheck `json:"recheck,omitempty"`
 }
 
 func (r Record) committedV2() committedV2 {
@@ -147,7 +148,7 @@ func (r Record) marshalV2() ([]byte, error) {
 		for i, rd := range r.Replacements {
 			d.Replacements[i] = rd.v2()
 		}
-		return json.Marshal(drawnRecordV2{r.committedV2(), r.freezeV2(), d, r.Log})
+		return json.Marshal(drawnRecordV2{r.committedV2(), r.freezeV2(), d, r.Log, r.Recheck})
 	case StatusFrozen:
 		return json.Marshal(frozenRecordV2{r.committedV2(), r.freezeV2(), nonNil(r.Log)})
 	default:
@@ -166,7 +167,7 @@ func (r *Record) unmarshalV2(data []byte) error {
 		EntrantsCount: v.EntrantsCount, EntrantsRoot: v.EntrantsRoot, TotalTickets: v.TotalTickets,
 		WinnerCountRequested: v.WinnerCountRequested, FrozenAt: v.FrozenAt, BeaconRound: v.BeaconRound,
 		FreezeAttested: v.FreezeAttested, FreezeAttestation: v.FreezeAttestation,
-		ServerSeed: v.ServerSeed, BeaconSignature: v.BeaconSignature, DrawSeed: v.DrawSeed, DrawnAt: v.DrawnAt, Log: v.Log,
+		ServerSeed: v.ServerSeed, BeaconSignature: v.BeaconSignature, DrawSeed: v.DrawSeed, DrawnAt: v.DrawnAt, Log: v.Log, Recheck: v.Recheck,
 	}
 	if v.Winners != nil {
 		out.Winners = make([]Pick, len(v.Winners))
