@@ -40,6 +40,9 @@ type Selection struct {
 	Timestamp         time.Time
 	Record            draw.Record
 	AlreadySelected   bool
+	// Recheck is the draw-time re-check of the winners (recheck_at_draw),
+	// nil when the rules ask for none.
+	Recheck *RecheckSummary
 }
 
 // errWrongVersion says the draw row was committed under the other version
@@ -62,6 +65,12 @@ var errWrongVersion = errors.New("the draw's version changed under the call")
 // call draws. A call that stops anywhere between (a crash, a timeout, an
 // unavailable beacon: BEACON_UNAVAILABLE) is resumed by the next call, or
 // by FinishPendingDraws, with the same entrants and the same round.
+//
+// When the rules ask for it (recheck_at_draw), a v2 draw's winners are
+// then checked again, and those who fail replaced, as recheck.go
+// describes; a call that leaves the re-check pending (a round waiting for
+// its beacon, winners Telegram could not be asked about) says so in
+// Selection.Recheck, and the next call goes on with it.
 func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req SelectRequest) (Selection, error) {
 	var v Validation
 	checkID(&v, "giveaway_id", giveawayID)
@@ -101,9 +110,13 @@ func (s *Service) SelectWinners(ctx context.Context, giveawayID int64, req Selec
 		} else {
 			out, err = s.selectV1(ctx, giveawayID, req.WinnerCount, randomness)
 		}
-		if !errors.Is(err, errWrongVersion) {
-			return out, err
+		if errors.Is(err, errWrongVersion) {
+			continue
 		}
+		if err != nil {
+			return Selection{}, err
+		}
+		return s.withRecheck(ctx, giveawayID, out)
 	}
 	return Selection{}, fmt.Errorf("giveaway %d: its draw's version keeps changing", giveawayID)
 }
@@ -402,6 +415,15 @@ func (s *Service) finishDraw(ctx context.Context, d Draw, chain beacon.Chain, tr
 		}
 		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeDraw, Index: idx})
 		d.Status, d.Record, d.BeaconAt = DrawDrawn, rec, time.Time{}
+		recheck, err := s.recheckAsked(ctx, q, d)
+		if err != nil {
+			return err
+		}
+		if recheck {
+			// The winners are drawn and still to be checked, in the same
+			// transaction, so that no crash can lose the check.
+			d.Record.Recheck, d.BeaconAt = recheckDue(&draw.Recheck{}, s.opts.Now())
+		}
 		if err := q.SaveDraw(ctx, d); err != nil {
 			return err
 		}
@@ -554,7 +576,8 @@ const finishBatch = 10
 
 // FinishPendingDraws finishes v2 draws and redraw rounds whose beacon
 // round is published but whose call stopped before drawing (a crash, a
-// timeout, an unavailable beacon): for a background loop on every replica,
+// timeout, an unavailable beacon), and goes on with draw-time re-checks
+// left pending (recheck.go): for a background loop on every replica,
 // every few seconds. Each is claimed with a lease, the claim skipping rows
 // another replica is claiming, so one replica finishes it; if that one
 // fails, another takes over when the lease ends. It returns how many it
@@ -579,8 +602,16 @@ func (s *Service) FinishPendingDraws(ctx context.Context) (int, error) {
 			_, err = s.finishDraw(ctx, d, chain, nil)
 		case d.PendingRedraw != nil:
 			_, err = s.finishRedraw(ctx, id, chain, *d.PendingRedraw)
+		case d.Record.Recheck != nil:
+			// A re-check is due again: winners still unchecked, or
+			// replacements a round drew.
 		default:
 			continue
+		}
+		if err == nil {
+			// Without waiting for beacons: a round the re-check requests
+			// is claimed again once its beacon is out.
+			err = s.continueRecheck(ctx, id, chain, false)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("giveaway %d: %w", id, err))

@@ -338,26 +338,9 @@ func (s *Service) redrawV2(ctx context.Context, giveawayID int64, disq []draw.Di
 		if err := checkCurrentWinners(rec, dq); err != nil {
 			return err
 		}
-		last := rec.DrawnAt
-		if n := len(rec.Replacements); n > 0 {
-			last = rec.Replacements[n-1].RedrawnAt
-		}
-		rd, err := rec.RequestRedraw(disq, notBefore(s.nowSeconds(), last), chain)
-		if err != nil {
-			return fmt.Errorf("redraw giveaway %d: %w", giveawayID, err)
-		}
-		e, err := rd.RequestEntry(rec.LogHeader(len(rec.Log)))
-		if err != nil {
-			return fmt.Errorf("redraw giveaway %d: %w", giveawayID, err)
-		}
-		idx, err := appendEntry(ctx, q, &d, e)
-		if err != nil {
-			return err
-		}
-		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeRedrawRequest, Index: idx})
-		d.Record, d.PendingRedraw, d.BeaconAt = rec, &rd, chain.RoundTime(rd.BeaconRound)
+		rd, err := s.requestRound(ctx, q, &d, disq, chain)
 		pending = &rd
-		return q.SaveDraw(ctx, d)
+		return err
 	})
 	if err != nil || pending == nil {
 		return out, err
@@ -365,34 +348,71 @@ func (s *Service) redrawV2(ctx context.Context, giveawayID int64, disq []draw.Di
 	return s.finishRedraw(ctx, giveawayID, chain, *pending)
 }
 
+// requestRound requests the next v2 redraw round of the drawn d, whose row
+// the transaction of q holds exclusively: it logs the round's
+// redraw-request entry (its beacon round fixed from now) and saves d with
+// the round pending.
+func (s *Service) requestRound(ctx context.Context, q Queries, d *Draw, disq []draw.Disqualification, chain beacon.Chain) (draw.Redraw, error) {
+	rec := d.Record
+	last := rec.DrawnAt
+	if n := len(rec.Replacements); n > 0 {
+		last = rec.Replacements[n-1].RedrawnAt
+	}
+	rd, err := rec.RequestRedraw(disq, notBefore(s.nowSeconds(), last), chain)
+	if err != nil {
+		return draw.Redraw{}, fmt.Errorf("redraw giveaway %d: %w", d.GiveawayID, err)
+	}
+	e, err := rd.RequestEntry(rec.LogHeader(len(rec.Log)))
+	if err != nil {
+		return draw.Redraw{}, fmt.Errorf("redraw giveaway %d: %w", d.GiveawayID, err)
+	}
+	idx, err := appendEntry(ctx, q, d, e)
+	if err != nil {
+		return draw.Redraw{}, err
+	}
+	rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeRedrawRequest, Index: idx})
+	d.Record, d.PendingRedraw, d.BeaconAt = rec, &rd, chain.RoundTime(rd.BeaconRound)
+	return rd, q.SaveDraw(ctx, *d)
+}
+
+// attestRound has the request of the pending v2 round rd attested by the
+// witnesses, unless it is attested already or no longer pending, and
+// keeps the attestation with the draw at once. It returns the draw as it
+// read it, and the attestation (nil when none was made now).
+func (s *Service) attestRound(ctx context.Context, giveawayID int64, chain beacon.Chain, rd draw.Redraw) (Draw, *draw.Attestation, error) {
+	d, err := s.store.Draw(ctx, giveawayID)
+	if err != nil {
+		return Draw{}, nil, err
+	}
+	p := d.PendingRedraw
+	if p == nil || p.Round != rd.Round || p.RequestAttestation != nil {
+		return d, nil, nil
+	}
+	j := len(d.Record.Log) - 1
+	if j < 0 || d.Record.Log[j].Type != drawlog.TypeRedrawRequest {
+		return Draw{}, nil, fmt.Errorf("giveaway %d: the pending round's request is not the record's last log entry", giveawayID)
+	}
+	att, err := s.attestEntry(ctx, "redraw", giveawayID, d.Record.Log[j].Index, chain.RoundTime(rd.BeaconRound))
+	if err != nil || att == nil {
+		return d, nil, err
+	}
+	err = s.keepAttestation(ctx, giveawayID, func(d *Draw) bool {
+		if p := d.PendingRedraw; p == nil || p.Round != rd.Round || p.RequestAttestation != nil {
+			return false
+		}
+		d.PendingRedraw.RequestAttestation = att
+		return true
+	})
+	return d, att, err
+}
+
 // finishRedraw attests a requested v2 round, waits for its beacon and
 // draws its replacements in a transaction that finds it still pending (or
 // returns the round another call drew).
 func (s *Service) finishRedraw(ctx context.Context, giveawayID int64, chain beacon.Chain, rd draw.Redraw) (RedrawResult, error) {
-	d, err := s.store.Draw(ctx, giveawayID)
+	d, att, err := s.attestRound(ctx, giveawayID, chain, rd)
 	if err != nil {
 		return RedrawResult{}, err
-	}
-	var att *draw.Attestation
-	if p := d.PendingRedraw; p != nil && p.Round == rd.Round && p.RequestAttestation == nil {
-		j := len(d.Record.Log) - 1
-		if j < 0 || d.Record.Log[j].Type != drawlog.TypeRedrawRequest {
-			return RedrawResult{}, fmt.Errorf("giveaway %d: the pending round's request is not the record's last log entry", giveawayID)
-		}
-		if att, err = s.attestEntry(ctx, "redraw", giveawayID, d.Record.Log[j].Index, chain.RoundTime(rd.BeaconRound)); err != nil {
-			return RedrawResult{}, err
-		}
-		if att != nil {
-			if err := s.keepAttestation(ctx, giveawayID, func(d *Draw) bool {
-				if p := d.PendingRedraw; p == nil || p.Round != rd.Round || p.RequestAttestation != nil {
-					return false
-				}
-				d.PendingRedraw.RequestAttestation = att
-				return true
-			}); err != nil {
-				return RedrawResult{}, err
-			}
-		}
 	}
 	var sig []byte
 	if d.PendingRedraw != nil && d.PendingRedraw.Round == rd.Round {
@@ -457,6 +477,10 @@ func (s *Service) finishRedraw(ctx context.Context, giveawayID int64, chain beac
 		}
 		rec.Log = append(rec.Log, draw.LogRef{Type: drawlog.TypeRedraw, Index: idx})
 		d.Record, d.PendingRedraw, d.BeaconAt = rec, nil, time.Time{}
+		if rec.Recheck != nil {
+			// The replacements are still to be checked.
+			d.Record.Recheck, d.BeaconAt = recheckDue(rec.Recheck, s.opts.Now())
+		}
 		if err := q.SaveDraw(ctx, d); err != nil {
 			return err
 		}
