@@ -85,32 +85,47 @@ func pingPostgres(u string) error {
 	return db.PingContext(ctx)
 }
 
-// PostgresSchema creates a fresh schema on the test server and returns a
-// URL whose connections use it, dropping it when the test ends.
+// PostgresSchema gives the test a fresh schema on the test server and
+// returns a URL whose connections use it (through the search_path
+// startup parameter), dropping it when the test ends. With
+// TEST_DATABASE_ISOLATION=database it gives the test a fresh database
+// instead, for servers reached through a pooler such as PgBouncer, which
+// does not pass search_path on; the database is dropped, with whatever
+// connections the pooler still holds to it, when the test ends.
 func PostgresSchema(tb testing.TB) string {
 	tb.Helper()
 	base := PostgresURL(tb)
-	schema := "t_" + randomHex(8)
-	db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
-	defer db.Close()
-	ctx := context.Background()
-	if _, err := db.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
-		defer db.Close()
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Logf("drop schema %s: %v", schema, err)
-		}
-	})
 	u, err := url.Parse(base)
 	if err != nil {
 		tb.Fatalf("parse %q: %v", base, err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	name := "t_" + randomHex(8)
+	create, drop := "CREATE SCHEMA "+name, "DROP SCHEMA "+name+" CASCADE"
+	switch mode := os.Getenv("TEST_DATABASE_ISOLATION"); mode {
+	case "", "schema":
+		q := u.Query()
+		q.Set("search_path", name)
+		u.RawQuery = q.Encode()
+	case "database":
+		create, drop = "CREATE DATABASE "+name, "DROP DATABASE "+name+" WITH (FORCE)"
+		u.Path = "/" + name
+	default:
+		tb.Fatalf("TEST_DATABASE_ISOLATION=%q: use schema (the default) or database", mode)
+	}
+	exec := func(query string) error {
+		db := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(base)))
+		defer db.Close()
+		_, err := db.ExecContext(context.Background(), query)
+		return err
+	}
+	if err := exec(create); err != nil {
+		tb.Fatalf("%s: %v", create, err)
+	}
+	tb.Cleanup(func() {
+		if err := exec(drop); err != nil {
+			tb.Logf("%s: %v", drop, err)
+		}
+	})
 	return u.String()
 }
 
