@@ -43,6 +43,10 @@ type Options struct {
 	ApplicationName string
 	// TracerProvider traces every query; nil disables it.
 	TracerProvider trace.TracerProvider
+	// Replica is a read replica for the reads callers mark with
+	// AllowStale; Postgres only. It is not connected to at Open: a
+	// replica that is down is a fallback to the primary, not an error.
+	Replica ReplicaOptions
 }
 
 // Store is the bun-backed participant.Store.
@@ -59,6 +63,8 @@ type Store struct {
 	logSem chan struct{}
 	// enroller coalesces concurrent registrations on Postgres.
 	enroller *enroller
+	// replica serves marked reads; nil without one (see reads.go).
+	replica *replica
 }
 
 var _ participant.Store = (*Store)(nil)
@@ -71,7 +77,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s.opts = o
 	if err := s.db.PingContext(ctx); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, wrap("connect", err)
 	}
 	return s, nil
@@ -98,8 +104,15 @@ func open(o Options) (*Store, error) {
 		sqldb.SetMaxIdleConns(o.PoolSize)
 		sqldb.SetConnMaxLifetime(o.PoolRecycle)
 		db := traced(bun.NewDB(sqldb, pgdialect.New()), "postgres", o.TracerProvider)
-		return &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector,
-			enroller: &enroller{}}, nil
+		s := &Store{queries: queries{db: db, postgres: true}, db: db, postgres: true, connector: connector,
+			enroller: &enroller{}}
+		if o.Replica.URL != "" {
+			s.replica = openReplica(o)
+		}
+		return s, nil
+	}
+	if o.Replica.URL != "" {
+		return nil, errors.New("store: a read replica needs PostgreSQL")
 	}
 	if dir := filepath.Dir(o.SQLitePath); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -148,8 +161,14 @@ func (s *Store) Dialect() string {
 	return "sqlite"
 }
 
-// Close closes every connection.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes every connection, the replica's too.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if s.replica != nil {
+		err = errors.Join(err, s.replica.db.Close())
+	}
+	return err
+}
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
