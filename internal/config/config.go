@@ -83,8 +83,6 @@ func Load(environ []string) (Config, error) {
 	return cfg, nil
 }
 
-// LoadDatabase reads the database settings alone from environ, with Load's
-
 // parse reads environ into the struct target points to, and returns the
 // values read, for refusals to quote.
 func parse(environ []string, target any) (variables, error) {

@@ -17,6 +17,7 @@ type Database struct {
 	MigrateOnStart bool    `env:"MIGRATE_ON_START" envDefault:"true"`
 }
 
+// LoadDatabase reads the database settings alone from environ, with Load's
 // defaults and refusals, for a tool that opens the database and nothing
 // else: the service's other settings, even wrong ones, do not stop it.
 func LoadDatabase(environ []string) (Database, error) {
