@@ -57,6 +57,9 @@ type standIn struct {
 	recordHook   func(r *draw.Record)
 	entryHook    func(index uint64, data []byte) []byte
 	recordServed map[int64]int
+	// rulesHook rewrites the rules answer served (status and body); nil
+	// serves rulesJSON.
+	rulesHook func(body map[string]any) int
 }
 
 // base is when the test giveaways are frozen, give or take.
@@ -207,8 +210,12 @@ func seedOf(id int64) []byte {
 	return s[:]
 }
 
-// rulesHash is the rules hash every test giveaway commits to.
-var rulesHash = draw.Hash(sha256.Sum256([]byte("one ticket per channel boost, at most five")))
+// rulesJSON is the rules every v2 test giveaway commits to, in the RFC
+// 8785 form the service serves; rulesHash is their SHA-256.
+const rulesJSON = `{"exclude_admins":true,"max_tickets":5,"min_account_age_days":30,"premium_only":false,"recheck_at_draw":true,` +
+	`"referral_bonus":0,"required_chats":["-1001234567890","@telegive_news"]}`
+
+var rulesHash = draw.Hash(sha256.Sum256([]byte(rulesJSON)))
 
 // drawV2 carries out a v2 draw through every step, logging each event.
 func (s *standIn) drawV2(spec v2Spec) draw.Record {
@@ -436,6 +443,27 @@ func (s *standIn) handler() http.Handler {
 		}
 		return rec.Proof(list, uid)
 	}
+	mux.HandleFunc("GET /api/participants/{gid}/rules", func(w http.ResponseWriter, r *http.Request) {
+		id, err := strconv.ParseInt(r.PathValue("gid"), 10, 64)
+		if err != nil {
+			writeError(w, 400, "VALIDATION_ERROR")
+			return
+		}
+		body := map[string]any{"success": true, "giveaway_id": id, "rules": json.RawMessage(rulesJSON),
+			"rules_sha256": rulesHash.String(), "custom": true, "locked": true}
+		s.mu.Lock()
+		hook := s.rulesHook
+		s.mu.Unlock()
+		status := 200
+		if hook != nil {
+			status = hook(body)
+		}
+		if status != 200 {
+			writeError(w, status, "INTERNAL_ERROR")
+			return
+		}
+		writeJSON(w, status, body)
+	})
 	mux.HandleFunc("GET /api/participants/{gid}/draw/winner-proofs", func(w http.ResponseWriter, r *http.Request) {
 		rec, tree, list, ok := giveaway(r)
 		if !ok {

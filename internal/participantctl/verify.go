@@ -56,6 +56,19 @@ than the service: without them the keys are taken from the service's
 with freeze_attested false exits 4 too: its freeze time rests on the
 operator's word. Each failed check is named: FAILED <check>: <reason>.
 
+The giveaway's rules are checked against the record's rules_sha256 (the
+SHA-256 of the rules' RFC 8785 JSON) and shown in words: fetched from the
+service, or read with --rules from a file holding the answer of GET
+/api/participants/{giveaway_id}/rules. Rules that hash otherwise fail the
+draw; rules that could not be had leave it NOT FULLY VERIFIED (exit 4). A
+record whose rules_sha256 is null committed to none: the service's
+defaults applied. The record's recheck, the service's statement of what
+Telegram answered when it checked the winners against the rules at the
+draw, is printed as such: no proof can show those answers, so it never
+makes a draw verified, and fails it only where it contradicts the record
+(a check of someone never drawn there, a failed winner not disqualified
+for that reason, a complete re-check with winners left unchecked).
+
 Exit codes: 0 verified (the output lists what it did not check), 1 a check
 failed or the draw is not drawn yet, 2 usage error, 3 input unreadable or
 unreachable, 4 not fully verified (every check that ran passed).
@@ -75,6 +88,7 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 	}
 	giveaway := fs.Int64("giveaway", 0, "giveaway id to fetch when the source is the service's base URL")
 	entrants := fs.String("entrants", "", `entrant list to recompute the root and check every winner's user id against: a file with one user id per line ("user_id tickets" for v2), or "server" to fetch it`)
+	rulesFile := fs.String("rules", "", "v2: a file with the giveaway's rules (the answer of GET /api/participants/{giveaway_id}/rules) to check against the record's rules_sha256, instead of fetching them")
 	var proofs int64List
 	fs.Var(&proofs, "proof", "user id whose inclusion proof to fetch and check as well as the winners' (repeatable, or comma-separated)")
 	token, err := tokenFlag(fs, env)
@@ -134,7 +148,7 @@ func verifyDraw(ctx context.Context, env *Env, args []string) int {
 		return ExitFailed
 	}
 	if rec.Version == draw.VersionV2 {
-		return verifyDrawV2(ctx, env, v2Source{c: c, rec: rec, entrants: *entrants, proofs: proofs, trust: keys})
+		return verifyDrawV2(ctx, env, v2Source{c: c, rec: rec, entrants: *entrants, proofs: proofs, trust: keys, rulesFile: *rulesFile})
 	}
 
 	checks := []string{"commitment", "timing", "draw_seed", "winners (entrant indices)", "replacements (entrant indices)"}

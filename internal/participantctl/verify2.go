@@ -21,6 +21,8 @@ type v2Source struct {
 	entrants string
 	proofs   []int64
 	trust    *trustFlags
+	// rulesFile holds the giveaway's rules; "" to fetch them.
+	rulesFile string
 }
 
 // failure is a failed check, printed as FAILED <check>: <reason>.
@@ -39,6 +41,9 @@ type v2Verdict struct {
 	// notes are checks that could not be made; each makes the draw not
 	// fully verified.
 	notes []string
+	rules rulesVerdict
+	// recheck is the service's statement of the winners' re-check.
+	recheck []string
 }
 
 // verifyDrawV2 verifies a v2 record end to end and prints the verdict.
@@ -138,6 +143,30 @@ func verifyDrawV2(ctx context.Context, env *Env, in v2Source) int {
 	} else {
 		v.notes = append(v.notes, "log_inclusion: a record file holds no log entries; verify against the service URL to fetch them and check them under the log's signed checkpoint")
 	}
+
+	var served *servedRules
+	var fetchErr error
+	switch {
+	case in.rulesFile != "":
+		if served, err = readRulesFile(in.rulesFile); err != nil {
+			fmt.Fprintln(env.Stderr, "verify-draw:", err)
+			return ExitUnusable
+		}
+	case c != nil:
+		served, fetchErr = fetchRules(ctx, c, rec.GiveawayID)
+	}
+	var f *failure
+	if v.rules, f = checkRules(rec, served, fetchErr); f == nil {
+		v.recheck, f = checkRecheck(rec, v.rules.set)
+	}
+	if f != nil {
+		fmt.Fprintf(env.Stdout, "FAILED %s: %s\n", f.check, oneLine(f.reason))
+		return ExitFailed
+	}
+	if v.rules.ok != "" {
+		v.checks = append(v.checks, v.rules.ok)
+	}
+	v.notes = append(v.notes, v.rules.notes...)
 	return reportV2(env, rec, opts, rep, v)
 }
 
@@ -262,7 +291,7 @@ func (v *v2Verdict) checkLogV2(ctx context.Context, c *client.Client, rec draw.R
 // ran, and returns ExitOK only when none was left out.
 func reportV2(env *Env, rec draw.Record, opts draw.VerifyOptions, rep draw.Report, v v2Verdict) int {
 	var notChecked []string
-	partial := len(v.notes) > 0 || len(v.trust.unpinned) > 0 || len(rep.Unchecked) > 0
+	partial := len(v.notes) > 0 || len(v.trust.unpinned) > 0 || len(rep.Unchecked) > 0 || len(v.rules.notes) > 0
 	for _, s := range rep.Skipped {
 		switch {
 		case s.Check == "attestation" && !rec.FreezeAttested:
@@ -288,9 +317,16 @@ func reportV2(env *Env, rec draw.Record, opts draw.VerifyOptions, rep draw.Repor
 	}
 	fmt.Fprintf(env.Stdout, "  chain        %s\n", v.chain.describe)
 	if rec.RulesSHA256 != nil {
-		fmt.Fprintf(env.Stdout, "  rules        sha256 %s (compare with the SHA-256 of the rules the giveaway published)\n", rec.RulesSHA256)
+		state := "checked against the rules served"
+		if v.rules.set == nil {
+			state = "not checked: see below"
+		}
+		fmt.Fprintf(env.Stdout, "  rules        sha256 %s (committed when the giveaway opened; %s)\n", rec.RulesSHA256, state)
 	} else {
 		fmt.Fprintln(env.Stdout, "  rules        none committed (rules_sha256 is null)")
+	}
+	for _, w := range v.rules.words {
+		fmt.Fprintf(env.Stdout, "               %s\n", w)
 	}
 	if v.trust.logKey != nil {
 		fmt.Fprintf(env.Stdout, "  log key      %s\n", v.trust.logKeyText)
@@ -325,6 +361,13 @@ func reportV2(env *Env, rec draw.Record, opts draw.VerifyOptions, rep draw.Repor
 		}
 	}
 	printWinnersV2(env, rec, rep.Unchecked)
+	for i, l := range v.recheck {
+		head := "               "
+		if i == 0 {
+			head = "  re-check     "
+		}
+		fmt.Fprintf(env.Stdout, "%s%s\n", head, l)
+	}
 	if partial {
 		return ExitPartial
 	}
@@ -422,23 +465,32 @@ func printWinnersV2(env *Env, rec draw.Record, unchecked []draw.Claim) {
 		fmt.Fprintf(env.Stdout, "  redraw round %d, requested %s (%s), beacon round %d, drawn %s:\n",
 			rd.Round, rd.RequestedAt.Format(time.RFC3339), attest, rd.BeaconRound, rd.RedrawnAt.Format(time.RFC3339))
 		for i, d := range rd.Disqualified {
-			fmt.Fprintf(env.Stdout, "    disqualified user %d: %s\n", d.UserID, d.Reason)
+			fmt.Fprintf(env.Stdout, "    disqualified user %d: %s\n", d.UserID, reasonText(d.Reason))
 			if i >= len(rd.Replacements) {
 				continue
 			}
 			p := rd.Replacements[i]
 			if p.Empty() {
-				fmt.Fprintf(env.Stdout, "    position %d stays empty: no entrant was left to draw\n", p.Position)
+				fmt.Fprintf(env.Stdout, "    position %d (user %d's) stays empty: no one was left to draw\n", p.Position, p.ReplacesUserID)
 				continue
 			}
-			fmt.Fprintf(env.Stdout, "    position %d: user %d, %d ticket(s) [%d, %d), hit by ticket %d (stream value %d, entrant index %d%s)\n",
-				p.Position, p.UserID, p.Tickets, p.FirstTicket, p.FirstTicket+p.Tickets, p.Ticket, p.StreamIndex, p.Index, note(p.Index))
+			fmt.Fprintf(env.Stdout, "    position %d: user %d replaces user %d, %d ticket(s) [%d, %d), hit by ticket %d (stream value %d, entrant index %d%s)\n",
+				p.Position, p.UserID, p.ReplacesUserID, p.Tickets, p.FirstTicket, p.FirstTicket+p.Tickets, p.Ticket, p.StreamIndex, p.Index, note(p.Index))
 		}
 	}
 	if disqualified > 0 {
 		fmt.Fprintf(env.Stdout, "  %d winner(s) disqualified in %d round(s)\n", disqualified, len(rec.Replacements))
 	}
 	for _, w := range rec.CurrentWinners() {
-		fmt.Fprintf(env.Stdout, "  winner %d: user %d (%d ticket(s), entrant index %d%s)\n", w.Position, w.UserID, w.Tickets, w.Index, note(w.Index))
+		fmt.Fprintf(env.Stdout, "  winner %d: user %d (%d of %d tickets, %s, entrant index %d%s)\n", w.Position, w.UserID, w.Tickets, rec.TotalTickets,
+			ticketRange(w.FirstTicket, w.Tickets), w.Index, note(w.Index))
 	}
+}
+
+// ticketRange names tickets [first, first+n) as a person counts them.
+func ticketRange(first, n uint64) string {
+	if n == 1 {
+		return fmt.Sprintf("ticket %d", first)
+	}
+	return fmt.Sprintf("tickets %d to %d", first, first+n-1)
 }
