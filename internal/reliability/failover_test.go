@@ -267,9 +267,8 @@ func TestPrimaryFailover(t *testing.T) {
 		codes = append(codes, fmt.Sprintf("%s: %d", s, n))
 	}
 	sort.Strings(codes)
-	report(t, figures{"acknowledged": len(acked), "acknowledged_before_failover": before, "failed_then_sent_again": len(retried),
-		"sent_again_found_committed": committedUnanswered,
-		"stored":                     len(stored), "lost": missing, "answers": strings.Join(codes, ", "),
+	report(t, figures{"acknowledged": len(acked), "acknowledged_before_failover": before, "stored": len(stored), "lost": missing,
+		"failed_then_sent_again": len(retried), "sent_again_found_committed": committedUnanswered, "answers": strings.Join(codes, ", "),
 		"promotion_ms": ms(gap), "first_registration_after_move_ms": ms(firstAfter.Sub(moved)),
 		"not_ready_ms": ms(ready.notReadyFor), "ready_after_move_ms": ms(ready.readyAgain.Sub(moved)),
 		"slowest_answer_ms": ms(slowest), "draw_entrants": len(entrants), "winners": len(sel.Winners)})
