@@ -60,7 +60,37 @@ func (s *Server) handleSelectWinners(w http.ResponseWriter, r *http.Request) {
 		Draw:                 sel.Record,
 		Protocol:             sel.Record.Version,
 		PublicRandomness:     sel.Record.Version == draw.VersionV2,
+		Recheck:              toRecheck(sel.Recheck),
 	})
+}
+
+func toRecheck(r *participant.RecheckSummary) *api.SelectionRecheck {
+	if r == nil {
+		return nil
+	}
+	out := &api.SelectionRecheck{Status: r.Status, Final: nonNilIDs(r.Final), Unchecked: nonNilIDs(r.Unchecked),
+		Disqualified: make([]api.RecheckDisqualified, len(r.Disqualified))}
+	if p := r.Pending; p != nil {
+		out.Pending = &api.RecheckRound{Round: p.Round, BeaconRound: p.BeaconRound, BeaconAt: p.BeaconAt.UTC(),
+			Disqualified: p.Disqualified}
+	}
+	for i, d := range r.Disqualified {
+		out.Disqualified[i] = api.RecheckDisqualified{UserID: d.UserID, Position: d.Position, Reason: d.Reason}
+		if d.Round > 0 {
+			out.Disqualified[i].Round = &d.Round
+		}
+		if d.ReplacedBy != 0 {
+			out.Disqualified[i].ReplacedBy = &d.ReplacedBy
+		}
+	}
+	return out
+}
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
 }
 
 // handleDraw serves GET /api/participants/{giveaway_id}/draw: the

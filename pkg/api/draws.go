@@ -33,6 +33,50 @@ type Selection struct {
 	// than from the operator's seed alone: true for v2 only.
 	Protocol         string `json:"protocol"`
 	PublicRandomness bool   `json:"public_randomness"`
+	// Recheck is the draw-time re-check of the winners (the rules'
+	// recheck_at_draw); absent when the rules ask for none.
+	Recheck *SelectionRecheck `json:"recheck,omitempty"`
+}
+
+// The statuses of a [SelectionRecheck]: draw.RecheckPending and
+// draw.RecheckComplete, and RecheckNotApplied for a telegive-draw-v1
+// draw, which is not re-checked.
+const RecheckNotApplied = "not_applied"
+
+// SelectionRecheck says how far the re-check of the winners has gone.
+// While Status is pending, calling select-winners again goes on with it.
+type SelectionRecheck struct {
+	Status string `json:"status"`
+	// Final are the current winners whose check passed, by position.
+	Final []int64 `json:"final"`
+	// Unchecked are the current winners Telegram could not be asked about
+	// yet: neither passed nor failed.
+	Unchecked []int64 `json:"unchecked"`
+	// Pending is the redraw round waiting for its beacon, nil when none.
+	Pending *RecheckRound `json:"pending"`
+	// Disqualified lists every winner who failed the check.
+	Disqualified []RecheckDisqualified `json:"disqualified"`
+}
+
+// RecheckRound is a requested redraw round waiting for its beacon round.
+type RecheckRound struct {
+	Round        uint64                  `json:"round"`
+	BeaconRound  uint64                  `json:"beacon_round"`
+	BeaconAt     time.Time               `json:"beacon_at"`
+	Disqualified []draw.Disqualification `json:"disqualified"`
+}
+
+// RecheckDisqualified is a winner who failed the re-check.
+type RecheckDisqualified struct {
+	UserID   int64       `json:"user_id"`
+	Position int         `json:"position"`
+	Reason   draw.Reason `json:"reason"`
+	// Round is the redraw round that disqualifies the winner, nil until
+	// it is requested.
+	Round *uint64 `json:"round"`
+	// ReplacedBy is the replacement, nil while the round is pending or
+	// when no entrant was left for the position.
+	ReplacedBy *int64 `json:"replaced_by"`
 }
 
 // Winner is a selected participant.
