@@ -11,6 +11,7 @@ package loadgen
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -62,6 +63,9 @@ type options struct {
 	before, spikeRamp, spikeHold time.Duration
 	tail                         time.Duration
 	recoveryFactor               float64
+	// chats
+	chats  int
+	rounds int
 }
 
 // normalRate is the spike's rate before and after it: -rate, by default 500/s.
@@ -81,7 +85,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.url, "url", "", "base URL of a running service")
 	fs.StringVar(&o.spawn, "spawn", "", "service binary to start (instead of -url); its RSS and start-up time are measured")
 	fs.Var(&o.env, "env", "KEY=value for the spawned service (repeatable)")
-	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw | hot (every registration into one giveaway) | spike (a hot giveaway's spike)")
+	fs.StringVar(&o.scenario, "scenario", "mix", "register | status | mix | draw | hot (every registration into one giveaway) | spike (a hot giveaway's spike) | chats (registrations with 1 and with -chats required chats, warm cache)")
 	fs.Float64Var(&o.rate, "rate", 0, "scenario units per second, open loop; 0 uses -concurrency; for spike the normal rate before and after (default 500)")
 	fs.IntVar(&o.concurrency, "concurrency", 50, "concurrent clients, closed loop")
 	fs.IntVar(&o.clients, "clients", 0, "with -rate: that many clients share the rate, each sending on its own schedule (as k6 VUs with pacing)")
@@ -106,6 +110,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.spikeHold, "hold", 30*time.Second, "spike: time at the peak")
 	fs.DurationVar(&o.tail, "tail", 30*time.Second, "spike: time at the normal rate after the peak")
 	fs.Float64Var(&o.recoveryFactor, "recovery-factor", 2, "spike: a tail second is back to normal when its p99 is within this many times the normal p99 (and 5 ms)")
+	fs.IntVar(&o.chats, "chats", 3, "chats: the required chats compared with one")
+	fs.IntVar(&o.rounds, "rounds", 4, "chats: ABBA rounds, each one -duration phase per side")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
@@ -135,9 +141,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 	base := o.url
 	var svc *spawned
+	var stand *standIn
+	env := o.env
+	if o.scenario == "chats" {
+		if o.spawn == "" {
+			return Summary{}, errors.New("the chats scenario points the service at its own stand-in Bot API: use -spawn")
+		}
+		var err error
+		if stand, err = startStandIn(); err != nil {
+			return Summary{}, err
+		}
+		defer stand.close()
+		env = append(stand.env(), env...)
+	}
 	if o.spawn != "" {
 		var err error
-		if svc, err = spawn(ctx, o.spawn, o.env, o.memoryLimit); err != nil {
+		if svc, err = spawn(ctx, o.spawn, env, o.memoryLimit); err != nil {
 			return Summary{}, err
 		}
 		defer svc.shutdown()
@@ -158,6 +177,8 @@ func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 		sum, err = runDraw(ctx, o, bot, gw, svc, stdout)
 	case "hot", "spike":
 		sum, err = runHot(ctx, o, hc, base, bot, gw, svc, stdout)
+	case "chats":
+		sum, err = runChats(ctx, o, hc, base, bot, gw, stand, stdout)
 	default:
 		sum, err = runLoad(ctx, o, bot, gw, svc, stdout)
 	}

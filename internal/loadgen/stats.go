@@ -38,6 +38,23 @@ func (r *recorder) record(op string, d time.Duration, outcome string) {
 	r.outcomes[outcome]++
 }
 
+// merge adds what other recorded to r, for a summary over several phases.
+func (r *recorder) merge(other *recorder) {
+	other.mu.Lock()
+	defer other.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for op, ds := range other.latencies {
+		r.latencies[op] = append(r.latencies[op], ds...)
+	}
+	for k, v := range other.outcomes {
+		r.outcomes[k] += v
+	}
+	for k, v := range other.accepted {
+		r.accepted[k] = r.accepted[k] || v
+	}
+}
+
 // Summary is the result of a run.
 type Summary struct {
 	Duration   time.Duration
@@ -62,6 +79,8 @@ type Summary struct {
 	Once *OnceCheck `json:",omitempty"`
 	// Spike is the analysis of a spike run.
 	Spike *SpikeReport `json:",omitempty"`
+	// Chats is the comparison of a chats run.
+	Chats *ChatsReport `json:",omitempty"`
 }
 
 // Latency percentiles.
@@ -147,6 +166,9 @@ func (s Summary) Print(w io.Writer) {
 	}
 	if s.Spike != nil {
 		s.Spike.Print(w)
+	}
+	if s.Chats != nil {
+		s.Chats.Print(w)
 	}
 	if s.Once != nil {
 		s.Once.Print(w)
