@@ -27,7 +27,17 @@ func toParticipant(p participant.Participant) api.Participant {
 		MessageDelivered:     p.MessageDelivered,
 		DeliveryTimestamp:    p.DeliveryTimestamp,
 		DeliveryAttempts:     p.DeliveryAttempts,
+		Tickets:              p.Tickets,
+		ReferrerUserID:       optID(p.ReferrerUserID),
 	}
+}
+
+// optID is nil for the id 0, meaning none.
+func optID(id int64) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return &id
 }
 
 func optString(s string) *string {

@@ -50,6 +50,7 @@ func (s *Server) handleList(w http.ResponseWriter, r *http.Request) {
 			CaptchaCompleted:     l.Stats.CaptchaCompleted,
 			SubscriptionVerified: l.Stats.SubscriptionVerified,
 			Winners:              l.Stats.Winners,
+			Tickets:              l.Stats.Tickets,
 		},
 		Pagination: api.Pagination{
 			Page:  l.Pagination.Page,
@@ -93,6 +94,7 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		SubscriptionVerifiedParticipants: st.SubscriptionVerified,
 		Winners:                          st.Winners,
 		MessagesDelivered:                st.MessagesDelivered,
+		TotalTickets:                     st.Tickets,
 	}})
 }
 
@@ -198,7 +200,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 
 var csvHeader = []string{"participant_id", "giveaway_id", "user_id", "username", "first_name", "last_name",
 	"participated_at", "captcha_completed", "subscription_verified", "is_winner", "winner_selected_at",
-	"message_delivered", "delivery_timestamp", "delivery_attempts"}
+	"message_delivered", "delivery_timestamp", "delivery_attempts", "tickets", "referrer_user_id"}
 
 func csvRow(p participant.Participant) []string {
 	t := func(tp *time.Time) string {
@@ -207,12 +209,17 @@ func csvRow(p participant.Participant) []string {
 		}
 		return tp.Format(time.RFC3339Nano)
 	}
+	referrer := ""
+	if p.ReferrerUserID != 0 {
+		referrer = strconv.FormatInt(p.ReferrerUserID, 10)
+	}
 	return []string{
 		strconv.FormatInt(p.ID, 10), strconv.FormatInt(p.GiveawayID, 10), strconv.FormatInt(p.UserID, 10),
 		csvSafe(p.Username), csvSafe(p.FirstName), csvSafe(p.LastName),
 		p.ParticipatedAt.Format(time.RFC3339Nano), strconv.FormatBool(p.CaptchaCompleted),
 		strconv.FormatBool(p.SubscriptionVerified), strconv.FormatBool(p.IsWinner), t(p.WinnerSelectedAt),
 		strconv.FormatBool(p.MessageDelivered), t(p.DeliveryTimestamp), strconv.Itoa(p.DeliveryAttempts),
+		strconv.FormatInt(p.Tickets, 10), referrer,
 	}
 }
 

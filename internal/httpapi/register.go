@@ -54,7 +54,17 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		ParticipationConfirmed: true,
 		ParticipantID:          res.ParticipantID,
 		Message:                "You are now participating in the giveaway.",
+		Referral:               toReferral(res.Referral),
 	})
+}
+
+// toReferral is nil for a registration without a referral.
+func toReferral(r *participant.Referral) *api.Referral {
+	if r == nil {
+		return nil
+	}
+	return &api.Referral{ReferrerUserID: r.ReferrerUserID, Counted: r.Counted,
+		BonusTickets: r.BonusTickets, ReferrerTickets: r.ReferrerTickets}
 }
 
 // registrationResult names a register outcome for metrics.

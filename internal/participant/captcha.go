@@ -87,6 +87,7 @@ func (r CaptchaRules) issue(rnd io.Reader, prev *Challenge, base Challenge, now 
 		SessionID:      session,
 		GiveawayID:     base.GiveawayID,
 		Profile:        base.Profile,
+		ReferrerUserID: base.ReferrerUserID,
 		Question:       q,
 		Answer:         answer,
 		MaxAttempts:    r.MaxAttempts,
@@ -102,11 +103,20 @@ func (c Challenge) live(now time.Time) bool {
 	return c.SolvedAt == nil && now.Before(c.ExpiresAt) && c.AttemptsRemaining() > 0
 }
 
+// carries reports whether c keeps base's referral: always when base has
+// none, so that a register call without one never drops the referrer of
+// a live challenge.
+func (c Challenge) carries(base Challenge) bool {
+	return base.ReferrerUserID == 0 || (c.GiveawayID == base.GiveawayID && c.ReferrerUserID == base.ReferrerUserID)
+}
+
 // challenge returns the user's live challenge, or issues a fresh one.
 // Concurrent calls agree on one challenge: the database keeps one row per
 // user. The common cases cost one or two statements: a first challenge is
-// a single insert, and a live one is read back; only a renewal takes the
-// row lock.
+// a single insert, and a live one is read back; only a renewal, or a live
+// challenge taking a new referral, takes the row lock. A live challenge
+// keeps its question and attempts when it takes base's giveaway, profile
+// and referrer.
 func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, error) {
 	first, err := s.opts.Captcha.issue(s.opts.Random, nil, base, s.now())
 	if err != nil {
@@ -117,7 +127,7 @@ func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, err
 		return first, err
 	}
 	prev, err := s.store.Challenge(ctx, base.UserID)
-	if err == nil && prev.live(s.now()) {
+	if err == nil && prev.live(s.now()) && prev.carries(base) {
 		return prev, nil
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -147,9 +157,13 @@ func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, err
 				return nil
 			case err != nil:
 				return err
-			case prev.live(now):
+			case prev.live(now) && prev.carries(base):
 				out = prev
 				return nil
+			case prev.live(now):
+				prev.GiveawayID, prev.Profile, prev.ReferrerUserID = base.GiveawayID, base.Profile, base.ReferrerUserID
+				out = prev
+				return q.UpdateChallenge(ctx, prev)
 			}
 			ch, err := s.opts.Captcha.issue(s.opts.Random, &prev, base, now)
 			if err != nil {
@@ -181,6 +195,9 @@ type ValidateResult struct {
 	AttemptsRemaining int
 	// NewChallenge is set when the answer used the last attempt.
 	NewChallenge *Challenge
+	// Referral is what the challenge's referrer did, when this answer
+	// stored the participation with one.
+	Referral *Referral
 }
 
 // ValidateCaptcha checks an answer. A right answer completes the user's
@@ -195,8 +212,8 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	}
 	// The answer comes first: a user who passed the captcha keeps a solved
 	// challenge until cleanup, and only then needs their record read.
-	var profile Profile
-	res, solved, err := s.answer(ctx, req, &profile)
+	var ch Challenge
+	res, solved, err := s.answer(ctx, req, &ch)
 	if ErrorCode(err) == CodeCaptchaNotFound {
 		st, serr := s.store.RegistrationState(ctx, req.GiveawayID, req.UserID)
 		if serr != nil {
@@ -221,20 +238,25 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 	if err != nil {
 		return ValidateResult{}, err
 	}
-	e, err := s.enroll(ctx, RegisterRequest{
+	reg := RegisterRequest{
 		GiveawayID:   req.GiveawayID,
 		UserID:       req.UserID,
-		Username:     profile.Username,
-		FirstName:    profile.FirstName,
-		LastName:     profile.LastName,
+		Username:     ch.Profile.Username,
+		FirstName:    ch.Profile.FirstName,
+		LastName:     ch.Profile.LastName,
 		afterCaptcha: true,
-	}, g, gr, nil, true)
+	}
+	// The referrer was given for the challenge's giveaway only.
+	if ch.GiveawayID == req.GiveawayID && ch.ReferrerUserID != req.UserID {
+		reg.ReferrerUserID = ch.ReferrerUserID
+	}
+	e, err := s.enroll(ctx, reg, g, gr, nil, true)
 	switch {
 	case err != nil:
 		return ValidateResult{}, err
 	case e.ParticipantID != 0:
 		// Joined now, or by a concurrent answer: the same success.
-		return ValidateResult{Completed: true, ParticipantID: e.ParticipantID}, nil
+		return ValidateResult{Completed: true, ParticipantID: e.ParticipantID, Referral: e.Referral}, nil
 	case e.Drawn:
 		return ValidateResult{}, errNotActive()
 	case e.Frozen:
@@ -246,9 +268,9 @@ func (s *Service) ValidateCaptcha(ctx context.Context, req ValidateRequest) (Val
 // answer applies one answer to the user's challenge. Attempts are counted
 // in the same transaction that reads them, so concurrent answers cannot
 // exceed the maximum; a wrong answer is committed even when the outcome is
-// an error for the caller. A solved challenge's profile is copied to
-// profile.
-func (s *Service) answer(ctx context.Context, req ValidateRequest, profile *Profile) (ValidateResult, bool, error) {
+// an error for the caller. The challenge answered is copied to into, for
+// the profile and referrer it keeps.
+func (s *Service) answer(ctx context.Context, req ValidateRequest, into *Challenge) (ValidateResult, bool, error) {
 	var (
 		res     ValidateResult
 		solved  bool
@@ -265,7 +287,7 @@ func (s *Service) answer(ctx context.Context, req ValidateRequest, profile *Prof
 		if err != nil {
 			return err
 		}
-		*profile = ch.Profile
+		*into = ch
 		if ch.SolvedAt != nil {
 			// A concurrent right answer won; this one shares its success.
 			solved = true

@@ -36,6 +36,13 @@ type Participant struct {
 	MessageDelivered     bool
 	DeliveryTimestamp    *time.Time
 	DeliveryAttempts     int
+	// Tickets is how many tickets the entrant holds in the draw: 1, plus
+	// the referral bonuses earned, up to the rules' max_tickets.
+	Tickets int64
+	// ReferrerUserID is the user who invited this one, 0 for none, and
+	// ReferralTickets the bonus tickets this entry gave them.
+	ReferrerUserID  int64
+	ReferralTickets int
 }
 
 // Profile is what Telegram tells us about a user.
@@ -74,6 +81,8 @@ type Stats struct {
 	SubscriptionVerified int64
 	Winners              int64
 	MessagesDelivered    int64
+	// Tickets is the sum of the participants' tickets.
+	Tickets int64
 }
 
 // HistoryEntry is one giveaway in a user's history.
@@ -110,6 +119,10 @@ type Enrollment struct {
 	ParticipantID int64
 	// Created is true when this call stored the participation.
 	Created bool
+	// Referral is what the participation's referral did, when this call
+	// stored a participation with a referrer; the store's Enroll leaves
+	// it nil.
+	Referral *Referral
 }
 
 // Challenge is a captcha question issued to a user. There is at most one per
@@ -122,13 +135,18 @@ type Challenge struct {
 	// Profile is the user's Telegram profile as given to register, kept so
 	// that the registration completed by validate-captcha (whose body has
 	// only ids) stores it.
-	Profile      Profile
-	Question     string
-	Answer       int64
-	AttemptsUsed int
-	MaxAttempts  int
-	IssuedAt     time.Time
-	ExpiresAt    time.Time
+	Profile Profile
+	// ReferrerUserID is the referrer given to the register call that
+	// issued or last renewed the challenge, for GiveawayID; 0 for none.
+	// The registration validate-captcha completes in that giveaway
+	// carries it.
+	ReferrerUserID int64
+	Question       string
+	Answer         int64
+	AttemptsUsed   int
+	MaxAttempts    int
+	IssuedAt       time.Time
+	ExpiresAt      time.Time
 	// WindowStart and IssuedInWindow limit how many challenges a user gets
 	// per hour, so that the small answer space cannot be brute-forced.
 	WindowStart    time.Time
@@ -292,6 +310,12 @@ type ParticipantQueries interface {
 	// UpdateDelivery records a delivery attempt for each id in one
 	// statement and returns the ids that exist.
 	UpdateDelivery(ctx context.Context, ids []int64, delivered bool, at time.Time) ([]int64, error)
+	// Refer settles the referral of a participation stored in the same
+	// transaction (see ReferralCredit): it records the referrer, once,
+	// and adds the bonus to the referrer's own participation, locked
+	// meanwhile. A participation that already has a referrer is left as
+	// it is and reported not counted.
+	Refer(ctx context.Context, c ReferralCredit) (Referral, error)
 }
 
 // UserQueries read and write users' platform-wide records.

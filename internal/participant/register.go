@@ -17,8 +17,8 @@ type RegisterRequest struct {
 	// sends it; nil when it does not. Only a premium-only giveaway reads
 	// it.
 	IsPremium *bool
-	// ReferrerUserID is the user who invited this one, 0 for none. It is
-	// validated but not stored yet: participations have no column for it.
+	// ReferrerUserID is the user who invited this one, 0 for none; see
+	// referral.go for when the referral counts.
 	ReferrerUserID int64
 
 	// afterCaptcha marks the registration that validate-captcha
@@ -33,6 +33,9 @@ type RegisterResult struct {
 	ParticipantID int64
 	// Challenge is set when the user has never passed the captcha.
 	Challenge *Challenge
+	// Referral is what the request's referrer_user_id did, when the
+	// participation was stored with one.
+	Referral *Referral
 }
 
 // Register joins a user to a giveaway, or issues the captcha when the user
@@ -95,7 +98,7 @@ func (s *Service) Register(ctx context.Context, req RegisterRequest) (RegisterRe
 	case !e.CaptchaCompleted:
 		return s.registerChallenge(ctx, req)
 	}
-	return RegisterResult{ParticipantID: e.ParticipantID}, nil
+	return RegisterResult{ParticipantID: e.ParticipantID, Referral: e.Referral}, nil
 }
 
 func (s *Service) registerChallenge(ctx context.Context, req RegisterRequest) (RegisterResult, error) {
@@ -103,6 +106,8 @@ func (s *Service) registerChallenge(ctx context.Context, req RegisterRequest) (R
 		UserID:     req.UserID,
 		GiveawayID: req.GiveawayID,
 		Profile:    Profile{Username: req.Username, FirstName: req.FirstName, LastName: req.LastName},
+		// Kept for the registration the answer completes.
+		ReferrerUserID: req.ReferrerUserID,
 	})
 	if err != nil {
 		return RegisterResult{}, err
@@ -161,7 +166,7 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, g
 		SubscriptionVerified: verified,
 		At:                   s.now(),
 	}
-	e, err := s.store.Enroll(ctx, np)
+	e, err := s.storeEnrollment(ctx, np, req.ReferrerUserID)
 	if err != nil || e.DrawFound || !e.CaptchaCompleted {
 		return e, err
 	}
@@ -169,7 +174,7 @@ func (s *Service) enroll(ctx context.Context, req RegisterRequest, g Giveaway, g
 		return Enrollment{}, err
 	}
 	np.At = s.now()
-	e, err = s.store.Enroll(ctx, np)
+	e, err = s.storeEnrollment(ctx, np, req.ReferrerUserID)
 	if err == nil && !e.DrawFound {
 		err = fmt.Errorf("giveaway %d: no draw row after creating its commitment", req.GiveawayID)
 	}

@@ -63,7 +63,7 @@ type Rules struct {
 	// MaxTickets is the most tickets one entrant may hold, 1..MaxTicketsCap.
 	MaxTickets int
 	// ReferralBonus is the tickets an entrant gains per invited friend who
-	// entered, up to MaxTickets.
+	// entered, 0..MaxTickets-1, paid up to MaxTickets (see referral.go).
 	ReferralBonus int
 	// RecheckAtDraw checks each drawn winner against the rules again.
 	RecheckAtDraw bool
@@ -102,17 +102,13 @@ func (in RulesInput) Rules() (Rules, error) {
 	setBool(&r.RecheckAtDraw, in.RecheckAtDraw)
 	r.MinAccountAgeDays = bounded(&v, "min_account_age_days", CodeInvalidMinAccountAgeDays, in.MinAccountAgeDays, 0, MaxAccountAgeDays, r.MinAccountAgeDays)
 	r.MaxTickets = bounded(&v, "max_tickets", CodeInvalidMaxTickets, in.MaxTickets, 1, MaxTicketsCap, r.MaxTickets)
-	r.ReferralBonus = bounded(&v, "referral_bonus", CodeInvalidReferralBonus, in.ReferralBonus, 0, MaxTicketsCap-1, r.ReferralBonus)
+	r.ReferralBonus = referralBonus(&v, in.ReferralBonus, r.MaxTickets)
 	// Rules the service does not apply yet are refused rather than
 	// committed: a verifier reading the committed rules must be able to
 	// trust that the draw followed them.
 	if r.RecheckAtDraw {
 		v.Add("recheck_at_draw", CodeInvalidRecheckAtDraw,
 			"recheck_at_draw is not available yet: winners are not checked again at the draw, so leave it out or false")
-	}
-	if r.ReferralBonus > 0 {
-		v.Add("referral_bonus", CodeInvalidReferralBonus,
-			"referral_bonus is not available yet: referrals earn no bonus tickets, so leave it out or 0")
 	}
 	return r, InvalidRules(v.fields)
 }
@@ -142,6 +138,24 @@ func bounded(v *Validation, field string, code Code, n *int64, lo, hi, def int) 
 	if *n < int64(lo) || *n > int64(hi) {
 		v.Add(field, code, "%s must be an integer from %d to %d", field, lo, hi)
 		return def
+	}
+	return int(*n)
+}
+
+// referralBonus is the referral_bonus field: 0 to maxTickets-1, since an
+// entrant holds their own ticket and at most maxTickets in all, so a larger
+// bonus could never be paid in full. A bonus that would take a referrer
+// past maxTickets is paid up to it.
+func referralBonus(v *Validation, n *int64, maxTickets int) int {
+	const field = "referral_bonus"
+	if n == nil {
+		return 0
+	}
+	if *n < 0 || *n > int64(maxTickets-1) {
+		v.Add(field, CodeInvalidReferralBonus,
+			"%s must be an integer from 0 to max_tickets - 1 (%d here): each entrant holds one ticket of their own and at most max_tickets (%d) in all",
+			field, maxTickets-1, maxTickets)
+		return 0
 	}
 	return int(*n)
 }

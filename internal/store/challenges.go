@@ -21,6 +21,7 @@ type challengeRow struct {
 	Username       string    `bun:"username,nullzero"`
 	FirstName      string    `bun:"first_name,nullzero"`
 	LastName       string    `bun:"last_name,nullzero"`
+	ReferrerUserID int64     `bun:"referrer_user_id,nullzero"`
 	Question       string    `bun:"question"`
 	Answer         int64     `bun:"answer"`
 	AttemptsUsed   int       `bun:"attempts_used"`
@@ -40,6 +41,7 @@ func challengeFrom(c participant.Challenge) challengeRow {
 		Username:       c.Profile.Username,
 		FirstName:      c.Profile.FirstName,
 		LastName:       c.Profile.LastName,
+		ReferrerUserID: c.ReferrerUserID,
 		Question:       c.Question,
 		Answer:         c.Answer,
 		AttemptsUsed:   c.AttemptsUsed,
@@ -61,6 +63,7 @@ func (r challengeRow) domain() participant.Challenge {
 		SessionID:      r.SessionID,
 		GiveawayID:     r.GiveawayID,
 		Profile:        participant.Profile{Username: r.Username, FirstName: r.FirstName, LastName: r.LastName},
+		ReferrerUserID: r.ReferrerUserID,
 		Question:       r.Question,
 		Answer:         r.Answer,
 		AttemptsUsed:   r.AttemptsUsed,

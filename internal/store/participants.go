@@ -34,6 +34,9 @@ type participantRow struct {
 	MessageDelivered     bool      `bun:"message_delivered"`
 	DeliveryTimestamp    time.Time `bun:"delivery_timestamp,nullzero"`
 	DeliveryAttempts     int       `bun:"delivery_attempts"`
+	Tickets              int64     `bun:"tickets"`
+	ReferrerUserID       int64     `bun:"referrer_user_id,nullzero"`
+	ReferralTickets      int       `bun:"referral_tickets"`
 }
 
 func (r participantRow) domain() participant.Participant {
@@ -53,6 +56,9 @@ func (r participantRow) domain() participant.Participant {
 		MessageDelivered:     r.MessageDelivered,
 		DeliveryTimestamp:    optTime(r.DeliveryTimestamp),
 		DeliveryAttempts:     r.DeliveryAttempts,
+		Tickets:              r.Tickets,
+		ReferrerUserID:       r.ReferrerUserID,
+		ReferralTickets:      r.ReferralTickets,
 	}
 }
 
@@ -292,9 +298,10 @@ func (q queries) Stats(ctx context.Context, giveawayID int64) (participant.Stats
 		COALESCE(SUM(CASE WHEN captcha_completed THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN subscription_verified THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN is_winner THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN message_delivered THEN 1 ELSE 0 END), 0)
+		COALESCE(SUM(CASE WHEN message_delivered THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(tickets), 0)
 		FROM participants WHERE giveaway_id = ?`, giveawayID).
-		Scan(&s.Total, &s.CaptchaCompleted, &s.SubscriptionVerified, &s.Winners, &s.MessagesDelivered)
+		Scan(&s.Total, &s.CaptchaCompleted, &s.SubscriptionVerified, &s.Winners, &s.MessagesDelivered, &s.Tickets)
 	if err != nil {
 		return participant.Stats{}, wrap("participant stats", err)
 	}

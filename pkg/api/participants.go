@@ -24,6 +24,11 @@ type Participant struct {
 	MessageDelivered     bool       `json:"message_delivered"`
 	DeliveryTimestamp    *time.Time `json:"delivery_timestamp"`
 	DeliveryAttempts     int        `json:"delivery_attempts"`
+	// Tickets is how many tickets the entrant holds in the draw: 1, plus
+	// the referral bonuses earned, at most the rules' max_tickets.
+	Tickets int64 `json:"tickets"`
+	// ReferrerUserID is the user who invited this one; null for none.
+	ReferrerUserID *int64 `json:"referrer_user_id"`
 }
 
 // Listing answers GET /api/participants/{giveaway_id}: a page of
@@ -42,6 +47,8 @@ type ListingStats struct {
 	CaptchaCompleted     int64 `json:"captcha_completed"`
 	SubscriptionVerified int64 `json:"subscription_verified"`
 	Winners              int64 `json:"winners"`
+	// Tickets is the sum of the participants' tickets.
+	Tickets int64 `json:"tickets"`
 }
 
 // Pagination places a listing's page among all the participants.
@@ -75,6 +82,8 @@ type Stats struct {
 	SubscriptionVerifiedParticipants int64 `json:"subscription_verified_participants"`
 	Winners                          int64 `json:"winners"`
 	MessagesDelivered                int64 `json:"messages_delivered"`
+	// TotalTickets is the sum of the participants' tickets.
+	TotalTickets int64 `json:"total_tickets"`
 }
 
 // WinnersResponse answers GET /api/participants/{giveaway_id}/winners:

@@ -13,7 +13,10 @@ type RegisterRequest struct {
 	// IsPremium is the is_premium of Telegram's User object; a
 	// premium-only giveaway refuses a user without it.
 	IsPremium *bool `json:"is_premium,omitempty"`
-	// ReferrerUserID is the user who invited this one; not the user.
+	// ReferrerUserID is the user who invited this one; not the user. The
+	// referral counts once the user's own registration succeeds, and
+	// earns the referrer the giveaway's referral_bonus tickets only when
+	// the referrer entered the giveaway first (see Referral).
 	ReferrerUserID int64 `json:"referrer_user_id,omitempty"`
 }
 
@@ -34,6 +37,27 @@ type Registered struct {
 	ParticipationConfirmed bool   `json:"participation_confirmed"`
 	ParticipantID          int64  `json:"participant_id"`
 	Message                string `json:"message"`
+	// Referral is what the request's referrer_user_id did; absent
+	// without one.
+	Referral *Referral `json:"referral,omitempty"`
+}
+
+// Referral says what a registration's referral did for the referrer. It
+// is settled once, with the registration: a retried or repeated
+// registration of the same user never counts again.
+type Referral struct {
+	ReferrerUserID int64 `json:"referrer_user_id"`
+	// Counted is true when the referrer was already an entrant of the
+	// giveaway, so that the referral is credited to them; a referral
+	// that does not count is kept but never earns anything.
+	Counted bool `json:"counted"`
+	// BonusTickets is the tickets it added to the referrer's: the rules'
+	// referral_bonus, fewer when that would pass max_tickets, 0 when not
+	// Counted.
+	BonusTickets int `json:"bonus_tickets"`
+	// ReferrerTickets is the referrer's tickets afterwards; 0 when not
+	// Counted.
+	ReferrerTickets int64 `json:"referrer_tickets"`
 }
 
 // Challenge is the part of a captcha question that register

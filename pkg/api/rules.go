@@ -25,8 +25,10 @@ type RulesRequest struct {
 	// MaxTickets is the most tickets an entrant may hold, 1 (the default)
 	// to 100.
 	MaxTickets *int `json:"max_tickets,omitempty"`
-	// ReferralBonus is the tickets per invited friend who entered, up to
-	// MaxTickets; 0 when left out. Not applied yet: only 0 is accepted.
+	// ReferralBonus is the tickets an entrant gains per invited friend
+	// (register's referrer_user_id) whose registration succeeded after the
+	// entrant's own: 0 (when left out) to MaxTickets-1, paid up to
+	// MaxTickets.
 	ReferralBonus *int `json:"referral_bonus,omitempty"`
 	// RecheckAtDraw checks the drawn winners against the rules again.
 	// Not applied yet: false when left out, and only false is accepted.
