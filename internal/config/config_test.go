@@ -25,6 +25,9 @@ func TestDefaults(t *testing.T) {
 		{"DATABASE_POOL_TIMEOUT", c.Database.PoolTimeout.D(), 30 * time.Second},
 		{"DATABASE_POOL_RECYCLE", c.Database.PoolRecycle.D(), time.Hour},
 		{"MIGRATE_ON_START", c.Database.MigrateOnStart, true},
+		{"DATABASE_READ_URL", c.Database.ReplicaURL, ""},
+		{"DATABASE_READ_MAX_LAG", c.Database.ReplicaMaxLag.D(), 5 * time.Second},
+		{"DATABASE_READ_CHECK_INTERVAL", c.Database.ReplicaCheckInterval.D(), time.Second},
 		{"REDIS_CACHE_TTL", c.Redis.CacheTTL.D(), 300 * time.Second},
 		{"API_RATE_LIMIT", c.APIRateLimit, config.RateLimit{Requests: 1000, Period: time.Hour}},
 		{"ENABLE_METRICS", c.EnableMetrics, true},
@@ -171,6 +174,8 @@ func TestUnreadableValuesSayWhatIsWanted(t *testing.T) {
 		{"DATABASE_POOL_TIMEOUT", "-3", wantSeconds},
 		{"DATABASE_POOL_RECYCLE", "1d", wantSeconds},
 		{"DATABASE_READ_TIMEOUT", "long", wantSeconds},
+		{"DATABASE_READ_MAX_LAG", "5 s", wantSeconds},
+		{"DATABASE_READ_CHECK_INTERVAL", "often", wantSeconds},
 		{"REDIS_TIMEOUT", "x", wantSeconds},
 		{"REDIS_CACHE_TTL", "soon", wantSeconds},
 		{"UPSTREAM_BREAKER_OPEN", "30ss", wantSeconds},
@@ -255,6 +260,9 @@ func TestOutOfRangeValuesSayWhatIsWanted(t *testing.T) {
 		{"DATABASE_POOL_TIMEOUT", "0", wantSeconds},
 		{"DATABASE_POOL_RECYCLE", "0", wantSeconds},
 		{"DATABASE_READ_TIMEOUT", "0", wantSeconds},
+		{"DATABASE_READ_MAX_LAG", "0", wantSeconds},
+		{"DATABASE_READ_CHECK_INTERVAL", "0", wantSeconds + ", below DATABASE_READ_MAX_LAG (5s)"},
+		{"DATABASE_READ_CHECK_INTERVAL", "5", wantSeconds + ", below DATABASE_READ_MAX_LAG (5s)"},
 		{"REDIS_TIMEOUT", "0", wantSeconds},
 		{"UPSTREAM_BREAKER_OPEN", "0", wantSeconds},
 		{"UPSTREAM_PROBE_INTERVAL", "0", wantSeconds},
@@ -305,6 +313,39 @@ func TestLoadDatabaseReadsTheDatabaseAlone(t *testing.T) {
 		if _, err := config.LoadDatabase([]string{env}); err == nil || err.Error() != want {
 			t.Errorf("%s: err = %v, want %s", env, err, want)
 		}
+	}
+}
+
+// TestReadReplica: DATABASE_READ_URL and its lag bound are read with the
+// database settings, and a read URL is refused unless it is a Postgres URL
+// beside DATABASE_URL, without quoting it (it may hold a password).
+func TestReadReplica(t *testing.T) {
+	c, err := config.Load([]string{"DATABASE_URL=postgres://u@db-rw:5432/p", "DATABASE_READ_URL=postgresql://u:secret@db-ro:5432/p",
+		"DATABASE_READ_MAX_LAG=2.5", "DATABASE_READ_CHECK_INTERVAL=500ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Database; d.ReplicaURL != "postgresql://u:secret@db-ro:5432/p" || d.ReplicaMaxLag.D() != 2500*time.Millisecond ||
+		d.ReplicaCheckInterval.D() != 500*time.Millisecond {
+		t.Fatalf("database = %+v", d)
+	}
+	db, err := config.LoadDatabase([]string{"DATABASE_URL=postgres://u@db-rw:5432/p", "DATABASE_READ_URL=postgres://u@db-ro:5432/p"})
+	if err != nil || db.ReplicaURL != "postgres://u@db-ro:5432/p" || db.ReplicaMaxLag.D() != 5*time.Second {
+		t.Fatalf("LoadDatabase = %+v, %v", db, err)
+	}
+	for name, env := range map[string][]string{
+		"not postgres": {"DATABASE_URL=postgres://u@db-rw/p", "DATABASE_READ_URL=mysql://u:secret@db-ro/p"},
+		"no primary":   {"DATABASE_READ_URL=postgres://u:secret@db-ro/p"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Load(env)
+			if err == nil {
+				t.Fatalf("%v was accepted", env)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "DATABASE_READ_URL: ") || strings.Contains(msg, "secret") {
+				t.Fatalf("error %q: want DATABASE_READ_URL named and its URL not quoted", msg)
+			}
+		})
 	}
 }
 

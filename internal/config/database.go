@@ -15,6 +15,16 @@ type Database struct {
 	// ReadTimeout bounds the wait for one answer from Postgres.
 	ReadTimeout    Seconds `env:"DATABASE_READ_TIMEOUT" envDefault:"300"`
 	MigrateOnStart bool    `env:"MIGRATE_ON_START" envDefault:"true"`
+	// ReplicaURL is an optional hot standby of DATABASE_URL's database
+	// (a CloudNativePG <cluster>-ro Service) for the public read-only
+	// endpoints whose answers may be a little stale. Empty: every query
+	// goes to DATABASE_URL.
+	ReplicaURL string `env:"DATABASE_READ_URL"`
+	// ReplicaMaxLag is the most those reads may lag the primary; beyond
+	// it, and while the replica is down, they go to the primary.
+	ReplicaMaxLag Seconds `env:"DATABASE_READ_MAX_LAG" envDefault:"5"`
+	// ReplicaCheckInterval is how often the replica's lag is measured.
+	ReplicaCheckInterval Seconds `env:"DATABASE_READ_CHECK_INTERVAL" envDefault:"1"`
 }
 
 // LoadDatabase reads the database settings alone from environ, with Load's
@@ -46,4 +56,15 @@ func (d Database) validate(r *refusals) {
 		r.check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_URL",
 			"must be a postgres:// or postgresql:// URL")
 	}
+	if d.ReplicaURL != "" {
+		u, err := url.Parse(d.ReplicaURL)
+		r.check(err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql"), "DATABASE_READ_URL",
+			"must be a postgres:// or postgresql:// URL")
+		r.check(d.PostgresURL != "", "DATABASE_READ_URL", "needs DATABASE_URL: the embedded SQLite database has no replicas")
+	}
+	r.want(d.ReplicaMaxLag > 0, "DATABASE_READ_MAX_LAG")
+	// A lag measured less often than the bound makes the replica look
+	// stale between two measurements.
+	r.wantf(d.ReplicaCheckInterval > 0 && (d.ReplicaMaxLag <= 0 || d.ReplicaCheckInterval < d.ReplicaMaxLag), "DATABASE_READ_CHECK_INTERVAL",
+		"%s, below DATABASE_READ_MAX_LAG (%v)", wantSeconds, d.ReplicaMaxLag.D())
 }
