@@ -106,12 +106,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Optio
 	if cfg.Tracing.Enabled() || o.spanExporter != nil {
 		deepTracing = tracing.Provider
 	}
-	st, err := openStore(ctx, cfg, log, deepTracing)
+	metrics := telemetry.NewMetrics(version.String(), version.Commit(), memLimit)
+	st, err := openStore(ctx, cfg, log, deepTracing, replicaOptions(cfg.Database, metrics))
 	if err != nil {
 		return nil, err
 	}
 	a := &App{cfg: cfg, log: log, store: st, tracing: tracing, deepTracing: deepTracing,
-		metrics: telemetry.NewMetrics(version.String(), version.Commit(), memLimit), logs: newLogState()}
+		metrics: metrics, logs: newLogState()}
 	if err := a.build(ctx); err != nil {
 		a.close()
 		return nil, err

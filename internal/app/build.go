@@ -70,7 +70,11 @@ func (a *App) build(ctx context.Context) error {
 	a.metrics.WatchCheckpointAge(a.logs.checkpointAge)
 	a.background = append(a.background, a.cleanLoop, a.backfillLoop, a.checkpointLoop, a.finishLoop)
 
+	checks = append(checks, a.readReplica()...)
 	a.api = httpapi.New(a.apiOptions(a.healthChecker(checks), authn, limiter))
+	if a.store.Replica().Configured {
+		a.api.Router().Use(markStale)
+	}
 	a.server = &http.Server{
 		Handler:           a.api.Handler(),
 		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout.D(),
@@ -259,7 +263,7 @@ func (a *App) newMetricsServer() *http.Server {
 }
 
 // openStore opens the database and, when configured to, migrates it.
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.TracerProvider) (*store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trace.TracerProvider, replica store.ReplicaOptions) (*store.Store, error) {
 	st, err := store.Open(ctx, store.Options{
 		PostgresURL:     cfg.Database.PostgresURL,
 		SQLitePath:      cfg.Database.SQLitePath,
@@ -269,6 +273,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trac
 		ReadTimeout:     cfg.Database.ReadTimeout.D(),
 		ApplicationName: cfg.ServiceName,
 		TracerProvider:  tp,
+		Replica:         replica,
 	})
 	if err != nil {
 		return nil, err
@@ -276,6 +281,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, tp trac
 	where := "embedded SQLite at " + cfg.Database.SQLitePath
 	if cfg.Database.PostgresURL != "" {
 		where = "PostgreSQL"
+	}
+	if replica.URL != "" {
+		where += ", with a read replica"
 	}
 	log.Info("database connected", "database", where)
 	if cfg.Database.MigrateOnStart {

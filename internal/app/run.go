@@ -12,6 +12,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/store"
 	"github.com/telegive/participant-service/internal/telemetry"
 	"github.com/telegive/participant-service/internal/version"
 )
@@ -66,7 +67,8 @@ func Run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	log := NewLogger(cfg, logs)
 	if cmd == "migrate" {
 		cfg.Database.MigrateOnStart = true
-		st, err := openStore(ctx, cfg, log, nil)
+		// Migrations are the primary's alone: no replica.
+		st, err := openStore(ctx, cfg, log, nil, store.ReplicaOptions{})
 		if err != nil {
 			return err
 		}

@@ -126,7 +126,10 @@ func attr(kvs []attribute.KeyValue, key string) string {
 func TestMetricsContract(t *testing.T) {
 	// A witness and a relay out of reach, so that their series exist
 	// without the network.
-	a := testenv.StartServiceWith(t, io.Discard, nil, "DATABASE_URL="+testenv.PostgresSchema(t), "REDIS_URL="+testenv.RedisURL(t),
+	// The read URL is the primary itself, which is no standby: the
+	// replica's series exist, reporting it down.
+	db := testenv.PostgresSchema(t)
+	a := testenv.StartServiceWith(t, io.Discard, nil, "DATABASE_URL="+db, "DATABASE_READ_URL="+db, "REDIS_URL="+testenv.RedisURL(t),
 		"REDIS_KEY_PREFIX=metrics-test:"+time.Now().Format("150405.000000")+":", "TELEGIVE_GIVEAWAY_URL=http://127.0.0.1:1",
 		"TELEGIVE_CHANNEL_URL=http://127.0.0.1:1", "TELEGIVE_AUTH_URL=http://127.0.0.1:1", "UPSTREAM_RETRIES=0",
 		"BEACON_RELAYS=http://127.0.0.1:1", "WITNESS_URLS=http://127.0.0.1:1", "WITNESS_KEYS="+witnessKey(t, "witness.example/unreachable"))

@@ -39,6 +39,7 @@ type Metrics struct {
 	upstream      *prometheus.CounterVec
 	upstreamTime  *prometheus.HistogramVec
 	redisErrors   *prometheus.CounterVec
+	replicaReads  *prometheus.CounterVec
 	draw          *drawMetrics
 }
 
@@ -80,6 +81,7 @@ func NewMetrics(version, revision string, memoryLimit int64) *Metrics {
 		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"service"})).(*prometheus.HistogramVec)
 	m.redisErrors = counter("redis_errors_total", "Redis failures the service degraded around.", "use")
+	m.replicaReads = newReplicaReads(reg)
 	m.draw = newDrawMetrics(reg)
 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
