@@ -37,10 +37,14 @@ func AllowStale(ctx context.Context) context.Context {
 }
 
 // routed runs read on the replica when ctx allows stale reads and the
-// replica is usable, else on the primary. A read that fails on the
-// replica, other than with a domain error (a missing row) or because ctx
-// ended, runs again on the primary: the replica being down is never the
-// caller's error.
+// replica is fresh enough, else on the primary. The background
+// measurements say whether a replica is, but a read URL may name several
+// (CloudNativePG's -ro Service balances connections over every replica),
+// so the connection the read runs on is checked first: its server must
+// have replayed the primary's position of MaxLag ago. A read that fails
+// on the replica, other than with a domain error (a missing row) or
+// because ctx ended, runs again on the primary: the replica being down is
+// never the caller's error.
 func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error)) (T, error) {
 	mark, _ := ctx.Value(staleKey{}).(*staleReads)
 	if mark == nil {
@@ -51,20 +55,44 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 		s.heard(ReadPrimary)
 		return read(s.queries)
 	}
-	if !r.usable() {
+	fallback := func() (T, error) {
 		mark.primary.Store(true)
 		s.heard(ReadFallback)
 		return read(s.queries)
 	}
-	v, err := read(queries{db: r.db, postgres: true})
+	floor, ok := r.floor()
+	if !ok {
+		return fallback()
+	}
+	conn, err := r.db.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			var zero T
+			return zero, wrap("acquire a replica connection", err)
+		}
+		r.failed(err)
+		return fallback()
+	}
+	defer conn.Close()
+	var fresh bool
+	err = conn.QueryRowContext(ctx, "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint >= ?, false)", floor).Scan(&fresh)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		var zero T
+		return zero, wrap("check the replica", err)
+	case err != nil:
+		r.failed(err)
+		return fallback()
+	case !fresh:
+		return fallback()
+	}
+	v, err := read(queries{db: conn, conn: &conn, postgres: true})
 	if err == nil || ctx.Err() != nil || domainError(err) {
 		s.heard(ReadReplica)
 		return v, err
 	}
 	r.failed(err)
-	mark.primary.Store(true)
-	s.heard(ReadFallback)
-	return read(s.queries)
+	return fallback()
 }
 
 // heard tells OnRead where a marked read went.

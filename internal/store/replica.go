@@ -79,9 +79,8 @@ type walSample struct {
 	lsn int64
 }
 
-// maxWALSamples bounds the primary positions kept while the replica is
-// behind: at one a second, a quarter of an hour.
-const maxWALSamples = 900
+// maxWALSamples bounds the primary positions kept.
+const maxWALSamples = 1000
 
 // replica is the read pool and what its lag measurements found.
 type replica struct {
@@ -90,8 +89,8 @@ type replica struct {
 	now  func() time.Time
 
 	mu sync.Mutex
-	// samples are the primary's positions since the newest one the
-	// replica has replayed up to, oldest first.
+	// samples are the primary's positions of the last MaxLag and a
+	// little more, oldest first.
 	samples []walSample
 	// freshAsOf is the last moment up to which the replica is known to
 	// hold every commit of the primary; zero when unknown.
@@ -134,11 +133,23 @@ func openReplica(o Options) *replica {
 	return &replica{db: db, opts: r, now: time.Now, err: errNotMeasured}
 }
 
-// usable reports whether marked reads may go to the replica now.
-func (r *replica) usable() bool {
+// floor returns the WAL position a replica must have replayed for a read
+// from it to be within MaxLag now: the primary's position at the first
+// measurement of the last MaxLag. ok is false when no replica is usable as
+// measured, or no measurement falls within MaxLag.
+func (r *replica) floor() (lsn int64, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.up && !r.freshAsOf.IsZero() && r.now().Sub(r.freshAsOf) <= r.opts.MaxLag
+	now := r.now()
+	if !r.up || r.freshAsOf.IsZero() || now.Sub(r.freshAsOf) > r.opts.MaxLag {
+		return 0, false
+	}
+	for _, s := range r.samples {
+		if now.Sub(s.at) <= r.opts.MaxLag {
+			return s.lsn, true
+		}
+	}
+	return 0, false
 }
 
 // failed marks the replica down after a read failed on it, until the next
@@ -203,22 +214,22 @@ func (r *replica) measure(ctx context.Context, primary bun.IDB) {
 		return
 	}
 	r.up, r.err = true, nil
-	if len(r.samples) == maxWALSamples {
-		r.samples = append(r.samples[:0], r.samples[1:]...)
-	}
 	r.samples = append(r.samples, walSample{at: at, lsn: lsn})
 	// The newest sample the replica has replayed up to says how fresh it
-	// is; the older ones say nothing more.
-	newest := -1
-	for i, s := range r.samples {
-		if s.lsn <= replayed.Int64 {
-			newest = i
+	// is.
+	for _, s := range r.samples {
+		if s.lsn <= replayed.Int64 && s.at.After(r.freshAsOf) {
+			r.freshAsOf = s.at
 		}
 	}
-	if newest >= 0 {
-		r.freshAsOf = r.samples[newest].at
-		r.samples = append(r.samples[:0], r.samples[newest:]...)
+	// floor needs the samples of the last MaxLag, and lag reports the one
+	// the replica is fresh as of; older ones say nothing more.
+	keep := 0
+	for keep < len(r.samples)-1 && (r.checkedAt.Sub(r.samples[keep].at) > r.opts.MaxLag+r.opts.CheckInterval &&
+		r.samples[keep].at.Before(r.freshAsOf) || len(r.samples)-keep > maxWALSamples) {
+		keep++
 	}
+	r.samples = append(r.samples[:0], r.samples[keep:]...)
 }
 
 // WatchReplica measures the replica's lag every CheckInterval until ctx

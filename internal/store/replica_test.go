@@ -181,6 +181,58 @@ func TestStaleReadsFollowTheLagBound(t *testing.T) {
 	}
 }
 
+// TestEachReadChecksItsConnection: a read URL may balance connections over
+// several replicas, so the measurements of one do not vouch for another:
+// while they say the replica is fresh up to the primary's latest position,
+// a read whose connection reaches a replica that has not replayed it goes
+// to the primary.
+func TestEachReadChecksItsConnection(t *testing.T) {
+	t.Parallel()
+	primary := testenv.StartCluster(t, testenv.ClusterOptions{Database: "app"})
+	rep := testenv.StartReplica(t, primary, testenv.ReplicaOptions{})
+	heard := &reads{}
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Options{PostgresURL: primary.URL(), PoolSize: 2, Replica: store.ReplicaOptions{
+		URL: rep.URL(), MaxLag: 5 * time.Second, OnRead: heard.add,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enter(t, ctx, s, 6, 600)
+	if err := rep.WaitReplayed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.MeasureReplica(ctx); !st.Usable {
+		t.Fatalf("replica state %+v; want usable", st)
+	}
+	rep.PauseReplay()
+	enter(t, ctx, s, 6, 601)
+	if st := s.MeasureReplica(ctx); !st.Usable {
+		t.Fatalf("replica state just after the pause %+v; want usable", st)
+	}
+	if n := count(t, store.AllowStale(ctx), s, 6); n != 1 {
+		t.Fatalf("marked count within the bound = %d, want the replica's stale 1", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadReplica}) {
+		t.Fatalf("marked read within the bound went to %v, want the replica", got)
+	}
+
+	s.PretendReplicaFresh(t, ctx)
+	if st := s.Replica(); !st.Usable {
+		t.Fatalf("replica state %+v; want usable as measured", st)
+	}
+	if n := count(t, store.AllowStale(ctx), s, 6); n != 2 {
+		t.Fatalf("marked count on a connection behind the measured position = %d, want the primary's 2", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadFallback}) {
+		t.Fatalf("marked read on a connection behind the measured position went to %v, want a fallback", got)
+	}
+}
+
 // TestStoppedReplicaFallsBackToThePrimary: a replica that stops serves no
 // marked read, and none fails: the first read that finds it down runs
 // again on the primary, and once a measurement has seen it down reads go
