@@ -42,7 +42,7 @@ func replicaOptions(cfg config.Database, m *telemetry.Metrics) store.ReplicaOpti
 		return store.ReplicaOptions{}
 	}
 	return store.ReplicaOptions{
-		URL: cfg.ReplicaURL, MaxLag: cfg.ReplicaMaxLag.D(), CheckInterval: cfg.ReplicaCheckInterval.D(),
+		URL: cfg.ReplicaURL, MaxLag: cfg.ReplicaMaxLag.D(), CheckInterval: cfg.ReplicaCheckInterval.D(), PoolSize: cfg.ReplicaPoolSize,
 		OnRead: m.ReplicaRead,
 	}
 }

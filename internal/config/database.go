@@ -23,6 +23,9 @@ type Database struct {
 	// ReplicaMaxLag is the most those reads may lag the primary; beyond
 	// it, and while the replica is down, they go to the primary.
 	ReplicaMaxLag Seconds `env:"DATABASE_READ_MAX_LAG" envDefault:"5"`
+	// ReplicaPoolSize bounds the connections to the replica, which are
+	// not pooled by PgBouncer (see docs/scale-out.md).
+	ReplicaPoolSize int `env:"DATABASE_READ_POOL_SIZE" envDefault:"10" want:"a whole number, at least 1"`
 	// ReplicaCheckInterval is how often the replica's lag is measured.
 	ReplicaCheckInterval Seconds `env:"DATABASE_READ_CHECK_INTERVAL" envDefault:"1"`
 }
@@ -63,6 +66,7 @@ func (d Database) validate(r *refusals) {
 		r.check(d.PostgresURL != "", "DATABASE_READ_URL", "needs DATABASE_URL: the embedded SQLite database has no replicas")
 	}
 	r.want(d.ReplicaMaxLag > 0, "DATABASE_READ_MAX_LAG")
+	r.want(d.ReplicaPoolSize >= 1, "DATABASE_READ_POOL_SIZE")
 	// A lag measured less often than the bound makes the replica look
 	// stale between two measurements.
 	r.wantf(d.ReplicaCheckInterval > 0 && (d.ReplicaMaxLag <= 0 || d.ReplicaCheckInterval < d.ReplicaMaxLag), "DATABASE_READ_CHECK_INTERVAL",

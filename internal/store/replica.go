@@ -22,6 +22,9 @@ type ReplicaOptions struct {
 	// MaxLag is the most a read from the replica may lag the primary.
 	// Zero means DefaultReplicaMaxLag.
 	MaxLag time.Duration
+	// PoolSize bounds the replica's connections; zero means the
+	// primary's Options.PoolSize.
+	PoolSize int
 	// CheckInterval is how often the lag is measured; zero means
 	// DefaultReplicaCheckInterval. It also bounds each measurement.
 	CheckInterval time.Duration
@@ -125,9 +128,12 @@ func openReplica(o Options) *replica {
 	if o.ApplicationName != "" {
 		opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))
 	}
+	if r.PoolSize <= 0 {
+		r.PoolSize = o.PoolSize
+	}
 	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
-	sqldb.SetMaxOpenConns(o.PoolSize)
-	sqldb.SetMaxIdleConns(o.PoolSize)
+	sqldb.SetMaxOpenConns(r.PoolSize)
+	sqldb.SetMaxIdleConns(r.PoolSize)
 	sqldb.SetConnMaxLifetime(o.PoolRecycle)
 	db := traced(bun.NewDB(sqldb, pgdialect.New()), "postgres-replica", o.TracerProvider)
 	return &replica{db: db, opts: r, now: time.Now, err: errNotMeasured}
