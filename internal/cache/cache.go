@@ -18,6 +18,32 @@ type Cache interface {
 	Delete(ctx context.Context, keys ...string) error
 }
 
+// Multi is a Cache that reads several keys in one round trip.
+type Multi interface {
+	// GetMany returns the keys' values in order, nil for a key not found.
+	GetMany(ctx context.Context, keys []string) ([][]byte, error)
+}
+
+// GetMany reads keys from c in one round trip when c is a Multi, else
+// one Get after another. Values are in the order of keys, nil for a key
+// not found; on an error none are returned.
+func GetMany(ctx context.Context, c Cache, keys []string) ([][]byte, error) {
+	if m, ok := c.(Multi); ok {
+		return m.GetMany(ctx, keys)
+	}
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		v, ok, err := c.Get(ctx, k)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
 // Memory is a bounded in-process cache with per-entry lifetimes; the least
 // recently used entry goes first when it is full.
 type Memory struct {
@@ -57,6 +83,15 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, bool, error) {
 	}
 	m.ll.MoveToFront(el)
 	return e.value, true, nil
+}
+
+// GetMany implements Multi.
+func (m *Memory) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	for i, k := range keys {
+		out[i], _, _ = m.Get(ctx, k)
+	}
+	return out, nil
 }
 
 // Set implements Cache.
@@ -137,6 +172,16 @@ func (b *Bypass) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	return v, ok, nil
+}
+
+// GetMany implements Multi: a failure reads as every key missing.
+func (b *Bypass) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	out, err := GetMany(ctx, b.Cache, keys)
+	if err != nil {
+		b.failed(err)
+		return make([][]byte, len(keys)), nil
+	}
+	return out, nil
 }
 
 // Set implements Cache.

@@ -158,6 +158,34 @@ func (r redisCache) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	return v, true, nil
 }
 
+// GetMany reads the keys in one pipeline: one round trip to a single
+// node or a Sentinel's master, one per node in a Cluster, where the keys
+// may live on different slots and MGET would be refused.
+func (r redisCache) GetMany(ctx context.Context, keys []string) ([][]byte, error) {
+	cmds := make([]*goredis.StringCmd, len(keys))
+	_, err := r.c.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, k := range keys {
+			cmds[i] = p.Get(ctx, r.c.prefix+k)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, fmt.Errorf("redis: get: %w", err)
+	}
+	out := make([][]byte, len(keys))
+	for i, c := range cmds {
+		v, err := c.Bytes()
+		switch {
+		case errors.Is(err, goredis.Nil):
+		case err != nil:
+			return nil, fmt.Errorf("redis: get: %w", err)
+		default:
+			out[i] = v
+		}
+	}
+	return out, nil
+}
+
 func (r redisCache) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := r.c.rdb.Set(ctx, r.c.prefix+key, value, ttl).Err(); err != nil {
 		return fmt.Errorf("redis: set: %w", err)
