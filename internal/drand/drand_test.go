@@ -162,8 +162,10 @@ func checkOnly(tb testing.TB, attempts []string, want string) {
 	if len(attempts) == 0 || attempts[0] != want {
 		tb.Fatalf("attempts %q, expected %q first", attempts, want)
 	}
-	for i, a := range attempts {
-		if a != want && (i < len(attempts)-1 || !strings.HasSuffix(a, " canceled")) {
+	// An attempt cut short by a call's own deadline is "canceled"; several
+	// calls may each end so on a slow machine.
+	for _, a := range attempts {
+		if a != want && !strings.HasSuffix(a, " canceled") {
 			tb.Fatalf("attempts %q, expected only %q", attempts, want)
 		}
 	}
