@@ -155,8 +155,8 @@ func TestOnlyLiarsIsUnavailable(t *testing.T) {
 	}
 }
 
-// checkOnly checks that every attempt is want, but for the last, which
-// the deadline may have cut short.
+// checkOnly checks that the first attempt is want and every other one is
+// want or was cut short by a call's deadline.
 func checkOnly(tb testing.TB, attempts []string, want string) {
 	tb.Helper()
 	if len(attempts) == 0 || attempts[0] != want {
