@@ -94,7 +94,8 @@ func TestRulesValidation(t *testing.T) {
 		{"too many tickets", `{"max_tickets": 101}`, "max_tickets", "INVALID_MAX_TICKETS"},
 		{"no tickets", `{"max_tickets": 0}`, "max_tickets", "INVALID_MAX_TICKETS"},
 		{"a bonus without tickets", `{"referral_bonus": 1}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
-		{"a bonus, not applied yet", `{"referral_bonus": 1, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
+		{"a bonus of max_tickets", `{"referral_bonus": 5, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
+		{"a negative bonus", `{"referral_bonus": -1, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
 		{"a re-check, not applied yet", `{"recheck_at_draw": true}`, "recheck_at_draw", "INVALID_RECHECK_AT_DRAW"},
 		{"age as a string", `{"min_account_age_days": "30"}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
 		{"a negative age", `{"min_account_age_days": -1}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
@@ -148,11 +149,11 @@ func TestRulesScopes(t *testing.T) {
 // TestRulesRequestMatchesTheDocument: every field of api.RulesRequest is
 // one the description takes, and a request setting all of them is valid.
 func TestRulesRequestMatchesTheDocument(t *testing.T) {
-	// referral_bonus and recheck_at_draw are not applied yet, so only
-	// their off values are valid.
-	yes, no, n, zero := true, false, 3, 0
+	// recheck_at_draw is not applied yet, so only its off value is
+	// valid.
+	yes, no, n, bonus := true, false, 3, 2
 	body := api.RulesRequest{RequiredChats: []string{"@chan_one", "-100123"}, ExcludeAdmins: &no, PremiumOnly: &yes,
-		MinAccountAgeDays: &n, MaxTickets: &n, ReferralBonus: &zero, RecheckAtDraw: &no}
+		MinAccountAgeDays: &n, MaxTickets: &n, ReferralBonus: &bonus, RecheckAtDraw: &no}
 	data, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestRulesRequestMatchesTheDocument(t *testing.T) {
 	h := newHarness(t, "sqlite")
 	got := rulesOf(t, h.do("PUT", "/api/participants/74/rules", data))
 	rules, err := got.Decode()
-	if err != nil || rules.MaxTickets != 3 || rules.ReferralBonus != 0 || rules.MinAccountAgeDays != 3 || !rules.PremiumOnly ||
+	if err != nil || rules.MaxTickets != 3 || rules.ReferralBonus != 2 || rules.MinAccountAgeDays != 3 || !rules.PremiumOnly ||
 		rules.ExcludeAdmins || rules.RecheckAtDraw || len(rules.RequiredChats) != 2 {
 		t.Fatalf("rules = %+v, %v", rules, err)
 	}
