@@ -42,9 +42,12 @@ type standIn struct {
 	channels atomic.Int64
 }
 
-// startStandIn listens on a free local port.
-func startStandIn() (*standIn, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// startStandIn listens on addr (a free local port when empty).
+func startStandIn(addr string) (*standIn, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +63,21 @@ func (s *standIn) env() []string {
 }
 
 func (s *standIn) close() { _ = s.srv.Close() }
+
+// serveStandIn runs the stand-in alone on addr until ctx ends, for a
+// service started by hand or the k6 script loadtest/scenarios/chats.js.
+func serveStandIn(ctx context.Context, addr string, stdout io.Writer) error {
+	s, err := startStandIn(addr)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	fmt.Fprintf(stdout, "stand-in Bot API, auth and channel services at %s: start the service with\n", s.URL)
+	fmt.Fprintf(stdout, "  %s\n", strings.Join(s.env(), " "))
+	<-ctx.Done()
+	fmt.Fprintf(stdout, "answered %d getChatMember calls, %d bot tokens, %d channels\n", s.lookups.Load(), s.tokens.Load(), s.channels.Load())
+	return nil
+}
 
 // ServeHTTP answers GET /api/auth/bot-token/{account},
 // /api/channels/account/{account} and /bot{token}/getChatMember.

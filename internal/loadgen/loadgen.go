@@ -64,8 +64,9 @@ type options struct {
 	tail                         time.Duration
 	recoveryFactor               float64
 	// chats
-	chats  int
-	rounds int
+	chats   int
+	rounds  int
+	standIn string
 }
 
 // normalRate is the spike's rate before and after it: -rate, by default 500/s.
@@ -112,8 +113,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Float64Var(&o.recoveryFactor, "recovery-factor", 2, "spike: a tail second is back to normal when its p99 is within this many times the normal p99 (and 5 ms)")
 	fs.IntVar(&o.chats, "chats", 3, "chats: the required chats compared with one")
 	fs.IntVar(&o.rounds, "rounds", 4, "chats: ABBA rounds, each one -duration phase per side")
+	fs.StringVar(&o.standIn, "standin", "", "serve only the chats scenario's stand-in Bot API, auth and channel services on this address until interrupted (for loadtest/scenarios/chats.js)")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
+	}
+	if o.standIn != "" {
+		if err := serveStandIn(ctx, o.standIn, stdout); err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return exitFailed
+		}
+		return exitOK
 	}
 	if (o.url == "") == (o.spawn == "") {
 		fmt.Fprintln(stderr, "loadgen: give exactly one of -url and -spawn")
@@ -148,7 +157,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 			return Summary{}, errors.New("the chats scenario points the service at its own stand-in Bot API: use -spawn")
 		}
 		var err error
-		if stand, err = startStandIn(); err != nil {
+		if stand, err = startStandIn(""); err != nil {
 			return Summary{}, err
 		}
 		defer stand.close()
