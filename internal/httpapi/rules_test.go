@@ -52,7 +52,9 @@ func TestRulesEndpoints(t *testing.T) {
 		set := rulesOf(t, h.do("PUT", "/api/participants/70/rules", map[string]any{
 			"required_chats": []any{"@Chan_One", -1001234567890, " -100777 "}, "max_tickets": 5,
 			"exclude_admins": false, "min_account_age_days": nil, "unknown_field": 1}))
-		const want = `{"exclude_admins":false,"max_tickets":5,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":false,"referral_bonus":0,"required_chats":["@Chan_One","-1001234567890","-100777"]}`
+		// Rules a caller sets re-check the winners at the draw unless they
+		// say otherwise; the defaults without rules do not.
+		const want = `{"exclude_admins":false,"max_tickets":5,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":true,"referral_bonus":0,"required_chats":["@Chan_One","-1001234567890","-100777"]}`
 		if string(set.Rules) != want || !set.Custom || set.Locked || set.UpdatedAt == nil {
 			t.Fatalf("set rules: %+v (%s)", set, set.Rules)
 		}
@@ -79,7 +81,10 @@ func TestRulesEndpoints(t *testing.T) {
 		if string(locked.Rules) != defaultRules || locked.Custom || !locked.Locked {
 			t.Fatalf("rules after the first registration: %+v", locked)
 		}
-		rulesOf(t, h.do("PUT", "/api/participants/71/rules", map[string]any{}))
+		// The defaults, which re-check nothing, are what a giveaway without
+		// rules has; rules left out re-check the winners, so they differ.
+		rulesOf(t, h.do("PUT", "/api/participants/71/rules", map[string]any{"recheck_at_draw": false}))
+		h.do("PUT", "/api/participants/71/rules", map[string]any{}).expect(t, http.StatusConflict, "RULES_LOCKED")
 	})
 }
 
@@ -96,7 +101,6 @@ func TestRulesValidation(t *testing.T) {
 		{"a bonus without tickets", `{"referral_bonus": 1}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
 		{"a bonus of max_tickets", `{"referral_bonus": 5, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
 		{"a negative bonus", `{"referral_bonus": -1, "max_tickets": 5}`, "referral_bonus", "INVALID_REFERRAL_BONUS"},
-		{"a re-check, not applied yet", `{"recheck_at_draw": true}`, "recheck_at_draw", "INVALID_RECHECK_AT_DRAW"},
 		{"age as a string", `{"min_account_age_days": "30"}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
 		{"a negative age", `{"min_account_age_days": -1}`, "min_account_age_days", "INVALID_MIN_ACCOUNT_AGE_DAYS"},
 		{"premium as a string", `{"premium_only": "yes"}`, "premium_only", "INVALID_PREMIUM_ONLY"},
@@ -149,8 +153,6 @@ func TestRulesScopes(t *testing.T) {
 // TestRulesRequestMatchesTheDocument: every field of api.RulesRequest is
 // one the description takes, and a request setting all of them is valid.
 func TestRulesRequestMatchesTheDocument(t *testing.T) {
-	// recheck_at_draw is not applied yet, so only its off value is
-	// valid.
 	yes, no, n, bonus := true, false, 3, 2
 	body := api.RulesRequest{RequiredChats: []string{"@chan_one", "-100123"}, ExcludeAdmins: &no, PremiumOnly: &yes,
 		MinAccountAgeDays: &n, MaxTickets: &n, ReferralBonus: &bonus, RecheckAtDraw: &no}

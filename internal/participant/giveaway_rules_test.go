@@ -22,9 +22,15 @@ func TestDefaultRulesJSON(t *testing.T) {
 	if got := string(participant.DefaultRules().JSON()); got != want {
 		t.Fatalf("default rules JSON\n got %s\nwant %s", got, want)
 	}
-	r, err := participant.RulesInput{}.Rules()
+	// Rules a caller sets re-check the winners at the draw unless they
+	// say otherwise, which the defaults without rules do not.
+	r, err := participant.RulesInput{RecheckAtDraw: ptr(false)}.Rules()
 	if err != nil || string(r.JSON()) != want {
-		t.Fatalf("empty input = %s, %v; want the defaults", r.JSON(), err)
+		t.Fatalf("input with recheck_at_draw false = %s, %v; want the defaults", r.JSON(), err)
+	}
+	r, err = participant.RulesInput{}.Rules()
+	if err != nil || !r.RecheckAtDraw || r.MaxTickets != 1 || !r.ExcludeAdmins {
+		t.Fatalf("empty input = %s, %v; want the defaults with recheck_at_draw true", r.JSON(), err)
 	}
 }
 
@@ -194,7 +200,7 @@ func TestRulesLockedByFirstRegistration(t *testing.T) {
 		if _, err := svc.SetRules(ctx, gid, participant.RulesInput{MaxTickets: ptr[int64](2)}); participant.ErrorCode(err) != participant.CodeRulesLocked {
 			t.Fatalf("change after the first registration: %v, want RULES_LOCKED", err)
 		}
-		g, err := svc.SetRules(ctx, gid, participant.RulesInput{})
+		g, err := svc.SetRules(ctx, gid, participant.RulesInput{RecheckAtDraw: ptr(false)})
 		if err != nil || !g.Locked || g.Custom {
 			t.Fatalf("setting the defaults again = %+v, %v", g, err)
 		}

@@ -65,14 +65,16 @@ type Rules struct {
 	// ReferralBonus is the tickets an entrant gains per invited friend who
 	// entered, 0..MaxTickets-1, paid up to MaxTickets (see referral.go).
 	ReferralBonus int
-	// RecheckAtDraw checks each drawn winner against the rules again.
+	// RecheckAtDraw checks each drawn winner of a telegive-draw-v2 draw
+	// against the rules again, and replaces those who fail.
 	RecheckAtDraw bool
 }
 
 // DefaultRules are a giveaway's rules when none were set: the account's
 // channel, administrators excluded as in Telegram's giveaways, one ticket
-// each. Winners are not re-checked at the draw yet, so RecheckAtDraw is
-// false until they are: a committed rule must say what the draw does.
+// each, and no re-check at the draw, so that a giveaway whose rules were
+// never set draws as it always has. Rules set by a caller re-check the
+// winners unless they say otherwise (RulesInput.Rules).
 func DefaultRules() Rules {
 	return Rules{ExcludeAdmins: true, MaxTickets: 1}
 }
@@ -95,6 +97,8 @@ type RulesInput struct {
 // message names the first.
 func (in RulesInput) Rules() (Rules, error) {
 	r := DefaultRules()
+	// A giveaway whose owner sets rules wants them to hold at the draw.
+	r.RecheckAtDraw = true
 	var v Validation
 	r.RequiredChats = requiredChats(&v, in.RequiredChats)
 	setBool(&r.ExcludeAdmins, in.ExcludeAdmins)
@@ -103,13 +107,6 @@ func (in RulesInput) Rules() (Rules, error) {
 	r.MinAccountAgeDays = bounded(&v, "min_account_age_days", CodeInvalidMinAccountAgeDays, in.MinAccountAgeDays, 0, MaxAccountAgeDays, r.MinAccountAgeDays)
 	r.MaxTickets = bounded(&v, "max_tickets", CodeInvalidMaxTickets, in.MaxTickets, 1, MaxTicketsCap, r.MaxTickets)
 	r.ReferralBonus = referralBonus(&v, in.ReferralBonus, r.MaxTickets)
-	// Rules the service does not apply yet are refused rather than
-	// committed: a verifier reading the committed rules must be able to
-	// trust that the draw followed them.
-	if r.RecheckAtDraw {
-		v.Add("recheck_at_draw", CodeInvalidRecheckAtDraw,
-			"recheck_at_draw is not available yet: winners are not checked again at the draw, so leave it out or false")
-	}
 	return r, InvalidRules(v.fields)
 }
 

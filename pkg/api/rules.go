@@ -30,8 +30,10 @@ type RulesRequest struct {
 	// entrant's own: 0 (when left out) to MaxTickets-1, paid up to
 	// MaxTickets.
 	ReferralBonus *int `json:"referral_bonus,omitempty"`
-	// RecheckAtDraw checks the drawn winners against the rules again.
-	// Not applied yet: false when left out, and only false is accepted.
+	// RecheckAtDraw checks the drawn winners of a telegive-draw-v2 draw
+	// against the rules again and replaces those who fail (see
+	// select-winners' recheck); true when left out. A telegive-draw-v1
+	// draw does not apply it, and its select-winners answer says so.
 	RecheckAtDraw *bool `json:"recheck_at_draw,omitempty"`
 }
 
