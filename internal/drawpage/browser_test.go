@@ -22,7 +22,8 @@ const (
 
 // TestDrawPageInBrowser drives the draw page in headless Chromium, after
 // checking the page's verifiers against the protocol's test vectors
-// (test/vectors.test.mjs, test/vectors-v2.test.mjs). The page runs against
+// (test/vectors.test.mjs, test/vectors-v2.test.mjs) and its rules module
+// against the service's own rules bytes (test/rules.test.mjs). The page runs against
 // the real service (startRealService), which drew v1 giveaways before it
 // switched to telegive-draw-v2 and v2 giveaways after, on a stand-in drand
 // chain with stand-in witnesses: test/browser.test.mjs checks the v1
@@ -47,7 +48,7 @@ func TestDrawPageInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "--test-concurrency=1",
-		"vectors.test.mjs", "vectors-v2.test.mjs", "browser.test.mjs", "browser-v2.test.mjs", "browser-service-v2.test.mjs")
+		"vectors.test.mjs", "vectors-v2.test.mjs", "rules.test.mjs", "browser.test.mjs", "browser-v2.test.mjs", "browser-service-v2.test.mjs")
 	cmd.Dir = nodeTestDir
 	cmd.Env = append(os.Environ(),
 		"DRAW_BASE_URL="+svc.url,

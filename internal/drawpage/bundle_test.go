@@ -85,7 +85,7 @@ func TestNobleBundleIsReproducible(t *testing.T) {
 // Content-Security-Policy, which allows no other script source.
 func TestScriptsServedUnderTheCSP(t *testing.T) {
 	h := drawpage.Handler(http.NotFoundHandler())
-	for _, name := range []string{"noble-curves.js", "verify2.js", "pins.js", "verify.js", "app.js"} {
+	for _, name := range []string{"noble-curves.js", "verify2.js", "rules.js", "pins.js", "verify.js", "app.js"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/draws/assets/"+name, nil))
 		if rec.Code != http.StatusOK {

@@ -54,6 +54,9 @@ const (
 	v2FirstUserID      = 7_000_000_000
 	v2Entrants         = 10
 	v2Winners          = 3
+	// v2MaxTickets is v2Giveaway's rules' max_tickets; its entrants
+	// hold one ticket each all the same.
+	v2MaxTickets = 3
 )
 
 // The test chain's beacon delay and the witnesses' timeout: the service
@@ -303,6 +306,13 @@ type seededV2 struct {
 func seedV2(t *testing.T, base string) seededV2 {
 	t.Helper()
 	giveaways := []int64{v2Giveaway, v2BeaconGiveaway, v2LogProofGiveaway}
+	// v2Giveaway commits to rules of its own, which the page checks
+	// against the record's rules_sha256; the others commit to none.
+	var rules api.RulesResponse
+	call(t, "PUT", fmt.Sprintf("%s/%d/rules", base, v2Giveaway), map[string]any{"max_tickets": v2MaxTickets, "min_account_age_days": 0, "recheck_at_draw": false}, &rules)
+	if !rules.Custom || len(rules.RulesSHA256) != 64 {
+		t.Fatalf("PUT rules: %+v", rules)
+	}
 	for _, g := range giveaways {
 		for i := range int64(v2Entrants) {
 			enter(t, base, g, v2FirstUserID+(g-v2Giveaway)*1_000_000+i*userIDStep)

@@ -2,10 +2,11 @@
 // this origin, runs verify.js (telegive-draw-v1) or verify2.js
 // (telegive-draw-v2) on them and shows the result. All data from the server
 // is put in the page with textContent, never parsed as HTML.
-import { formatTime, parseJSON, parseTime, unverifiedDraw, verifyDraw, verifyParticipant } from './verify.js';
+import { formatTime, parseJSON, parseTime, toHex, unverifiedDraw, verifyDraw, verifyParticipant } from './verify.js';
 import {
   FAILED, REASONS, SERVICE_KEYS, VERIFIED, VERSION_V2, drawAssurance, verifyDrawV2, verifyParticipantV2,
 } from './verify2.js';
+import { describeRules } from './rules.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -179,6 +180,10 @@ function showVerdict(checks) {
 // witnesses' keys as the service gave them.
 const SERVICE_KEYS_TITLE = 'Checked, trusting this service\'s log and witness keys';
 
+// counted is the number of checks that show something: notes (the
+// service's re-check, a key no attestation needs) are not counted.
+const counted = (checks) => checks.filter((c) => c.status !== 'info').length;
+
 // showVerdictV2 says "Verified" (green) only when every check ran and
 // passed with the log's and witnesses' keys pinned in this page. When
 // every check ran and passed but those keys are the service's own word, it
@@ -193,12 +198,12 @@ function showVerdictV2(checks) {
   switch (assurance) {
     case VERIFIED:
       [title, verdict] = ['Verified', 'pass'];
-      text = `All ${checks.length} checks passed: the winners follow from public randomness published after entries closed, ` +
+      text = `All ${counted(checks)} checks passed: the winners follow from public randomness published after entries closed, ` +
         'as independent witnesses attest, whose keys are pinned in this page.';
       break;
     case SERVICE_KEYS:
       [title, verdict] = [SERVICE_KEYS_TITLE, 'checked'];
-      text = `All ${checks.length} checks ran and passed: the winners follow from drand's public randomness and the entries. ` +
+      text = `All ${counted(checks)} checks ran and passed: the winners follow from drand's public randomness and the entries. ` +
         'But the draw log\'s and the witnesses\' keys came from this service, not from this page, so that entries closed ' +
         'before the randomness was published rests on its word: compare the keys below with the ones its organiser published.';
       break;
@@ -370,18 +375,21 @@ async function showDrawnV2(id, raw) {
   showProtocol(VERSION_V2);
   showRecord(raw, RECORD_FIELDS_V2);
   showFacts(raw);
-  const [winnerProofs, logKeys] = await Promise.all([
+  const [winnerProofs, logKeys, rules] = await Promise.all([
     getJSON(`/api/participants/${id}/draw/winner-proofs`).then((b) => b.proofs, (e) => new Error(e.message)),
     getJSON('/api/participants/log/key').then((b) => b, (e) => new Error(e.message)),
+    getJSON(`/api/participants/${id}/rules`).then((b) => b, (e) => new Error(e.message)),
   ]);
-  const result = await verifyDrawV2(raw, { giveawayId: id, winnerProofs, logKeys });
+  const result = await verifyDrawV2(raw, { giveawayId: id, winnerProofs, logKeys, rules });
   showChecks($('checks'), result.checks);
   showVerdictV2(result.checks);
   $('status').textContent = $('verdict').textContent;
   if (result.record) {
     showKeys(result.facts.keys);
     showTimeline(result);
+    showRules(result);
     showWinnersV2(result.record, result.winners, result.facts);
+    showRecheck(result);
     enableParticipantForm(id, result);
   } else {
     $('winners').hidden = true;
@@ -435,6 +443,81 @@ function showTimeline({ record: rec, facts, checks }) {
   $('timeline-panel').hidden = false;
 }
 
+// ticketNumbers names an entrant's tickets as people count them: "ticket
+// 17", "tickets 17 to 19".
+const ticketNumbers = (first, held) => (held === 1n ? `ticket ${first}` : `tickets ${first} to ${first + held - 1n}`);
+
+// showRules shows the giveaway's rules in words and what the rules check
+// found: checked against the record's hash, failed, not checked, or none
+// committed (the defaults, as the service states them).
+function showRules({ record: rec, facts, checks }) {
+  const c = checks.find((x) => x.id === 'rules');
+  const got = facts.rules;
+  let state;
+  let words;
+  if (rec.rulesSha256 === null) {
+    state = 'none';
+    words = 'No rules were committed when the giveaway opened (the record\'s rules_sha256 is null), so it ran on the service\'s ' +
+      'default rules.' + (got && got.rules ? ' The service states its defaults as below; nothing in the record commits to them.' : '');
+  } else if (c.status === 'pass') {
+    state = 'checked';
+    words = 'These are the rules the record committed to when the giveaway opened: this page wrote them in their canonical ' +
+      'form (RFC 8785) and their SHA-256 is the record\'s rules_sha256.';
+  } else if (c.status === 'fail') {
+    state = 'failed';
+    words = `The rules could not be matched with the record: ${c.detail}.`;
+  } else {
+    state = 'not-checked';
+    words = `Rules not checked: ${c.detail.replace(/^not checked: /, '')}. The record commits to rules with SHA-256 ${toHex(rec.rulesSha256)}.`;
+  }
+  $('rules-panel').dataset.state = state;
+  $('rules-text').textContent = words;
+  const shown = got && got.rules && state !== 'failed' ? describeRules(got.rules) : [];
+  $('rules-list').replaceChildren(...shown.flatMap(([rule, what]) => [el('dt', {}, rule), el('dd', {}, what)]));
+  $('rules-panel').hidden = false;
+}
+
+// showRecheck presents the service's re-check of the winners as its
+// statement, never as something this page verified.
+function showRecheck({ facts, checks }) {
+  const c = checks.find((x) => x.id === 'recheck');
+  const rc = facts.recheck;
+  const panel = $('recheck-panel');
+  if (c.status === 'fail') {
+    panel.dataset.state = 'failed';
+    $('recheck-text').textContent = `The service's re-check of the winners disagrees with the record: ${c.detail}.`;
+    $('recheck-list').replaceChildren();
+    $('recheck-status').textContent = '';
+    panel.hidden = false;
+    return;
+  }
+  if (!rc) {
+    panel.dataset.state = 'none';
+    $('recheck-text').textContent = `${upperFirst(c.detail)}.`;
+    $('recheck-list').replaceChildren();
+    $('recheck-status').textContent = '';
+    panel.hidden = !(facts.rules && facts.rules.committed && facts.rules.rules.recheck_at_draw);
+    return;
+  }
+  panel.dataset.state = rc.status;
+  $('recheck-text').textContent = 'The service reports that it re-checked the winners against the rules at the draw. This is its ' +
+    'statement of what Telegram answered, which no proof can show: this page only checks that it agrees with the record.' +
+    (rc.rulesKnown && !rc.asked ? ' The committed rules do not ask for this re-check.' : '');
+  const round = (r) => (r === 0 ? 'initial draw' : `redraw round ${r}`);
+  $('recheck-list').replaceChildren(
+    ...rc.rows.map((r) => el('li', { dataset: { user: String(r.userId), outcome: r.passed ? 'passed' : 'failed' } },
+      `User ${r.userId}, position ${r.position} (${round(r.round)}): `,
+      r.passed ? 'passed, the service reports' : `failed, the service reports: ${REASONS[r.reason] ?? r.reason}`,
+      ' (checked ', timeEl(r.checkedAt), ')',
+      r.disqualified ? `; disqualified in redraw round ${r.disqualified.round} (${REASONS[r.disqualified.reason] ?? r.disqualified.reason})`
+        : r.passed ? '' : '; still a winner until a redraw round replaces them')),
+    ...rc.notRechecked.map((w) => el('li', { dataset: { user: String(w.userId), outcome: 'not-rechecked' } },
+      `User ${w.userId}, position ${w.position}: not re-checked`)));
+  $('recheck-status').textContent = rc.status === 'pending' ? 'The re-check is not finished: the winners may still change.'
+    : 'The re-check is complete, the service says.';
+  panel.hidden = false;
+}
+
 function showWinnersV2(rec, winners, facts) {
   $('winners').tHead.replaceChildren(el('tr', {}, ...['Position', 'User id', 'Tickets', 'Winning ticket', 'Drawn in']
     .map((h) => el('th', { scope: 'col' }, h))));
@@ -442,7 +525,8 @@ function showWinnersV2(rec, winners, facts) {
     const replacement = w.replaces !== undefined;
     const data = replacement ? { user: String(w.userId), replaces: String(w.replaces) } : { user: String(w.userId) };
     return el('tr', { dataset: data, class: replacement ? 'replacement' : '' },
-      el('td', {}, String(w.position)), el('td', {}, String(w.userId)), el('td', {}, w.tickets.toLocaleString('en')),
+      el('td', {}, String(w.position)), el('td', {}, String(w.userId)),
+      el('td', { class: 'tickets' }, `${w.tickets.toLocaleString('en')} of ${rec.totalTickets.toLocaleString('en')} (${ticketNumbers(w.first, w.tickets)})`),
       el('td', {}, w.ticket.toLocaleString('en')),
       el('td', { class: 'how' }, replacement ? `Redraw round ${w.round}, replacing user ${w.replaces}` : 'Initial draw'));
   }));
@@ -456,13 +540,17 @@ function showWinnersV2(rec, winners, facts) {
     : `${gone.length} ${gone.length === 1 ? 'winner was' : 'winners were'} disqualified: ` +
       `${[...counts].map(([r, n]) => `${REASONS[r] ?? r} (${n})`).join(', ')}.`;
   $('disqualified').hidden = false;
-  $('rounds').replaceChildren(...rec.rounds.map((rd, i) => el('div', { class: 'round' },
+  $('rounds').replaceChildren(...rec.rounds.map((rd, i) => el('div', { class: 'round', dataset: { round: String(i + 1) } },
     el('h3', {}, `Redraw round ${i + 1}`),
     el('p', {}, `Disqualified: ${rd.disqualified.map((d) => `user ${d.userId} (${REASONS[d.reason] ?? d.reason})`).join(', ')}. `,
       'Requested ', timeEl(rd.requestedAt.text), `, drawn with beacon round ${rd.beaconRound}, `, timeEl(rd.redrawnAt.text), '.'),
-    el('ul', {}, ...rd.replacements.map((p) => el('li', {}, p.empty
-      ? `Position ${p.position} stays empty: every entrant had been chosen (it was user ${p.replaces}'s)`
-      : `Position ${p.position}: user ${p.userId} (ticket ${p.ticket}) replaces user ${p.replaces}`))))));
+    el('ul', {}, ...rd.replacements.map((p, j) => {
+      const d = rd.disqualified[j];
+      const why = d ? `, disqualified: ${REASONS[d.reason] ?? d.reason}` : '';
+      return el('li', { dataset: { position: String(p.position), replaces: String(p.replaces) } }, p.empty
+        ? `Position ${p.position} (user ${p.replaces}${why}): no one left to draw, so it stays empty`
+        : `Position ${p.position}: user ${p.userId} (ticket ${p.ticket}) replaces user ${p.replaces}${why}`);
+    })))));
 }
 
 // ---------------------------------------------------------------------------
@@ -549,7 +637,7 @@ async function checkParticipant(id, draw, text) {
     qualified ? el('p', { class: 'caveat' }, `${upperFirst(res.caveat)}.`) : '',
     t ? el('p', { class: 'tickets', dataset: { held: String(t.held), total: String(t.total) } },
       `User ${userId} holds ${t.held.toLocaleString('en')} of ${t.total.toLocaleString('en')} tickets ` +
-      `(${t.held === 1n ? `number ${t.first}` : `numbers ${t.first} to ${t.first + t.held - 1n}`}).`) : '',
+      `(${ticketNumbers(t.first, t.held)}).`) : '',
     res.reasons.length ? el('p', { class: 'hint reasons' }, `Not verified because ${res.reasons.join(', and ')}.`) : '',
     list);
   out.dataset.done = 'true';

@@ -22,6 +22,7 @@ import {
   integer, list, parseTime, plural, rootFromAuditPath, sha256, skipped, text, toHex, uint64be, uniform, unverifiedDraw,
 } from './verify.js';
 import { PINNED_CHAINS, PINNED_LOGS } from './pins.js';
+import { RulesNotChecked, checkRecheck, checkRules, parseRecheck } from './rules.js';
 
 export const VERSION_V2 = 'telegive-draw-v2';
 
@@ -575,6 +576,9 @@ export function parseDrawnRecordV2(raw, expectedGiveawayId) {
       type: text(obj(r, `log entry ${i + 1}`).type, `log entry ${i + 1}: type`),
       index: integer(r.index, `log entry ${i + 1}: index`, UINT64),
     })),
+    // The service's statement, read by its own check: a malformed one
+    // fails that check, not the reading of the record.
+    recheckRaw: raw.recheck,
   };
 }
 
@@ -824,10 +828,12 @@ export const DRAW_CHECKS_V2 = [
   ['attestation', 'Witnesses'],
   ['keys', 'Witness keys'],
   ['tickets', 'Tickets'],
+  ['rules', 'Rules'],
   ['draw-seed', 'Draw seed'],
   ['winners', 'Winners'],
   ['replacements', 'Redraws'],
   ['identities', 'Winner identities'],
+  ['recheck', 'Re-check at the draw'],
   ['log', 'Log references'],
 ];
 const TITLE = Object.fromEntries(DRAW_CHECKS_V2);
@@ -883,9 +889,11 @@ function keyList(keys) {
 // verifyDrawV2 runs every check of a drawn v2 record. winnerProofs is the
 // raw proofs array of /draw/winner-proofs, or an Error saying why it could
 // not be had; logKeys the raw answer of /api/participants/log/key, or an
-// Error. pins defaults to the page's pinned logs, chains to its pinned
-// chains (quicknet): the record's chain must be one of them.
-export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pins = PINNED_LOGS, chains = PINNED_CHAINS } = {}) {
+// Error. rules is the parsed answer of /api/participants/{id}/rules, or an
+// Error; left undefined, committed rules are not checked. pins defaults to
+// the page's pinned logs, chains to its pinned chains (quicknet): the
+// record's chain must be one of them.
+export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, rules, pins = PINNED_LOGS, chains = PINNED_CHAINS } = {}) {
   let rec;
   const record = await check('record', 'Record', () => {
     rec = parseDrawnRecordV2(raw, giveawayId);
@@ -915,6 +923,8 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     keySource: null,
     keys: null, // the log and witness keys the attestations were checked with
     disqualified: rec.rounds.flatMap((rd) => rd.disqualified.map((d) => ({ ...d, round: Number(rd.round) }))),
+    rules: null, // {committed, rules}: the rules read, once checked (or the defaults the service states)
+    recheck: null, // the service's re-check, once it agrees with the record
   };
   const checks = [record];
   const add = async (id, fn) => {
@@ -1055,6 +1065,18 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     return `${fmtInt(t)} tickets among ${fmtInt(n)} entrants, at most ${most} each: a winner is drawn by ticket, so more tickets give a better chance`;
   });
 
+  await add('rules', async () => {
+    try {
+      const r = await checkRules(rec, rules);
+      facts.rules = r.rules;
+      return r.detail;
+    } catch (e) {
+      if (!(e instanceof RulesNotChecked)) throw e;
+      if (e.rules) facts.rules = e.rules;
+      throw new NotChecked(e.message);
+    }
+  });
+
   await add('draw-seed', async () => {
     const got = await drawSeedV2({ ...rec, randomness: await randomnessOf(rec.beaconSignature) });
     if (!equalBytes(got, rec.drawSeed)) {
@@ -1115,6 +1137,15 @@ export async function verifyDrawV2(raw, { giveawayId, winnerProofs, logKeys, pin
     if (winners.length === 0) return 'there are no winners to check';
     return `${winners.length === 1 ? 'the winner holds' : `each of the ${winners.length} winners holds`} the tickets the record ` +
       'claims: the sum-tree proofs lead to the entrants root';
+  });
+
+  // The re-check is the service's word: 'info' whatever it says, unless
+  // the record contradicts it.
+  await add('recheck', () => {
+    const committed = facts.rules && facts.rules.committed ? facts.rules.rules : null;
+    const r = checkRecheck(parseRecheck(rec.recheckRaw), rec, winners, REASONS, committed);
+    facts.recheck = r.recheck;
+    return { status: 'info', detail: r.detail };
   });
 
   await add('log', () => {

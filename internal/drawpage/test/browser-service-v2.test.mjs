@@ -59,11 +59,12 @@ const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
-const CHECKS = ['record', 'commitment', 'chain', 'timing', 'beacon-round', 'beacon', 'attestation', 'keys', 'tickets',
-  'draw-seed', 'winners', 'replacements', 'identities', 'log'];
-const ALL_PASS = Object.fromEntries(CHECKS.map((id) => [id, 'pass']));
+const CHECKS = ['record', 'commitment', 'chain', 'timing', 'beacon-round', 'beacon', 'attestation', 'keys', 'tickets', 'rules',
+  'draw-seed', 'winners', 'replacements', 'identities', 'recheck', 'log'];
+// The re-check is the service's statement: a note, whatever it says.
+const ALL_PASS = { ...Object.fromEntries(CHECKS.map((id) => [id, 'pass'])), recheck: 'info' };
 const CHECKED_TITLE = 'Checked, trusting this service\'s log and witness keys';
-const CHECKED_TEXT = 'All 14 checks ran and passed: the winners follow from drand\'s public randomness and the entries. ' +
+const CHECKED_TEXT = 'All 15 checks ran and passed: the winners follow from drand\'s public randomness and the entries. ' +
   'But the draw log\'s and the witnesses\' keys came from this service, not from this page, so that entries closed ' +
   'before the randomness was published rests on its word: compare the keys below with the ones its organiser published.';
 const CAVEAT = 'This rests on the log and witness keys taken from this service: compare them with the keys its organiser ' +
@@ -203,12 +204,22 @@ async function assertTimeline(page, want) {
 
 const shot = (page, name) => page.screenshot({ path: path.join(ARTIFACTS, name), fullPage: true });
 
+// rulesShown is the rules panel's list as [rule, words] pairs.
+const rulesShown = (page) => page.locator('#rules-list').evaluate((dl) => [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
+
+// ticketOf is the ticket that drew a user, as the service's record says.
+async function ticketOf(user) {
+  const rec = (await (await fetch(`${PINNED}/api/participants/${G}/draw`)).json()).draw;
+  const p = [...rec.winners, ...rec.replacements.flatMap((r) => r.replacements)].find((x) => String(x.user_id) === String(user));
+  return p.ticket;
+}
+
 test('service v2 winner: with the deployment\'s keys pinned every check passes, and the winner reads their result', { skip }, async () => {
   const page = await open(PINNED, `/draws/${G}`);
   assert.deepEqual(await drawChecks(page), ALL_PASS);
   assert.deepEqual(await verdict(page), {
     title: 'Verified', verdict: 'pass', assurance: 'verified',
-    text: 'All 14 checks passed: the winners follow from public randomness published after entries closed, as independent ' +
+    text: 'All 15 checks passed: the winners follow from public randomness published after entries closed, as independent ' +
       'witnesses attest, whose keys are pinned in this page.',
   });
   assert.match(await checkText(page, 'chain'), new RegExp(`Drand's ${CHAIN} beacon \\(chain ${env.DRAW_V2_CHAIN_HASH.slice(0, 16)}…\\), ` +
@@ -247,7 +258,24 @@ test('service v2 winner: with the deployment\'s keys pinned every check passes, 
   assert.deepEqual(me.checks, { entered: 'pass', won: 'pass' });
   assert.equal(me.headline, `User ${WINNER} won: position 2.`);
   assert.equal(me.caveat, null);
-  assert.match(me.tickets, new RegExp(`^User ${WINNER} holds 1 of 10 tickets \\(number \\d\\)\\.$`));
+  assert.match(me.tickets, new RegExp(`^User ${WINNER} holds 1 of 10 tickets \\(ticket \\d\\)\\.$`));
+  assert.match(await page.locator(`#winners tr[data-user="${WINNER}"] td.tickets`).textContent(), /^1 of 10 \(ticket \d\)$/);
+  // The rules the service serves are those the record committed to, as
+  // the page writes them in RFC 8785 form; the round says who went and why.
+  assert.match(await checkText(page, 'rules'), /The rules the service serves hash to the record's rules_sha256 [0-9a-f]{16}…: they are the rules committed when the giveaway opened$/);
+  assert.equal(await page.locator('#rules-panel').getAttribute('data-state'), 'checked');
+  assert.deepEqual(await rulesShown(page), [
+    ['Required chats', 'subscribed to the giveaway account\'s channel'],
+    ['Admins excluded', 'yes: the chats\' administrators and creators cannot win'],
+    ['Premium only', 'no'],
+    ['Minimum account age', 'none'],
+    ['Max tickets', '3 tickets per entrant'],
+    ['Referral bonus', 'none'],
+    ['Re-check at draw', 'no'],
+  ]);
+  assert.equal(await page.locator(`#rounds li[data-replaces="${DISQUALIFIED}"]`).textContent(),
+    `Position 1: user ${REPLACEMENT} (ticket ${await ticketOf(REPLACEMENT)}) replaces user ${DISQUALIFIED}, disqualified: not subscribed to the channel`);
+  assert.equal(await page.locator('#recheck-panel').isHidden(), true);
   await shot(page, 'service-v2-winner.png');
 
   const r = await checkUser(page, REPLACEMENT);
@@ -331,7 +359,7 @@ for (const [name, base] of [['pinned keys', PINNED], ['the service\'s keys', UNP
     const v = await verdict(page);
     assert.equal(v.title, 'Verification failed');
     assert.equal(v.verdict, 'fail');
-    assert.match(v.text, /^The draw failed 2 of 14 checks \(Beacon signature, Draw seed\)/);
+    assert.match(v.text, /^The draw failed 2 of 16 checks \(Beacon signature, Draw seed\)/);
     assert.equal(await page.locator('#timeline-summary').getAttribute('data-claim'), 'none');
     const winner = await page.locator('#winners tbody tr').first().getAttribute('data-user');
     const me = await checkUser(page, winner);

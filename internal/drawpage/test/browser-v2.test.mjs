@@ -18,6 +18,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -47,9 +48,10 @@ const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
 ];
-const CHECKS = ['record', 'commitment', 'chain', 'timing', 'beacon-round', 'beacon', 'attestation', 'keys', 'tickets',
-  'draw-seed', 'winners', 'replacements', 'identities', 'log'];
-const ALL_PASS = Object.fromEntries(CHECKS.map((id) => [id, 'pass']));
+const CHECKS = ['record', 'commitment', 'chain', 'timing', 'beacon-round', 'beacon', 'attestation', 'keys', 'tickets', 'rules',
+  'draw-seed', 'winners', 'replacements', 'identities', 'recheck', 'log'];
+// The re-check is the service's statement: a note, whatever it says.
+const ALL_PASS = { ...Object.fromEntries(CHECKS.map((id) => [id, 'pass'])), recheck: 'info' };
 
 let context;
 let userDataDir;
@@ -168,7 +170,7 @@ test('v2 winner: with the keys pinned every check passes, and the winner reads t
   assert.deepEqual(me.checks, { entered: 'pass', won: 'pass' });
   assert.equal(me.headline, `User ${WINNER.user_id} won: position ${WINNER.position}.`);
   assert.equal(me.tickets, `User ${WINNER.user_id} holds ${WINNER.tickets} of ${fmt(MAIN.output.record.total_tickets)} tickets ` +
-    `(numbers ${WINNER.first_ticket} to ${WINNER.first_ticket + WINNER.tickets - 1}).`);
+    `(tickets ${WINNER.first_ticket} to ${WINNER.first_ticket + WINNER.tickets - 1}).`);
   await shot(page, 'v2-winner.png');
   const r = await checkUser(page, REPLACEMENT.user_id);
   assert.equal(r.outcome, 'won', r.text);
@@ -210,7 +212,7 @@ test('v2 keys the page does not pin: the service\'s word, so the draw is checked
   await page.getByRole('heading', { name: 'Checked, trusting this service\'s log and witness keys' }).waitFor();
   assert.equal(await page.getByRole('heading', { name: 'Verified', exact: true }).count(), 0);
   assert.equal(await page.locator('#verdict').locator('..').getAttribute('data-verdict'), 'checked');
-  assert.match(await page.locator('#verdict').textContent(), /^All 14 checks ran and passed: .* rests on its word: compare the keys below/);
+  assert.match(await page.locator('#verdict').textContent(), /^All 15 checks ran and passed: .* rests on its word: compare the keys below/);
   assert.match(await checkText(page, 'keys'), /came from this service .*not pinned in this page/);
   assert.equal(await page.locator('[data-check="keys"] .badge').textContent(), '! On trust');
   assert.equal(await page.locator('#keys-panel').getAttribute('data-source'), 'server');
@@ -269,6 +271,115 @@ test('v2 unattested freeze: when entries closed rests on the organiser\'s word',
   assert.match(await page.locator('#timeline-summary').textContent(), /rests on the organiser's word: no witness recorded when entries closed/);
   await shot(page, 'v2-unattested.png');
   await done(page);
+});
+
+// The main fixture as a giveaway with rules: the record commits to rules
+// written as the service writes them (testdata/rules-canonical.json, with
+// the fixture's max_tickets), and carries the service's re-check of its
+// winners, still pending.
+const rulesFixture = JSON.parse(await readFile(new URL('../testdata/rules-canonical.json', import.meta.url), 'utf8'));
+const RULES_TEXT = rulesFixture.cases.find((c) => c.name === 'one chat, five tickets, 30 days').canonical
+  .replace('"max_tickets":5', `"max_tickets":${MAIN.output.record.max_tickets}`);
+const RULES_SHA = createHash('sha256').update(RULES_TEXT, 'utf8').digest('hex');
+const REC = MAIN.output.record;
+const FAILED_RECHECK = REC.replacements[0].disqualified.find((d) => d.reason === 'premium_required');
+const PASSED_RECHECK = REC.winners[0];
+const UNCHECKED = MAIN.output.current_winners[2];
+const recheck = (edit = () => {}) => {
+  const rc = {
+    status: 'pending',
+    checked: [
+      { user_id: PASSED_RECHECK.user_id, position: 1, round: 0, passed: true, checked_at: REC.drawn_at },
+      { user_id: FAILED_RECHECK.user_id, position: REC.winners.find((w) => w.user_id === FAILED_RECHECK.user_id).position, round: 0,
+        passed: false, reason: 'premium_required', checked_at: REC.drawn_at },
+    ],
+    unchecked: [UNCHECKED.user_id],
+  };
+  edit(rc);
+  return rc;
+};
+const withRules = (edit) => tamper(`/api/participants/${G}/draw`, (b) => {
+  b.draw.rules_sha256 = RULES_SHA;
+  b.draw.recheck = recheck(edit);
+});
+const serveRules = (text, status = 200) => (page) => page.route(`${BASE}/api/participants/${G}/rules`, (route) => route.fulfill({
+  status, contentType: 'application/json',
+  body: status === 200 ? `{"success":true,"giveaway_id":${G},"rules":${text},"rules_sha256":"${RULES_SHA}","custom":true,"locked":true}`
+    : '{"success":false,"error":"The service is unavailable.","error_code":"SERVICE_UNAVAILABLE"}',
+}));
+const rulesShown = (page) => page.locator('#rules-list').evaluate((dl) => [...dl.querySelectorAll('dt')].map((dt) => [dt.textContent, dt.nextElementSibling.textContent]));
+
+test('v2 rules and re-check: the rules match their hash and read in words; the re-check is the service\'s statement', { skip }, async () => {
+  const page = await open(`/draws/${G}`, { setup: [pinned, withRules(), serveRules(RULES_TEXT)] });
+  assert.deepEqual(await drawChecks(page), ALL_PASS);
+  await page.getByRole('heading', { name: 'Verified' }).waitFor();
+  assert.equal(await page.locator('#rules-panel').getAttribute('data-state'), 'checked');
+  assert.match(await page.locator('#rules-text').textContent(), /their SHA-256 is the record's rules_sha256/);
+  assert.deepEqual(await rulesShown(page), [
+    ['Required chats', 'subscribed to @telegive'],
+    ['Admins excluded', 'yes: the chats\' administrators and creators cannot win'],
+    ['Premium only', 'no'],
+    ['Minimum account age', '30 days, as estimated from the user id'],
+    ['Max tickets', `${REC.max_tickets} tickets per entrant`],
+    ['Referral bonus', 'none'],
+    ['Re-check at draw', 'no'],
+  ]);
+  // The re-check: shown as the service's word, a note among the checks.
+  assert.equal(await page.locator('#recheck-panel').getAttribute('data-state'), 'pending');
+  assert.match(await page.locator('#recheck-text').textContent(), /^The service reports that it re-checked the winners .* which no proof can show: this page only checks that it agrees with the record\. The committed rules do not ask for this re-check\.$/);
+  const items = await page.locator('#recheck-list > li').evaluateAll((lis) => lis.map((li) => [li.dataset.user, li.dataset.outcome, li.textContent]));
+  assert.deepEqual(items[0].slice(0, 2), [String(PASSED_RECHECK.user_id), 'passed']);
+  assert.match(items[0][2], new RegExp(`^User ${PASSED_RECHECK.user_id}, position 1 \\(initial draw\\): passed, the service reports \\(checked ${REC.drawn_at}\\)$`));
+  assert.deepEqual(items[1].slice(0, 2), [String(FAILED_RECHECK.user_id), 'failed']);
+  assert.match(items[1][2], /failed, the service reports: no Telegram Premium \(checked .*\); disqualified in redraw round 1 \(no Telegram Premium\)$/);
+  const notRechecked = items.filter((i) => i[1] === 'not-rechecked').map((i) => i[0]);
+  assert.ok(notRechecked.includes(String(UNCHECKED.user_id)), JSON.stringify(items));
+  assert.equal(notRechecked.length, MAIN.output.current_winners.filter((w) => w.user_id !== null).length - 1);
+  assert.equal(await page.locator('#recheck-status').textContent(), 'The re-check is not finished: the winners may still change.');
+  // Winners with their tickets; every round with who went, why, and who came.
+  const w = MAIN.output.current_winners[0];
+  assert.equal(await page.locator(`#winners tr[data-user="${w.user_id}"] td.tickets`).textContent(),
+    `${w.tickets} of 5,474 (tickets ${w.first_ticket} to ${w.first_ticket + w.tickets - 1})`);
+  const round1 = await page.locator('#rounds [data-round="1"] li').allTextContents();
+  assert.equal(round1.length, 3);
+  assert.match(round1[0], /^Position 2: user \d+ \(ticket \d+\) replaces user 345255090641, disqualified: could not be reached$/);
+  await shot(page, 'v2-rules-recheck.png');
+  await done(page);
+});
+
+test('v2 rules: rules that do not hash to rules_sha256 fail the draw; rules that cannot be had leave it not verified', { skip }, async () => {
+  let page = await open(`/draws/${G}`, { setup: [pinned, withRules(), serveRules(RULES_TEXT.replace('"premium_only":false', '"premium_only":true'))] });
+  assert.deepEqual(await drawChecks(page), { ...ALL_PASS, rules: 'fail' });
+  assert.match(await checkText(page, 'rules'), new RegExp(`hash to [0-9a-f]{64}, but the record commits to ${RULES_SHA}`));
+  await page.getByRole('heading', { name: 'Verification failed' }).waitFor();
+  assert.equal(await page.locator('#rules-panel').getAttribute('data-state'), 'failed');
+  assert.equal(await page.locator('#rules-list dt').count(), 0);
+  await shot(page, 'v2-rules-mismatch.png');
+  await done(page);
+
+  page = await open(`/draws/${G}`, { setup: [pinned, withRules(), serveRules('', 503)] });
+  assert.deepEqual(await drawChecks(page), { ...ALL_PASS, rules: 'skip' });
+  await page.getByRole('heading', { name: 'Not verified' }).waitFor();
+  assert.equal(await page.locator('#rules-panel').getAttribute('data-state'), 'not-checked');
+  assert.match(await page.locator('#rules-text').textContent(), new RegExp(`^Rules not checked: the rules could not be fetched: The service is unavailable\\.\\. The record commits to rules with SHA-256 ${RULES_SHA}\\.$`));
+  const me = await checkUser(page, WINNER.user_id);
+  assert.equal(me.outcome, 'unknown', me.text);
+  await done(page);
+});
+
+test('v2 re-check: a re-check the record contradicts fails the draw', { skip }, async () => {
+  for (const [name, edit, want] of [
+    ['of someone never drawn', (rc) => rc.checked.push({ user_id: LOSER.user_id, position: 1, round: 0, passed: true, checked_at: REC.drawn_at }),
+      new RegExp(`user ${LOSER.user_id} was never a winner`)],
+    ['for another reason', (rc) => { rc.checked[1].reason = 'admin'; }, /failed for admin, but the record disqualified user \d+ in redraw round 1 for premium_required/],
+  ]) {
+    const page = await open(`/draws/${G}`, { setup: [pinned, withRules(edit), serveRules(RULES_TEXT)] });
+    assert.deepEqual(await drawChecks(page), { ...ALL_PASS, recheck: 'fail' }, name);
+    assert.match(await checkText(page, 'recheck'), want, name);
+    await page.getByRole('heading', { name: 'Verification failed' }).waitFor();
+    assert.equal(await page.locator('#recheck-panel').getAttribute('data-state'), 'failed');
+    await done(page);
+  }
 });
 
 test('v2 on a phone: fits 375px, and every time reads RFC 3339 in UTC to the second', { skip }, async () => {
