@@ -64,7 +64,11 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 	if !ok {
 		return fallback()
 	}
-	conn, err := r.db.Conn(ctx)
+	// A replica that stopped answering costs the read at most one
+	// interval before it runs on the primary.
+	cctx, cancel := context.WithTimeout(ctx, r.opts.CheckInterval)
+	defer cancel()
+	conn, err := r.db.Conn(cctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			var zero T
@@ -75,7 +79,7 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 	}
 	defer conn.Close()
 	var fresh bool
-	err = conn.QueryRowContext(ctx, "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint >= ?, false)", floor).Scan(&fresh)
+	err = conn.QueryRowContext(cctx, "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint >= ?, false)", floor).Scan(&fresh)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		var zero T

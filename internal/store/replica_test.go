@@ -280,6 +280,62 @@ func TestStoppedReplicaFallsBackToThePrimary(t *testing.T) {
 	}
 }
 
+// TestHungReplicaFallsBackToThePrimary: a replica that stops answering
+// without refusing (a network partition, here a proxy that stops
+// forwarding) costs a marked read at most the check interval before the
+// primary answers it, and none fails.
+func TestHungReplicaFallsBackToThePrimary(t *testing.T) {
+	t.Parallel()
+	primary := testenv.StartCluster(t, testenv.ClusterOptions{Database: "app"})
+	rep := testenv.StartReplica(t, primary, testenv.ReplicaOptions{})
+	proxy := testenv.NewProxy(t, rep.Addr())
+	heard := &reads{}
+	ctx := context.Background()
+	const interval = 200 * time.Millisecond
+	s, err := store.Open(ctx, store.Options{PostgresURL: primary.URL(), PoolSize: 2, Replica: store.ReplicaOptions{
+		URL: rep.URLAt(proxy.Addr()), MaxLag: 5 * time.Second, CheckInterval: interval, OnRead: heard.add,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enter(t, ctx, s, 7, 700)
+	if err := rep.WaitReplayed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.MeasureReplica(ctx); !st.Usable {
+		t.Fatalf("replica state %+v; want usable", st)
+	}
+	if n := count(t, store.AllowStale(ctx), s, 7); n != 1 {
+		t.Fatalf("marked count = %d, want 1", n)
+	}
+	heard.last()
+
+	proxy.Pause()
+	t.Cleanup(proxy.Resume)
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	began := time.Now()
+	n, err := s.Count(store.AllowStale(rctx), 7)
+	took := time.Since(began)
+	if err != nil || n != 1 {
+		t.Fatalf("marked count with the replica hung = %d, %v; want the primary's 1", n, err)
+	}
+	if took > interval+time.Second {
+		t.Fatalf("marked count with the replica hung took %v, want about the check interval %v", took, interval)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadFallback}) {
+		t.Fatalf("marked read with the replica hung went to %v, want a fallback", got)
+	}
+	if st := s.Replica(); st.Up {
+		t.Fatalf("replica state %+v after a read found it hung; want down", st)
+	}
+	t.Logf("a marked read on a hung replica was answered by the primary in %v", took.Round(time.Millisecond))
+}
+
 // TestWritesNeverGoToTheReplica: in a marked context, writes outside and
 // inside transactions succeed, which a hot standby refuses, and what they
 // wrote is on the primary.
