@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	goredis "github.com/redis/go-redis/v9"
@@ -32,6 +33,7 @@ var scaleOutValues = valueSet{name: "scale-out", files: []string{"ci/scale-out-v
 // The URLs the example's comments describe, standing in for its Secrets.
 const (
 	poolerURL   = "postgresql://app:pw@participant-db-pooler-rw.telegive.svc:5432/app?sslmode=require"
+	replicasURL = "postgresql://app:pw@participant-db-ro.telegive.svc:5432/app?sslmode=require"
 	sentinelURL = "redis://:pw@redis-node-0.redis-headless.telegive.svc:26379/0"
 )
 
@@ -80,14 +82,24 @@ func TestScaleOutDatabaseAndRedis(t *testing.T) {
 		}
 	}
 
+	if s, k := secretRef(container(t, d.Spec.Template.Spec, "participant-service"), "DATABASE_READ_URL"); s != "participant-db-ro-app" || k != "uri" {
+		t.Errorf("the pods read DATABASE_READ_URL from %s/%s, want participant-db-ro-app/uri", s, k)
+	}
+	if _, ok := envVar(container(t, j.Spec.Template.Spec, "migrate"), "DATABASE_READ_URL"); ok {
+		t.Error("the migration Job gets DATABASE_READ_URL; migrations are the primary's")
+	}
+
 	data := configMapData(t, r)
-	env := []string{"DATABASE_URL=" + poolerURL, "REDIS_URL=" + sentinelURL}
+	env := []string{"DATABASE_URL=" + poolerURL, "DATABASE_READ_URL=" + replicasURL, "REDIS_URL=" + sentinelURL}
 	for _, k := range slices.Sorted(maps.Keys(data)) {
 		env = append(env, k+"="+data[k])
 	}
 	cfg, err := config.Load(env)
 	if err != nil {
 		t.Fatalf("the service refuses the example's settings: %v", err)
+	}
+	if db := cfg.Database; db.ReplicaURL != replicasURL || db.ReplicaMaxLag.D() != 5*time.Second || db.ReplicaPoolSize*12 > 2*200 {
+		t.Errorf("read replica settings %+v, want the replicas within 5 s, their connections within two replicas' max_connections", db)
 	}
 	if cfg.Redis.MasterName != "mymaster" || len(cfg.Redis.Addrs) != 2 || !cfg.Redis.Required {
 		t.Errorf("Redis settings %+v, want Sentinel mode with two further Sentinels, required", cfg.Redis)
@@ -238,6 +250,43 @@ func TestDatabaseURLFrom(t *testing.T) {
 			}
 			if s, k := secretRef(container(t, j.Spec.Template.Spec, "migrate"), "DATABASE_URL"); [2]string{s, k} != c.job {
 				t.Errorf("the Job reads DATABASE_URL from %s/%s, want %v", s, k, c.job)
+			}
+		})
+	}
+}
+
+// DATABASE_READ_URL's Secret: the release's, optional, by default (a
+// Secret without the key starts the pods, reading everything from the
+// primary); secrets.databaseReadUrlFrom, required, when set. The migration
+// Job never gets it.
+func TestDatabaseReadURLFrom(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		values   valueSet
+		ref      [2]string
+		optional bool
+	}{
+		{defaultValues, [2]string{"participant-service", "DATABASE_READ_URL"}, true},
+		{valueSet{name: "read-from", sets: []string{"secrets.databaseReadUrlFrom.name=db-ro", "secrets.databaseReadUrlFrom.key=uri"}},
+			[2]string{"db-ro", "uri"}, false},
+		{valueSet{name: "read-key", sets: []string{"secrets.databaseReadUrlFrom.key=ro-uri"}},
+			[2]string{"participant-service", "ro-uri"}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.values.name, func(t *testing.T) {
+			t.Parallel()
+			r := rendered(t, c.values)
+			pod := container(t, one[appsv1.Deployment](t, r, "Deployment").Spec.Template.Spec, "participant-service")
+			if s, k := secretRef(pod, "DATABASE_READ_URL"); [2]string{s, k} != c.ref {
+				t.Errorf("the pods read DATABASE_READ_URL from %s/%s, want %v", s, k, c.ref)
+			}
+			e, _ := envVar(pod, "DATABASE_READ_URL")
+			if got := e.ValueFrom.SecretKeyRef.Optional != nil && *e.ValueFrom.SecretKeyRef.Optional; got != c.optional {
+				t.Errorf("DATABASE_READ_URL optional %v, want %v", got, c.optional)
+			}
+			job := container(t, one[batchv1.Job](t, r, "Job").Spec.Template.Spec, "migrate")
+			if _, ok := envVar(job, "DATABASE_READ_URL"); ok {
+				t.Error("the migration Job gets DATABASE_READ_URL")
 			}
 		})
 	}

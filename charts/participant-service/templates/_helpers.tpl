@@ -125,6 +125,22 @@ secrets.databaseUrlFrom, then from the release's Secret.
     secretKeyRef:
       name: {{ coalesce $job.name $pods.name $secret }}
       key: {{ coalesce $job.key $pods.key $root.Values.secrets.keys.databaseUrl }}
+{{- if not .job }}
+{{- /*
+DATABASE_READ_URL, the pods' alone (migrations are the primary's): from
+secrets.databaseReadUrlFrom, then required, else from the release's
+Secret, optional.
+*/}}
+{{- $read := $root.Values.secrets.databaseReadUrlFrom | default dict }}
+- name: DATABASE_READ_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ coalesce $read.name $secret }}
+      key: {{ coalesce $read.key $root.Values.secrets.keys.databaseReadUrl }}
+      {{- if not (or $read.name $read.key) }}
+      optional: true
+      {{- end }}
+{{- end }}
 - name: REDIS_URL
   valueFrom:
     secretKeyRef:
