@@ -23,6 +23,7 @@ var requiredAlerts = map[string]string{
 	"ParticipantServiceUpstreamUnavailable":   "warning",
 	"ParticipantServiceMemoryHigh":            "warning",
 	"ParticipantServiceDatabasePoolExhausted": "warning",
+	"ParticipantServiceReadReplicaUnusable":   "warning",
 	"ParticipantServiceTrafficAboveLastWeek":  "warning",
 	"ParticipantServiceTrafficBelowLastWeek":  "warning",
 	"ParticipantServiceTrafficSpike":          "warning",
