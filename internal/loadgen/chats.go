@@ -148,6 +148,12 @@ type ChatsReport struct {
 	WarmLookups int64
 	// Repeats are registrations of a pair already sent (the pairs ran out).
 	Repeats int64
+	// CPU1 and CPUN are the spawned service's CPU time per registration
+	// on each side: what a check costs the service, whatever else the
+	// machine runs. CPURatio is CPU1 / CPUN (above 1 when N chats cost
+	// more), comparable with Ratio.
+	CPU1, CPUN time.Duration
+	CPURatio   float64
 }
 
 // Print writes the report.
@@ -159,6 +165,10 @@ func (r *ChatsReport) Print(w io.Writer) {
 		parts[i] = fmt.Sprintf("%.3f", x)
 	}
 	fmt.Fprintf(w, "ratio %d chats / 1 chat: %.3f (rounds of %s per side: %s)\n", r.Chats, r.Ratio, r.Phase, strings.Join(parts, " "))
+	if r.CPU1 > 0 && r.CPUN > 0 {
+		fmt.Fprintf(w, "service CPU per registration: %.0f µs with 1 chat, %.0f µs with %d chats; ratio %.3f\n",
+			float64(r.CPU1.Nanoseconds())/1e3, float64(r.CPUN.Nanoseconds())/1e3, r.Chats, r.CPURatio)
+	}
 	fmt.Fprintf(w, "getChatMember calls: %d while warming the cache, %d during the measurement\n", r.WarmLookups, r.Lookups)
 	if r.Repeats > 0 {
 		fmt.Fprintf(w, "warning: %d registrations repeated a pair already sent (answered 409): raise -users or -giveaways\n", r.Repeats)
@@ -167,7 +177,7 @@ func (r *ChatsReport) Print(w io.Writer) {
 
 // runChats runs the chats scenario against a service that uses stand-in
 // for its upstream calls.
-func runChats(ctx context.Context, o options, hc *http.Client, base string, bot, gw *client.Client, stand *standIn, stdout io.Writer) (Summary, error) {
+func runChats(ctx context.Context, o options, hc *http.Client, base string, bot, gw *client.Client, stand *standIn, svc *spawned, stdout io.Writer) (Summary, error) {
 	if o.rate > 0 {
 		return Summary{}, errors.New("the chats scenario measures the rate the service serves flat out: use -concurrency, not -rate")
 	}
@@ -239,8 +249,15 @@ func runChats(ctx context.Context, o options, hc *http.Client, base string, bot,
 	all := newRecorder()
 	report := &ChatsReport{Chats: o.chats, Phase: o.duration}
 	var served [2]struct {
-		n int
-		d time.Duration
+		n   int
+		d   time.Duration
+		cpu time.Duration
+	}
+	cpu := func() time.Duration {
+		if svc == nil {
+			return 0
+		}
+		return svc.cpu()
 	}
 	// ABBA: round r runs 1-chat then N-chat when r is even, else the other
 	// way round.
@@ -253,7 +270,9 @@ func runChats(ctx context.Context, o options, hc *http.Client, base string, bot,
 		for _, side := range order {
 			set := []*chatSet{one, many}[side]
 			rec := newRecorder()
+			began := cpu()
 			drive(ctx, o, scenarioOf(set), rec, o.duration)
+			served[side].cpu += cpu() - began
 			s := rec.summary()
 			round[side] = s.Throughput
 			served[side].n += s.Requests
@@ -272,6 +291,11 @@ func runChats(ctx context.Context, o options, hc *http.Client, base string, bot,
 	report.Rate1 = float64(served[0].n) / served[0].d.Seconds()
 	report.RateN = float64(served[1].n) / served[1].d.Seconds()
 	report.Ratio = report.RateN / report.Rate1
+	if served[0].cpu > 0 && served[1].cpu > 0 {
+		report.CPU1 = served[0].cpu / time.Duration(served[0].n)
+		report.CPUN = served[1].cpu / time.Duration(served[1].n)
+		report.CPURatio = float64(report.CPU1) / float64(report.CPUN)
+	}
 	sum := all.summary()
 	sum.Duration = served[0].d + served[1].d
 	sum.Throughput = float64(sum.Requests) / sum.Duration.Seconds()

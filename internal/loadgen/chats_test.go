@@ -3,7 +3,10 @@ package loadgen
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"os/exec"
 	"testing"
+	"time"
 )
 
 // TestChatSetWalksEveryPairOnce: the registrations of a side go through
@@ -80,5 +83,22 @@ func TestStandInAnswersAsTelegram(t *testing.T) {
 	env := s.env()
 	if len(env) != 3 || env[2] != "TELEGRAM_API_BASE="+s.URL {
 		t.Fatalf("env = %v", env)
+	}
+}
+
+// TestSpawnedCPU reads a process's CPU time: this test's own, which grows
+// by about what the test burns.
+func TestSpawnedCPU(t *testing.T) {
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &spawned{cmd: &exec.Cmd{Process: self}}
+	before := s.cpu()
+	for start := time.Now(); time.Since(start) < 300*time.Millisecond; {
+	}
+	used := s.cpu() - before
+	if used < 50*time.Millisecond || used > 2*time.Second {
+		t.Fatalf("CPU time %v, then %v more after burning 300 ms", before, used)
 	}
 }

@@ -187,7 +187,7 @@ func run(ctx context.Context, o options, stdout io.Writer) (Summary, error) {
 	case "hot", "spike":
 		sum, err = runHot(ctx, o, hc, base, bot, gw, svc, stdout)
 	case "chats":
-		sum, err = runChats(ctx, o, hc, base, bot, gw, stand, stdout)
+		sum, err = runChats(ctx, o, hc, base, bot, gw, stand, svc, stdout)
 	default:
 		sum, err = runLoad(ctx, o, bot, gw, svc, stdout)
 	}

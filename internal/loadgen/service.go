@@ -102,6 +102,30 @@ func (s *spawned) rss() (current, peak int64) {
 	return current, peak
 }
 
+// cpu is the CPU time the process has used (user and system), from
+// /proc/PID/stat; 0 when it cannot be read.
+func (s *spawned) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14 and stime 15.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	// Linux reports both in USER_HZ, 100 a second on every architecture Go
+	// supports.
+	return time.Duration(utime+stime) * (time.Second / 100)
+}
+
 func (s *spawned) watchRSS() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
