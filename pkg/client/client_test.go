@@ -205,3 +205,29 @@ func TestTimeouts(t *testing.T) {
 		t.Fatal("signing without a token was accepted")
 	}
 }
+
+// TestRulesKeepsTheServedBytes: Rules returns the rules member exactly as
+// served, the bytes a record's rules_sha256 hashes, not a re-encoding.
+func TestRulesKeepsTheServedBytes(t *testing.T) {
+	const rules = `{"exclude_admins":true,"max_tickets":3,"min_account_age_days":0,"premium_only":false,"recheck_at_draw":false,"referral_bonus":0,"required_chats":["@a\u00e9"]}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/api/participants/42/rules" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"success":true,"giveaway_id":42,"rules": ` + rules + ` ,"rules_sha256":"ab","custom":true,"locked":true}`))
+	}))
+	defer srv.Close()
+	c, err := client.New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Rules(context.Background(), 42)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Rules) != rules || got.RulesSHA256 != "ab" || !got.Custom || !got.Locked || got.GiveawayID != 42 {
+		t.Fatalf("Rules answered %+v with rules %s", got, got.Rules)
+	}
+}
