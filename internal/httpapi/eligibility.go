@@ -55,7 +55,7 @@ func queryBool(r *http.Request, name string, v *participant.Validation) *bool {
 func toEligibility(e participant.Eligibility) api.Eligibility {
 	out := api.Eligibility{
 		Success: true, GiveawayID: e.GiveawayID, UserID: e.UserID, Eligible: e.Eligible,
-		Reasons: make([]string, len(e.Reasons)), ParticipantID: e.ParticipantID,
+		Reasons: make([]string, len(e.Reasons)), ParticipantID: e.ParticipantID, Tickets: e.Tickets,
 		MissingChats: chatStrings(e.MissingChats), AdminChats: chatStrings(e.AdminChats),
 		RequiresCaptcha: e.RequiresCaptcha, RulesSHA256: e.RulesSHA256,
 	}

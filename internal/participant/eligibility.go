@@ -73,8 +73,10 @@ type Eligibility struct {
 	UserID     int64
 	Eligible   bool
 	Reasons    []Reason
-	// ParticipantID is the user's participation, with already_entered.
+	// ParticipantID is the user's participation, with already_entered,
+	// and Tickets the tickets it holds (1 plus referral bonuses).
 	ParticipantID int64
+	Tickets       int64
 	// MissingChats and AdminChats go with not_subscribed and admin.
 	MissingChats []ChatRef
 	AdminChats   []ChatRef
@@ -330,6 +332,11 @@ func (s *Service) Eligibility(ctx context.Context, req EligibilityRequest) (Elig
 	if st.ParticipantID != 0 {
 		out.Reasons = append(out.Reasons, ReasonAlreadyEntered)
 		out.ParticipantID = st.ParticipantID
+		p, err := s.store.Participant(ctx, req.GiveawayID, req.UserID)
+		if err != nil {
+			return Eligibility{}, err
+		}
+		out.Tickets = p.Tickets
 	}
 	if len(out.Reasons) > 0 {
 		return out, nil

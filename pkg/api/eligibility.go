@@ -62,6 +62,9 @@ type Eligibility struct {
 	Reasons []string `json:"reasons"`
 	// ParticipantID is the user's participation, with already_entered.
 	ParticipantID int64 `json:"participant_id,omitempty"`
+	// Tickets is the tickets the user holds, with already_entered: 1
+	// plus the referral bonuses earned so far.
+	Tickets int64 `json:"tickets,omitempty"`
 	// MissingChats go with not_subscribed, AdminChats with admin.
 	MissingChats []string `json:"missing_chats,omitempty"`
 	AdminChats   []string `json:"admin_chats,omitempty"`
