@@ -341,6 +341,20 @@ func (s *Service) checkWinners(ctx context.Context, d Draw, winners []draw.Pick)
 	if err != nil {
 		return nil, nil, err
 	}
+	rounds := winnerRounds(d.Record)
+	result := func(w draw.Pick, reason draw.Reason) draw.RecheckResult {
+		return draw.RecheckResult{UserID: w.UserID, Position: uint64(w.Position), Round: rounds[w.UserID],
+			Passed: reason == "", Reason: reason, CheckedAt: s.nowSeconds()}
+	}
+	if len(gr.Rules.RequiredChats) == 0 && !s.opts.RequireSubscription {
+		// The rules require no chat, and nothing else they check can
+		// change since registration.
+		out := make([]draw.RecheckResult, len(winners))
+		for i, w := range winners {
+			out[i] = result(w, "")
+		}
+		return out, nil, nil
+	}
 	all := pickUsers(winners)
 	giveUp := func(why string, err error) ([]draw.RecheckResult, []int64, error) {
 		s.opts.Logger.Warn("the draw's winners cannot be checked again now; they stay unchecked",
@@ -357,20 +371,6 @@ func (s *Service) checkWinners(ctx context.Context, d Draw, winners []draw.Pick)
 	chats, _, err := s.requiredChats(ctx, g, gr.Rules)
 	if err != nil {
 		return giveUp("the account's channel", err)
-	}
-	rounds := winnerRounds(d.Record)
-	result := func(w draw.Pick, reason draw.Reason) draw.RecheckResult {
-		return draw.RecheckResult{UserID: w.UserID, Position: uint64(w.Position), Round: rounds[w.UserID],
-			Passed: reason == "", Reason: reason, CheckedAt: s.nowSeconds()}
-	}
-	if len(chats) == 0 {
-		// The rules require no chat, and nothing else they check can
-		// change since registration.
-		out := make([]draw.RecheckResult, len(winners))
-		for i, w := range winners {
-			out[i] = result(w, "")
-		}
-		return out, nil, nil
 	}
 	m, err := s.membershipChecker()
 	if err != nil {
