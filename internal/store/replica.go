@@ -276,12 +276,3 @@ func (s *Store) Replica() ReplicaState {
 	}
 	return s.replica.state()
 }
-
-// ReplicaPoolStats reports the replica's connection pool; zero without a
-// replica.
-func (s *Store) ReplicaPoolStats() sql.DBStats {
-	if s.replica == nil {
-		return sql.DBStats{}
-	}
-	return s.replica.db.Stats()
-}
