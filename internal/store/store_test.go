@@ -100,7 +100,7 @@ func TestParticipantRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := participant.Participant{ID: id, GiveawayID: 7, UserID: 42, Username: "alice_1", FirstName: "Alice",
-			ParticipatedAt: t0, CaptchaCompleted: true}
+			ParticipatedAt: t0, CaptchaCompleted: true, Tickets: 1}
 		if p != want {
 			t.Fatalf("participant = %+v\nwant %+v", p, want)
 		}
