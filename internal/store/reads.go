@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"sync/atomic"
 
@@ -17,6 +18,20 @@ type staleReads struct {
 	// the request's later reads stay there, so that it never sees the
 	// database go back in time between two of its reads.
 	primary atomic.Bool
+	// replayed is the highest replay position a read of the request saw
+	// on a replica; a later read goes to a replica only if it has replayed
+	// as much, for the same reason (a read URL may reach several).
+	replayed atomic.Int64
+}
+
+// saw raises the request's replay position to lsn.
+func (m *staleReads) saw(lsn int64) {
+	for {
+		cur := m.replayed.Load()
+		if lsn <= cur || m.replayed.CompareAndSwap(cur, lsn) {
+			return
+		}
+	}
 }
 
 // AllowStale marks ctx: the reads in this list that run on the Store
@@ -41,7 +56,8 @@ func AllowStale(ctx context.Context) context.Context {
 // measurements say whether a replica is, but a read URL may name several
 // (CloudNativePG's -ro Service balances connections over every replica),
 // so the connection the read runs on is checked first: its server must
-// have replayed the primary's position of MaxLag ago. A read that fails
+// have replayed the primary's position of MaxLag ago, and as much as any
+// replica an earlier read of the request ran on. A read that fails
 // on the replica, other than with a domain error (a missing row) or
 // because ctx ended, runs again on the primary: the replica being down is
 // never the caller's error.
@@ -78,8 +94,8 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 		return fallback()
 	}
 	defer conn.Close()
-	var fresh bool
-	err = conn.QueryRowContext(cctx, "SELECT coalesce((pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint >= ?, false)", floor).Scan(&fresh)
+	var replayed sql.NullInt64
+	err = conn.QueryRowContext(cctx, "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint").Scan(&replayed)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		var zero T
@@ -87,9 +103,12 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 	case err != nil:
 		r.failed(err)
 		return fallback()
-	case !fresh:
+	case !replayed.Valid || replayed.Int64 < floor || replayed.Int64 < mark.replayed.Load():
+		// Not a standby, too far behind, or behind what an earlier read
+		// of the request saw.
 		return fallback()
 	}
+	mark.saw(replayed.Int64)
 	v, err := read(queries{db: conn, conn: &conn, postgres: true})
 	if err == nil || ctx.Err() != nil || domainError(err) {
 		s.heard(ReadReplica)

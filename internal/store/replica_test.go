@@ -233,6 +233,67 @@ func TestEachReadChecksItsConnection(t *testing.T) {
 	}
 }
 
+// TestARequestNeverGoesBackInTime: behind one read URL that reaches two
+// replicas, one up to date and one behind (within the bound), a request
+// that read from the first does not read from the second: its later read
+// goes to the primary. A new request may read from the second.
+func TestARequestNeverGoesBackInTime(t *testing.T) {
+	t.Parallel()
+	primary := testenv.StartCluster(t, testenv.ClusterOptions{Database: "app"})
+	ahead := testenv.StartReplica(t, primary, testenv.ReplicaOptions{})
+	behind := testenv.StartReplica(t, primary, testenv.ReplicaOptions{})
+	proxy := testenv.NewProxy(t, ahead.Addr())
+	heard := &reads{}
+	ctx := context.Background()
+	// Connections live a millisecond, so that each read dials the proxy's
+	// current target.
+	s, err := store.Open(ctx, store.Options{PostgresURL: primary.URL(), PoolSize: 2, PoolRecycle: time.Millisecond,
+		Replica: store.ReplicaOptions{URL: ahead.URLAt(proxy.Addr()), MaxLag: time.Minute, OnRead: heard.add}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enter(t, ctx, s, 8, 800)
+	for _, r := range []*testenv.Replica{ahead, behind} {
+		if err := r.WaitReplayed(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := s.MeasureReplica(ctx); !st.Usable {
+		t.Fatalf("replica state %+v; want usable", st)
+	}
+	behind.PauseReplay()
+	enter(t, ctx, s, 8, 801)
+	if err := ahead.WaitReplayed(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	request := store.AllowStale(ctx)
+	if n := count(t, request, s, 8); n != 2 {
+		t.Fatalf("count on the replica ahead = %d, want 2", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadReplica}) {
+		t.Fatalf("first read went to %v, want the replica", got)
+	}
+	proxy.SetTarget(behind.Addr())
+	time.Sleep(10 * time.Millisecond)
+	if n := count(t, request, s, 8); n != 2 {
+		t.Fatalf("the same request's count with the URL now reaching the replica behind = %d, want the primary's 2", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadFallback}) {
+		t.Fatalf("the same request's read went to %v, want a fallback", got)
+	}
+	if n := count(t, store.AllowStale(ctx), s, 8); n != 1 {
+		t.Fatalf("a new request's count on the replica behind = %d, want its stale 1 (within the bound)", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadReplica}) {
+		t.Fatalf("a new request's read went to %v, want the replica", got)
+	}
+}
+
 // TestStoppedReplicaFallsBackToThePrimary: a replica that stops serves no
 // marked read, and none fails: the first read that finds it down runs
 // again on the primary, and once a measurement has seen it down reads go
