@@ -250,7 +250,7 @@ func TestUpdateDeliveryOneStatement(t *testing.T) {
 			t.Fatalf("after a failed retry = %+v; want still delivered at t0 with 2 attempts", p)
 		}
 		st, err := s.Stats(ctx, 1)
-		if err != nil || st != (participant.Stats{Total: 3, CaptchaCompleted: 3, MessagesDelivered: 2}) {
+		if err != nil || st != (participant.Stats{Total: 3, CaptchaCompleted: 3, MessagesDelivered: 2, Tickets: 3}) {
 			t.Fatalf("stats = %+v, %v", st, err)
 		}
 	})
