@@ -422,7 +422,7 @@ func (s *Service) finishDraw(ctx context.Context, d Draw, chain beacon.Chain, tr
 		if recheck {
 			// The winners are drawn and still to be checked, in the same
 			// transaction, so that no crash can lose the check.
-			d.Record.Recheck, d.BeaconAt = recheckDue(&draw.Recheck{}, s.opts.Now())
+			d.Record.Recheck, d.BeaconAt = recheckDue(d.Record, s.opts.Now())
 		}
 		if err := q.SaveDraw(ctx, d); err != nil {
 			return err

@@ -104,12 +104,20 @@ func (s *Service) recheckAsked(ctx context.Context, q RuleQueries, d Draw) (bool
 	return gr.Rules.RecheckAtDraw, nil
 }
 
-// recheckDue returns a copy of rc marked pending, and when the background
-// is to take it up: after finishLease, which leaves the call that drew the
-// winners the time to check them itself.
-func recheckDue(rc *draw.Recheck, now time.Time) (*draw.Recheck, time.Time) {
-	c := cloneRecheck(rc)
+// recheckDue returns a copy of rec's re-check marked pending, and when
+// the background is to take it up: after finishLease, which leaves the
+// call that drew the winners the time to check them itself. Unchecked
+// keeps only rec's current winners: a winner a round replaced (one
+// disqualified by hand while Telegram could not be asked, say) is no
+// longer to be checked.
+func recheckDue(rec draw.Record, now time.Time) (*draw.Recheck, time.Time) {
+	c := cloneRecheck(rec.Recheck)
 	c.Status = draw.RecheckPending
+	current := map[int64]bool{}
+	for _, w := range rec.CurrentWinners() {
+		current[w.UserID] = true
+	}
+	c.Unchecked = slices.DeleteFunc(c.Unchecked, func(id int64) bool { return !current[id] })
 	return c, now.Add(finishLease)
 }
 

@@ -438,3 +438,63 @@ func TestRecheckOffAndV1(t *testing.T) {
 		}
 	})
 }
+
+// TestRecheckForgetsAWinnerReplacedByHand: a winner left unchecked while
+// Telegram failed and then disqualified by a redraw of the operator's is
+// no longer listed as unchecked (the list holds current winners only);
+// their replacement is, until Telegram answers.
+func TestRecheckForgetsAWinnerReplacedByHand(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		e := newRecheckEnv(t, backend)
+		ctx := context.Background()
+		const gid = 507
+		users := []int64{inBoth, onlyA, adminA, creatorB, restrictedIn}
+		for _, u := range users {
+			e.set(u, telegramtest.Joined, telegramtest.Joined)
+		}
+		if _, err := e.svc.SetRules(ctx, gid, bothChats); err != nil {
+			t.Fatal(err)
+		}
+		e.enter(e.svc, gid, users...)
+		e.tg.Fail(telegramtest.Server50x(502))
+		sel, err := e.svc.SelectWinners(ctx, gid, participant.SelectRequest{WinnerCount: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		winners := winnerIDs(sel.Winners)
+		if !slices.Equal(sel.Record.Recheck.Unchecked, sorted(winners)) {
+			t.Fatalf("while Telegram fails: %+v", sel.Record.Recheck)
+		}
+		out, err := e.svc.Redraw(ctx, gid, participant.RedrawRequest{
+			Disqualified: []draw.Disqualification{{UserID: winners[0], Reason: draw.ReasonFraud}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := out.Record.Recheck
+		if rc == nil || slices.Contains(rc.Unchecked, winners[0]) || !slices.Contains(rc.Unchecked, winners[1]) {
+			t.Fatalf("winners %v; after the operator's round: %+v, winners %v", winners, rc, winnerIDs(out.Winners))
+		}
+		d, err := e.svc.DrawRecord(ctx, gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		current := map[int64]bool{}
+		for _, w := range d.Record.CurrentWinners() {
+			current[w.UserID] = true
+		}
+		for _, id := range d.Record.Recheck.Unchecked {
+			if !current[id] {
+				t.Fatalf("stored re-check lists %d as unchecked, who is not a current winner: %+v", id, d.Record.Recheck)
+			}
+		}
+		e.tg.Heal()
+		sel, err = e.svc.SelectWinners(ctx, gid, participant.SelectRequest{WinnerCount: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sel.Recheck.Status != draw.RecheckComplete || len(sel.Recheck.Unchecked) != 0 || len(sel.Recheck.Final) != 2 {
+			t.Fatalf("after Telegram is back: %+v", sel.Recheck)
+		}
+		e.verify(gid, users)
+	})
+}

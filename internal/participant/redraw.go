@@ -479,12 +479,12 @@ func (s *Service) finishRedraw(ctx context.Context, giveawayID int64, chain beac
 		d.Record, d.PendingRedraw, d.BeaconAt = rec, nil, time.Time{}
 		if rec.Recheck != nil {
 			// The replacements are still to be checked.
-			d.Record.Recheck, d.BeaconAt = recheckDue(rec.Recheck, s.opts.Now())
+			d.Record.Recheck, d.BeaconAt = recheckDue(rec, s.opts.Now())
 		}
 		if err := q.SaveDraw(ctx, d); err != nil {
 			return err
 		}
-		out.Round, out.Record = done, rec
+		out.Round, out.Record = done, d.Record
 		out.Winners, err = q.Winners(ctx, giveawayID)
 		return err
 	})
