@@ -165,7 +165,12 @@ func (s *Service) challenge(ctx context.Context, base Challenge) (Challenge, err
 				out = prev
 				return q.UpdateChallenge(ctx, prev)
 			}
-			ch, err := s.opts.Captcha.issue(s.opts.Random, &prev, base, now)
+			renewed := base
+			if renewed.ReferrerUserID == 0 && prev.GiveawayID == base.GiveawayID {
+				// A renewal for the same giveaway keeps its referrer.
+				renewed.ReferrerUserID = prev.ReferrerUserID
+			}
+			ch, err := s.opts.Captcha.issue(s.opts.Random, &prev, renewed, now)
 			if err != nil {
 				return err
 			}

@@ -481,3 +481,42 @@ func TestReferralV2Draw(t *testing.T) {
 		}
 	})
 }
+
+// TestReferralSurvivesARenewal: a challenge that expired is renewed by the
+// next register call for the same giveaway with its referrer, even when
+// that call names none.
+func TestReferralSurvivesARenewal(t *testing.T) {
+	eachBackend(t, func(t *testing.T, backend string) {
+		st := testenv.OpenStore(t, backend)
+		var mu sync.Mutex
+		now := time.Now()
+		svc := participant.NewService(st, nil, nil, participant.Options{
+			Captcha: participant.CaptchaRules{MinNumber: 1, MaxNumber: 10, MaxAttempts: 3, Timeout: 10 * time.Minute, PerHour: 50},
+			Now: func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				return now
+			},
+		})
+		ctx := context.Background()
+		const gid, referrer, user = 109, 7601, 7602
+		setReferralRules(t, svc, gid, 3, 1)
+		mustJoin(t, svc, st, gid, referrer, 0)
+		first, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: user, ReferrerUserID: referrer})
+		if err != nil || first.Challenge == nil {
+			t.Fatalf("register = %+v, %v", first, err)
+		}
+		mu.Lock()
+		now = now.Add(11 * time.Minute)
+		mu.Unlock()
+		renewed, err := svc.Register(ctx, participant.RegisterRequest{GiveawayID: gid, UserID: user})
+		if err != nil || renewed.Challenge == nil || renewed.Challenge.SessionID == first.Challenge.SessionID ||
+			renewed.Challenge.ReferrerUserID != referrer {
+			t.Fatalf("renewed challenge = %+v, %v; want a new one with referrer %d", renewed.Challenge, err, referrer)
+		}
+		v, err := svc.ValidateCaptcha(ctx, participant.ValidateRequest{GiveawayID: gid, UserID: user, Answer: renewed.Challenge.Answer})
+		if err != nil || v.Referral == nil || !v.Referral.Counted || v.Referral.ReferrerTickets != 2 {
+			t.Fatalf("validate-captcha = %+v (referral %+v), %v", v, v.Referral, err)
+		}
+	})
+}
