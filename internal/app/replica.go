@@ -68,11 +68,19 @@ func (a *App) readReplica() []health.Check {
 	return []health.Check{replicaCheck(a.store)}
 }
 
+// drawRoutes are the stale routes that show a draw's state. A caller
+// presenting a service token (the giveaway service, the bot) reads them
+// from the primary, so that the giveaway service never sees a draw older
+// than the select-winners or redraw it just made; the public reads them
+// from the replica.
+var drawRoutes = map[string]bool{"draw": true, "draw_proof": true, "draw_winner_proofs": true, "draw_entrants": true}
+
 // markStale lets the reads of a stale route go to the replica. It runs
 // after routing, as the route decides.
 func markStale(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt := mux.CurrentRoute(r); rt != nil && staleRoutes[rt.GetName()] {
+		if rt := mux.CurrentRoute(r); rt != nil && staleRoutes[rt.GetName()] &&
+			!(drawRoutes[rt.GetName()] && r.Header.Get("X-Service-Token") != "") {
 			r = r.WithContext(store.AllowStale(r.Context()))
 		}
 		next.ServeHTTP(w, r)

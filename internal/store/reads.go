@@ -51,6 +51,12 @@ func AllowStale(ctx context.Context) context.Context {
 	return context.WithValue(ctx, staleKey{}, &staleReads{})
 }
 
+// StaleAllowed reports whether ctx was marked by AllowStale.
+func StaleAllowed(ctx context.Context) bool {
+	_, ok := ctx.Value(staleKey{}).(*staleReads)
+	return ok
+}
+
 // routed runs read on the replica when ctx allows stale reads and the
 // replica is fresh enough, else on the primary. The background
 // measurements say whether a replica is, but a read URL may name several
