@@ -57,6 +57,7 @@ func (s *Server) handleValidateCaptcha(w http.ResponseWriter, r *http.Request) {
 			ParticipationConfirmed: true,
 			ParticipantID:          res.ParticipantID,
 			Message:                "Captcha solved. You are now participating in the giveaway.",
+			Referral:               toReferral(res.Referral),
 		})
 		return
 	}

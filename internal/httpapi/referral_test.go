@@ -28,8 +28,11 @@ func TestReferralOverHTTP(t *testing.T) {
 		if !r.flag("requires_captcha") || r.body["referral"] != nil {
 			t.Fatalf("first register: %s", r.raw)
 		}
-		h.do("POST", "/api/participants/validate-captcha", map[string]any{"giveaway_id": gid, "user_id": 8002,
+		v := h.do("POST", "/api/participants/validate-captcha", map[string]any{"giveaway_id": gid, "user_id": 8002,
 			"answer": solve(t, r.str("captcha_question"))}).expect(t, http.StatusOK, "")
+		if got := string(mustJSON(t, v.body["referral"])); got != `{"bonus_tickets":2,"counted":true,"referrer_tickets":3,"referrer_user_id":8001}` {
+			t.Fatalf("validate-captcha's referral = %s", got)
+		}
 
 		// A friend who passed the captcha elsewhere joins at once, and the
 		// answer says the bonus was capped.

@@ -21,6 +21,9 @@ type CaptchaSolved struct {
 	ParticipationConfirmed bool   `json:"participation_confirmed"`
 	ParticipantID          int64  `json:"participant_id"`
 	Message                string `json:"message"`
+	// Referral is what the referrer_user_id given to register did, when
+	// this answer completed the registration with one; absent otherwise.
+	Referral *Referral `json:"referral,omitempty"`
 }
 
 // CaptchaWrong answers validate-captcha for a wrong answer with attempts
