@@ -62,6 +62,13 @@ const beaconDelay = 7
 
 func newDeployment(t *testing.T, backend string) *deployment {
 	t.Helper()
+	return newDeploymentWith(t, backend)
+}
+
+// newDeploymentWith is newDeployment with more of the service's
+// environment (KEY=value), such as the upstream services it calls.
+func newDeploymentWith(t *testing.T, backend string, env ...string) *deployment {
+	t.Helper()
 	d := &deployment{t: t, backend: backend, chain: drandtest.NewChain(t, time.Second, time.Now().Add(-time.Hour))}
 	relay := d.chain.Relay(t, drandtest.Live)
 	info, err := json.Marshal(d.chain.Info)
@@ -106,6 +113,7 @@ func newDeployment(t *testing.T, backend string) *deployment {
 		// The tests read the public endpoints far more often than a
 		// person would, all from one address.
 		"PUBLIC_RATE_LIMIT=100000 per minute", "API_RATE_LIMIT=100000 per hour", "USER_RATE_LIMIT=10000 per minute")
+	d.env = append(d.env, env...)
 	d.start()
 	d.c = d.client(0)
 	// The service has migrated the database by now.
