@@ -22,7 +22,7 @@ type Config struct {
 	Port                int    `env:"PORT" want:"a port number 1..65535"` // overrides SERVICE_PORT, as platforms such as Heroku set it
 	ListenHost          string `env:"LISTEN_HOST"`
 	MaxRequestBodyBytes int64  `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576" want:"a whole number of bytes, at least 1024"`
-	MaxInFlight         int    `env:"MAX_IN_FLIGHT" envDefault:"1000" want:"a whole number, 0 (no bound) or more"`
+	MaxInFlight         int    `env:"MAX_IN_FLIGHT" want:"a whole number, 0 (no bound) or more"` // unset: derived, see deriveDefaults
 	// The HTTP_ timeouts keep the prefix in their names, as Database has
 	// its own ReadTimeout and field names are unique across groups.
 	HTTPReadHeaderTimeout Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
@@ -73,6 +73,7 @@ func Load(environ []string) (Config, error) {
 	if cfg.Port != 0 {
 		cfg.ServicePort = cfg.Port
 	}
+	cfg.deriveDefaults(env.ToMap(environ))
 	cfg.CORSOrigins = trimAll(cfg.CORSOrigins)
 	cfg.Draws.Relays = trimEntries(cfg.Draws.Relays)
 	cfg.Draws.WitnessURLs = trimEntries(cfg.Draws.WitnessURLs)

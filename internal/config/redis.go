@@ -9,7 +9,7 @@ type Redis struct {
 	Cluster    bool     `env:"REDIS_CLUSTER" envDefault:"false"`
 	Required   bool     `env:"REDIS_REQUIRED" envDefault:"false"`
 	Timeout    Seconds  `env:"REDIS_TIMEOUT" envDefault:"0.5"`
-	Pool       int      `env:"REDIS_POOL_SIZE" envDefault:"0" want:"a whole number, 0 (the go-redis default) or more"`
+	Pool       int      `env:"REDIS_POOL_SIZE" want:"a whole number, 0 (the go-redis default) or more"` // unset: derived, see deriveDefaults
 	CacheTTL   Seconds  `env:"REDIS_CACHE_TTL" envDefault:"300"`
 	KeyPrefix  string   `env:"REDIS_KEY_PREFIX" envDefault:"participant-service:"`
 }

@@ -71,3 +71,28 @@ func trimAll(in []string) []string {
 	}
 	return out
 }
+
+// inFlightPerConnection is how many API requests the default MAX_IN_FLIGHT
+// admits per database connection. A registration holds a connection for a
+// few milliseconds and spends about as long again outside it (parsing,
+// authentication, two rate-limit round trips to Redis, the answer), so a
+// few requests per connection keep the pool busy; every request admitted
+// beyond that only waits for a connection, holding a goroutine, its
+// buffers and its caller's connection, which under a spike is most of the
+// process's memory, and is served no sooner than if it had been answered
+// 503 with Retry-After at once (docs/burst.md, "Spike memory").
+const inFlightPerConnection = 8
+
+// deriveDefaults fills the settings whose defaults follow from others,
+// when their variables are unset (or empty) in set: MAX_IN_FLIGHT from
+// DATABASE_POOL_SIZE, and REDIS_POOL_SIZE from MAX_IN_FLIGHT, so that a
+// request admitted never waits for a Redis connection while the limits
+// are charged. An unbounded MAX_IN_FLIGHT keeps go-redis's own pool size.
+func (c *Config) deriveDefaults(set map[string]string) {
+	if set["MAX_IN_FLIGHT"] == "" && c.Database.PoolSize > 0 {
+		c.MaxInFlight = inFlightPerConnection * c.Database.PoolSize
+	}
+	if set["REDIS_POOL_SIZE"] == "" {
+		c.Redis.Pool = max(c.MaxInFlight, 0)
+	}
+}
