@@ -12,6 +12,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,7 +310,7 @@ func seedV2(t *testing.T, base string) seededV2 {
 	// v2Giveaway commits to rules of its own, which the page checks
 	// against the record's rules_sha256; the others commit to none.
 	var rules api.RulesResponse
-	call(t, "PUT", fmt.Sprintf("%s/%d/rules", base, v2Giveaway), map[string]any{"max_tickets": v2MaxTickets, "min_account_age_days": 0, "recheck_at_draw": false}, &rules)
+	call(t, "PUT", fmt.Sprintf("%s/%d/rules", base, v2Giveaway), map[string]any{"max_tickets": v2MaxTickets, "min_account_age_days": 0}, &rules)
 	if !rules.Custom || len(rules.RulesSHA256) != 64 {
 		t.Fatalf("PUT rules: %+v", rules)
 	}
@@ -347,6 +348,22 @@ func seedV2(t *testing.T, base string) seededV2 {
 		t.Fatalf("redraw: want one attested round with one replacement: %+v", redrawn)
 	}
 	out.replacement = rd[0].Replacements[0].UserID
+	// The rules ask for the winners to be re-checked at the draw (their
+	// default), which select-winners did for the initial winners; calling
+	// it again checks the operator's replacement too, so the page sees a
+	// complete re-check.
+	var again api.Selection
+	if err := post(fmt.Sprintf("%s/%d/select-winners", base, v2Giveaway), map[string]any{"winner_count": v2Winners}, &again); err != nil {
+		t.Fatalf("select-winners after the redraw: %v", err)
+	}
+	final := []int64{out.replacement}
+	for _, w := range main.Winners[1:] {
+		final = append(final, w.UserID)
+	}
+	if rc := again.Recheck; rc == nil || rc.Status != draw.RecheckComplete || len(rc.Unchecked) != 0 || len(rc.Disqualified) != 0 ||
+		!slices.Equal(rc.Final, final) {
+		t.Fatalf("the re-check after the redraw: %+v, want complete with final winners %v", rc, final)
+	}
 	won := map[int64]bool{out.replacement: true}
 	for _, w := range main.Winners {
 		won[w.UserID] = true

@@ -271,11 +271,24 @@ test('service v2 winner: with the deployment\'s keys pinned every check passes, 
     ['Minimum account age', 'none'],
     ['Max tickets', '3 tickets per entrant'],
     ['Referral bonus', 'none'],
-    ['Re-check at draw', 'no'],
+    ['Re-check at draw', 'yes: the winners are checked against these rules again when drawn'],
   ]);
   assert.equal(await page.locator(`#rounds li[data-replaces="${DISQUALIFIED}"]`).textContent(),
     `Position 1: user ${REPLACEMENT} (ticket ${await ticketOf(REPLACEMENT)}) replaces user ${DISQUALIFIED}, disqualified: not subscribed to the channel`);
-  assert.equal(await page.locator('#recheck-panel').isHidden(), true);
+  // The service's own re-check (the rules' default): every initial winner
+  // passed, the operator then disqualified the first, and the next
+  // select-winners checked the replacement.
+  assert.equal(await page.locator('#recheck-panel').isHidden(), false);
+  assert.equal(await page.locator('#recheck-panel').getAttribute('data-state'), 'complete');
+  assert.match(await page.locator('#recheck-text').textContent(), /^The service reports that it re-checked the winners against the rules at the draw\. .* this page only checks that it agrees with the record\.$/);
+  const items = await page.locator('#recheck-list > li').evaluateAll((lis) => lis.map((li) => [li.dataset.user, li.dataset.outcome, li.textContent]));
+  assert.equal(items.length, 4, JSON.stringify(items));
+  assert.ok(items.every((i) => i[1] === 'passed'), JSON.stringify(items));
+  const row = (user) => items.find((i) => i[0] === user)?.[2] ?? '';
+  assert.match(row(DISQUALIFIED), new RegExp(`^User ${DISQUALIFIED}, position 1 \\(initial draw\\): passed, the service reports \\(checked [^)]+\\); disqualified in redraw round 1 \\(not subscribed to the channel\\)$`));
+  assert.match(row(WINNER), new RegExp(`^User ${WINNER}, position 2 \\(initial draw\\): passed, the service reports \\(checked [^)]+\\)$`));
+  assert.match(row(REPLACEMENT), new RegExp(`^User ${REPLACEMENT}, position 1 \\(redraw round 1\\): passed, the service reports \\(checked [^)]+\\)$`));
+  assert.equal(await page.locator('#recheck-status').textContent(), 'The re-check is complete, the service says.');
   await shot(page, 'service-v2-winner.png');
 
   const r = await checkUser(page, REPLACEMENT);
