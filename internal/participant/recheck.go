@@ -280,9 +280,13 @@ func (s *Service) requestRecheckRound(ctx context.Context, giveawayID int64, cha
 // short transaction of its own: a result counts only for a user who is
 // still the current winner at the position checked and has none yet, so
 // that racing calls keep one result each. It also sets when the
-// background takes the re-check up again, if ever.
+// background takes the re-check up again, if ever. Once the transaction
+// commits, OnRecheck hears each result kept and each current winner left
+// unchecked by this pass.
 func (s *Service) saveRecheck(ctx context.Context, giveawayID int64, results []draw.RecheckResult, unchecked []int64) error {
-	return s.store.InTx(ctx, func(q Queries) error {
+	var events []RecheckEvent
+	err := s.store.InTx(ctx, func(q Queries) error {
+		events = events[:0]
 		d, err := q.EnsureDraw(ctx, giveawayID, Draw{}, LockExclusive)
 		if err != nil {
 			return err
@@ -306,12 +310,24 @@ func (s *Service) saveRecheck(ctx context.Context, giveawayID int64, results []d
 			rc.Checked = append(rc.Checked, r)
 			have[r.UserID] = r
 			added++
+			e := RecheckEvent{GiveawayID: giveawayID, UserID: r.UserID, Outcome: RecheckPassed}
+			if !r.Passed {
+				e.Outcome, e.Reason = RecheckFailed, r.Reason
+			}
+			events = append(events, e)
 		}
 		var left []int64
 		for _, id := range slices.Concat(rc.Unchecked, unchecked) {
 			if _, ok := seats[id]; ok {
 				if _, done := have[id]; !done {
 					left = append(left, id)
+				}
+			}
+		}
+		for _, id := range unique(unchecked) {
+			if _, ok := seats[id]; ok {
+				if _, done := have[id]; !done {
+					events = append(events, RecheckEvent{GiveawayID: giveawayID, UserID: id, Outcome: RecheckUnchecked})
 				}
 			}
 		}
@@ -334,6 +350,12 @@ func (s *Service) saveRecheck(ctx context.Context, giveawayID int64, results []d
 		d.BeaconAt = beaconAt
 		return q.SaveDraw(ctx, d)
 	})
+	if err == nil && s.opts.OnRecheck != nil {
+		for _, e := range events {
+			s.opts.OnRecheck(e)
+		}
+	}
+	return err
 }
 
 // checkWinners checks the winners against the draw's rules, asking

@@ -23,7 +23,7 @@ type recheckEnv struct {
 	tg  *telegramtest.Server
 }
 
-func newRecheckEnv(t *testing.T, backend string) *recheckEnv {
+func newRecheckEnv(t *testing.T, backend string, edits ...func(*participant.Options)) *recheckEnv {
 	t.Helper()
 	e := newV2Env(t, backend, 2)
 	tg := telegramtest.New(t, rulesBotToken)
@@ -35,7 +35,12 @@ func newRecheckEnv(t *testing.T, backend string) *recheckEnv {
 		Timeout: 500 * time.Millisecond, BreakerFailures: 1000, Cache: cache.NewMemory(100_000, nil), CacheTTL: time.Minute,
 	})
 	var opts participant.Options
-	e.service(nil, e.beacons(drandtest.Honest), func(o *participant.Options) { opts = *o })
+	e.service(nil, e.beacons(drandtest.Honest), func(o *participant.Options) {
+		for _, edit := range edits {
+			edit(o)
+		}
+		opts = *o
+	})
 	svc := participant.NewService(e.store, &statusGiveaways{closed: map[int64]bool{}}, subs, opts)
 	return &recheckEnv{v2env: e, svc: svc, tg: tg}
 }

@@ -45,6 +45,9 @@ type Options struct {
 	// OnAttestation, when set, hears whether each v2 freeze or redraw
 	// request was attested by the witnesses in time.
 	OnAttestation func(AttestationEvent)
+	// OnRecheck, when set, hears each outcome of the draw-time re-check
+	// of a winner, once saved.
+	OnRecheck func(RecheckEvent)
 	// Logger receives warnings (a draw left unattested, an unavailable
 	// beacon); discarded when nil.
 	Logger *slog.Logger
@@ -59,6 +62,29 @@ type AttestationEvent struct {
 	Attested   bool
 	// Reason says why not, when not attested.
 	Reason string
+}
+
+// The outcomes of a RecheckEvent.
+const (
+	// RecheckPassed: the winner still meets the rules.
+	RecheckPassed = "passed"
+	// RecheckFailed: the winner broke a rule and is to be disqualified.
+	RecheckFailed = "failed"
+	// RecheckUnchecked: Telegram (or the giveaway service) could not be
+	// asked about the winner this time; they are asked again later.
+	RecheckUnchecked = "unchecked"
+)
+
+// RecheckEvent is one outcome of the draw-time re-check of a winner, for
+// metrics. A winner has one passed or failed outcome, and an unchecked
+// one for every pass of checks that could not ask about them.
+type RecheckEvent struct {
+	GiveawayID int64
+	UserID     int64
+	// Outcome is RecheckPassed, RecheckFailed or RecheckUnchecked.
+	Outcome string
+	// Reason is the rule a failed winner broke.
+	Reason draw.Reason
 }
 
 // Validate reports what is wrong with the options, naming it, so that the
