@@ -288,7 +288,11 @@ var errOverloaded = &participant.Error{Code: participant.CodeServiceUnavailable,
 // shedLoad refuses a request at once, with 503 and Retry-After, when
 // MaxInFlight requests are already being served. Under overload a queue
 // only grows memory and latency; an early answer lets the caller back off
-// and keeps the requests in flight fast.
+// and keeps the requests in flight fast. The refusal also closes the
+// connection (as proxies' overload managers turn keep-alive off): an
+// open-loop client such as a load balancer opens a connection for every
+// request it has outstanding, and kept alive, each one the refusals leave
+// idle holds its buffers and goroutine in the server for HTTP_IDLE_TIMEOUT.
 func (s *Server) shedLoad(next http.Handler) http.Handler {
 	if s.slots == nil {
 		return next
@@ -304,6 +308,7 @@ func (s *Server) shedLoad(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		default:
 			s.obs.Shed()
+			w.Header().Set("Connection", "close")
 			s.writeError(w, r, errOverloaded)
 		}
 	})

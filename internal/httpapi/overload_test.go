@@ -69,6 +69,14 @@ func TestOverloadIsShed(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("shed answer took %v; it must not queue", d)
 	}
+	if resp, err := http.Get(h.url + "/api/participants/captcha-status/200"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !resp.Close {
+			t.Errorf("shed answer %d keeps the connection alive (Close %v); idle, it would hold its buffers", resp.StatusCode, resp.Close)
+		}
+	}
 	h.do("GET", "/api/participants/captcha-status/200", nil).expect(t, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
 	for _, probe := range []string{"/health/live", "/health/ready"} {
 		h.do("GET", probe, nil).expect(t, http.StatusOK, "")
