@@ -149,6 +149,7 @@ func (d *draws) options(cfg config.Draws, m *telemetry.Metrics, log *slog.Logger
 			Quorum: int(cfg.WitnessQuorum),
 		},
 		OnAttestation: func(e participant.AttestationEvent) { m.Attestation(e.Kind, e.Attested) },
+		OnRecheck:     func(e participant.RecheckEvent) { m.Recheck(e.Outcome) },
 		Logger:        log,
 	}
 	if d.witnesses != nil {

@@ -1,14 +1,17 @@
 package participantctl_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/telegive/participant-service/internal/participantctl"
 	"github.com/telegive/participant-service/internal/testenv"
@@ -72,6 +75,56 @@ func (d *recheckDeployment) open(giveawayID int64, users ...int64) {
 	d.enter(d.c, giveawayID, users...)
 }
 
+// selectUntilRechecked calls select-winners until the re-check is
+// complete, as a caller does while it is pending: one call waits for as
+// many redraw rounds as its deadline allows, and the next goes on.
+func (d *recheckDeployment) selectUntilRechecked(giveawayID int64, k int) client.Selection {
+	d.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		sel, err := d.c.SelectWinners(context.Background(), giveawayID, client.SelectRequest{WinnerCount: k})
+		if err != nil {
+			d.t.Fatalf("select-winners %d: %v", giveawayID, err)
+		}
+		if sel.Recheck == nil || sel.Recheck.Status != draw.RecheckPending || time.Now().After(deadline) {
+			return sel
+		}
+		if len(sel.Recheck.Unchecked) > 0 && sel.Recheck.Pending == nil {
+			// Telegram could not be asked: another call would not help.
+			return sel
+		}
+	}
+}
+
+// rechecksCounted scrapes participant_draw_rechecks_total by outcome.
+func (d *recheckDeployment) rechecksCounted() map[string]float64 {
+	d.t.Helper()
+	resp, err := http.Get("http://" + d.services[0].MetricsAddr() + "/metrics")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), `participant_draw_rechecks_total{outcome="`)
+		if !ok {
+			continue
+		}
+		outcome, value, _ := strings.Cut(rest, `"} `)
+		n, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			d.t.Fatalf("metric line %q: %v", sc.Text(), err)
+		}
+		out[outcome] = n
+	}
+	if err := sc.Err(); err != nil {
+		d.t.Fatal(err)
+	}
+	return out
+}
+
 func users(from int64, n int) []int64 {
 	var out []int64
 	for i := range int64(n) {
@@ -118,10 +171,7 @@ func TestRecheckAgainstTheService(t *testing.T) {
 				for _, u := range all[2:] {
 					d.tg.SetMember(recheckChat, u, telegramtest.Left)
 				}
-				sel, err := d.c.SelectWinners(ctx, gid, client.SelectRequest{WinnerCount: 3})
-				if err != nil {
-					t.Fatalf("select-winners: %v", err)
-				}
+				sel := d.selectUntilRechecked(gid, 3)
 				rc := sel.Recheck
 				if rc == nil || rc.Status != draw.RecheckComplete || rc.Pending != nil || len(rc.Unchecked) != 0 || len(rc.Disqualified) == 0 {
 					t.Fatalf("select-winners' recheck: %+v", rc)
@@ -192,11 +242,7 @@ func TestRecheckAgainstTheService(t *testing.T) {
 				gone, kept := sel.Winners[0], sel.Winners[1]
 				d.tg.Heal()
 				d.tg.SetMember(recheckChat, gone.UserID, telegramtest.Left)
-				again, err := d.c.SelectWinners(ctx, gid, client.SelectRequest{WinnerCount: 2})
-				if err != nil {
-					t.Fatalf("select-winners with Telegram back: %v", err)
-				}
-				rc = again.Recheck
+				rc = d.selectUntilRechecked(gid, 2).Recheck
 				if rc == nil || rc.Status != draw.RecheckComplete || len(rc.Unchecked) != 0 || len(rc.Disqualified) != 1 {
 					t.Fatalf("select-winners' recheck with Telegram back: %+v", rc)
 				}
@@ -221,6 +267,28 @@ func TestRecheckAgainstTheService(t *testing.T) {
 					t.Fatalf("a complete re-check lists winners not re-checked:\n%s", out)
 				}
 				d.mustMonitor(filepath.Join(t.TempDir(), "monitor.json"))
+			}
+
+			// The re-check metric counts each saved result once, and
+			// each winner of a pass that could not ask Telegram.
+			var passed, failed float64
+			for _, gid := range []int64{41, 42} {
+				rec, err := d.c.Draw(ctx, gid)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range rec.Recheck.Checked {
+					if c.Passed {
+						passed++
+					} else {
+						failed++
+					}
+				}
+			}
+			got := d.rechecksCounted()
+			if got["passed"] != passed || got["failed"] != failed || got["unchecked"] < 2 {
+				t.Fatalf("participant_draw_rechecks_total %v; the records hold %v passed and %v failed checks, and 2 winners were not checked at least once",
+					got, passed, failed)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ type drawMetrics struct {
 	witness        *prometheus.CounterVec
 	cosign         *prometheus.CounterVec
 	attestations   *prometheus.CounterVec
+	rechecks       *prometheus.CounterVec
 	logAppend      prometheus.Histogram
 	logEntries     prometheus.Gauge
 	protocol       *prometheus.GaugeVec
@@ -43,6 +44,7 @@ func newDrawMetrics(reg *prometheus.Registry) *drawMetrics {
 	m.witness = counter("witness_requests_total", "add-checkpoint requests to witnesses, by outcome.", "witness", "outcome")
 	m.cosign = counter("witness_cosign_total", "Checkpoints submitted to the witnesses, by whether the quorum cosigned.", "result")
 	m.attestations = counter("draw_attestations_total", "v2 freezes and redraw requests, by whether the witnesses attested them before their beacon round.", "kind", "result")
+	m.rechecks = counter("draw_rechecks_total", "Outcomes of the draw-time re-check of v2 winners: passed, failed, or unchecked (Telegram could not be asked, per attempt).", "outcome")
 	m.logAppend = f(prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "log_append_duration_seconds", Help: "Time to append entries to the draw log, in the event's transaction.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
@@ -62,6 +64,9 @@ func newDrawMetrics(reg *prometheus.Registry) *drawMetrics {
 		for _, r := range []string{"attested", "unattested"} {
 			m.attestations.WithLabelValues(k, r)
 		}
+	}
+	for _, o := range []string{"passed", "failed", "unchecked"} {
+		m.rechecks.WithLabelValues(o)
 	}
 	return m
 }
@@ -160,6 +165,11 @@ func (m *Metrics) Attestation(kind string, attested bool) {
 	}
 	m.draw.attestations.WithLabelValues(kind, r).Inc()
 }
+
+// Recheck records one outcome of the draw-time re-check of a winner:
+// "passed", "failed", or "unchecked" when Telegram could not be asked
+// (once for every attempt).
+func (m *Metrics) Recheck(outcome string) { m.draw.rechecks.WithLabelValues(outcome).Inc() }
 
 // LogAppended records the time one append to the draw log took.
 func (m *Metrics) LogAppended(d time.Duration) { m.draw.logAppend.Observe(d.Seconds()) }

@@ -26,6 +26,9 @@ func TestDrawMetrics(t *testing.T) {
 	m.Cosigned(true)
 	m.Cosigned(false)
 	m.Attestation("freeze", false)
+	m.Recheck("failed")
+	m.Recheck("unchecked")
+	m.Recheck("unchecked")
 	m.WaitStarted("beacon")
 	m.WaitStarted("beacon")
 	m.WaitFinished("beacon")
@@ -53,6 +56,9 @@ func TestDrawMetrics(t *testing.T) {
 		{"rejections of relay a", value(t, m, "participant_beacon_fetch_attempts_total", `outcome="rejected",relay="https://relay-a.example"`), 1},
 		{"ok of relay b, created at zero", value(t, m, "participant_beacon_fetch_attempts_total", `outcome="ok",relay="https://relay-b.example"`), 0},
 		{"unattested freezes", value(t, m, "participant_draw_attestations_total", `kind="freeze",result="unattested"`), 1},
+		{"failed re-checks", value(t, m, "participant_draw_rechecks_total", `outcome="failed"`), 1},
+		{"unchecked re-checks", value(t, m, "participant_draw_rechecks_total", `outcome="unchecked"`), 2},
+		{"passed re-checks, created at zero", value(t, m, "participant_draw_rechecks_total", `outcome="passed"`), 0},
 		{"witness cosigned", value(t, m, "participant_witness_requests_total", `outcome="cosigned",witness="witness.example/one"`), 1},
 	}
 	for _, c := range checks {
