@@ -653,6 +653,9 @@ type Membership struct {
 	IsMember bool
 	// IsAdmin is true for the chat's creator and administrators.
 	IsAdmin bool
+	// IsPremium is the is_premium of the answer's User, nil when the
+	// answer does not carry it (or came from the cache).
+	IsPremium *bool
 	// CheckedAt is when Telegram gave the answer, which is earlier than
 	// now when it came from the cache.
 	CheckedAt time.Time

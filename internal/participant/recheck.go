@@ -23,9 +23,12 @@ import (
 //
 // What is checked again: the required chats (a member who left fails
 // with not_subscribed, one who became an administrator of a chat, when
-// the rules exclude administrators, with admin). The account's age cannot
-// change, and getChatMember as the service reads it says nothing of
-// Premium, so both stand as registration checked them.
+// the rules exclude administrators, with admin) and, for premium_only
+// rules, Premium as far as getChatMember's answers say: a winner whose
+// every answer's user carries is_premium false fails with
+// premium_required. Telegram sends is_premium only when it is true, so
+// an answer without it leaves Premium as registration checked it, as it
+// does the account's age, which cannot change.
 
 // RecheckNotApplied is the re-check status of a giveaway whose rules ask
 // for it but whose draw is telegive-draw-v1: only v2 draws are re-checked.
@@ -442,14 +445,23 @@ func (s *Service) checkWinners(ctx context.Context, d Draw, winners []draw.Pick)
 }
 
 // judgeMemberships decides a winner from the required chats' answers: a
-// definite breach fails them (an administrator, when the rules exclude
-// them, before a missing membership, as registration orders them), even
-// when another chat is unknown; otherwise an unknown chat leaves them
-// unchecked. It returns the reason ("" for a pass) and whether the
-// answer is known.
+// definite breach fails them (no Premium, then an administrator when the
+// rules exclude them, then a missing membership, as registration orders
+// them), even when another chat is unknown; otherwise an unknown chat
+// leaves them unchecked. No Premium is a breach of premium_only rules
+// when every definite answer says is_premium false; an answer without
+// the field, or one saying true, keeps registration's check. It returns
+// the reason ("" for a pass) and whether the answer is known.
 func judgeMemberships(ms []Membership, chats int, r Rules) (draw.Reason, bool) {
 	var admin, missing, unknown bool
+	var definite, notPremium int
 	for _, m := range ms {
+		if m.Err == nil {
+			definite++
+			if m.IsPremium != nil && !*m.IsPremium {
+				notPremium++
+			}
+		}
 		switch {
 		case m.Err != nil:
 			unknown = true
@@ -460,6 +472,8 @@ func judgeMemberships(ms []Membership, chats int, r Rules) (draw.Reason, bool) {
 		}
 	}
 	switch {
+	case r.PremiumOnly && notPremium > 0 && notPremium == definite:
+		return draw.ReasonPremiumRequired, true
 	case admin:
 		return draw.ReasonAdmin, true
 	case missing:

@@ -136,7 +136,7 @@ func (s *Subscriptions) membership(ctx context.Context, accountID, userID int64,
 	if err != nil {
 		return participant.Membership{Chat: chat, Err: tokenFailure(chat, err)}
 	}
-	status, isMember, err := s.chatMember(ctx, tok, chat, userID)
+	status, isMember, premium, err := s.chatMember(ctx, tok, chat, userID)
 	if errors.Is(err, errTokenRejected) && s.secrets.Cache != nil {
 		// The token was revoked or rotated: ask the auth service again
 		// next time instead of for the rest of the TTL.
@@ -150,6 +150,7 @@ func (s *Subscriptions) membership(ctx context.Context, accountID, userID int64,
 		return participant.Membership{Chat: chat, Err: err}
 	}
 	m := membershipOf(chat, status, isMember, s.now().UTC().Truncate(time.Microsecond))
+	m.IsPremium = premium
 	if !m.IsMember && !useCache && s.opts.Cache != nil {
 		// A re-check that finds the user gone drops the answer that let
 		// them in, so registration stops trusting it too.
@@ -250,18 +251,20 @@ func isSubscribed(status participant.MemberStatus, isMember bool) bool {
 // is not even well formed): the bot token is no longer valid.
 var errTokenRejected = errors.New("bot token rejected")
 
-// chatMember calls getChatMember. The token is part of the URL, so no
+// chatMember calls getChatMember, and returns the member's status,
+// is_member, and the is_premium of the ChatMember's user (nil when the
+// answer omits it). The token is part of the URL, so no
 // error from here includes the URL or Telegram's body verbatim; errors
 // are *participant.ChatError, naming the chat. Telegram's "user not
 // found" and "member not found" are answers, not errors: the user is not
 // in the chat.
-func (s *Subscriptions) chatMember(ctx context.Context, token string, chat participant.ChatRef, userID int64) (participant.MemberStatus, bool, error) {
+func (s *Subscriptions) chatMember(ctx context.Context, token string, chat participant.ChatRef, userID int64) (participant.MemberStatus, bool, *bool, error) {
 	q := url.Values{}
 	q.Set("chat_id", chat.String())
 	q.Set("user_id", strconv.FormatInt(userID, 10))
 	resp, err := s.telegram.get(ctx, "/bot"+url.PathEscape(token)+"/getChatMember?"+q.Encode())
 	if err != nil {
-		return "", false, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable,
+		return "", false, nil, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable,
 			RetryAfter: s.telegram.waitFor(err), Err: serviceError{"telegram", err}}
 	}
 	var body struct {
@@ -270,20 +273,23 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chat parti
 		Result      struct {
 			Status   participant.MemberStatus `json:"status"`
 			IsMember bool                     `json:"is_member"`
+			User     struct {
+				IsPremium *bool `json:"is_premium"`
+			} `json:"user"`
 		} `json:"result"`
 	}
 	if err := resp.decode(&body); err != nil {
-		return "", false, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable, Err: serviceError{"telegram", err}}
+		return "", false, nil, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable, Err: serviceError{"telegram", err}}
 	}
 	if body.OK {
 		switch body.Result.Status {
 		case participant.MemberCreator, participant.MemberAdministrator, participant.MemberMember,
 			participant.MemberRestricted, participant.MemberLeft, participant.MemberKicked:
-			return body.Result.Status, body.Result.IsMember, nil
+			return body.Result.Status, body.Result.IsMember, body.Result.User.IsPremium, nil
 		}
 		// A status Telegram adds later must not silently fail (or pass)
 		// a user: it is reported as unknown until it is understood.
-		return "", false, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable,
+		return "", false, nil, &participant.ChatError{Chat: chat, Failure: participant.FailureUnavailable,
 			Err: serviceError{"telegram", fmt.Errorf("unexpected member status %q", truncate(string(body.Result.Status), 32))}}
 	}
 	failure := participant.FailureUnavailable
@@ -292,7 +298,7 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chat parti
 	switch {
 	case resp.status == http.StatusBadRequest && (strings.Contains(desc, "user not found") ||
 		strings.Contains(desc, "member not found") || strings.Contains(desc, "participant_id_invalid")):
-		return participant.MemberLeft, false, nil
+		return participant.MemberLeft, false, nil, nil
 	case resp.status == http.StatusUnauthorized || resp.status == http.StatusNotFound:
 		failure, cause = participant.FailureBotToken, errTokenRejected
 	case resp.status == http.StatusBadRequest && strings.Contains(desc, "chat not found"):
@@ -306,7 +312,7 @@ func (s *Subscriptions) chatMember(ctx context.Context, token string, chat parti
 		// never holds the token.
 		cause = fmt.Errorf("status %d: %s", resp.status, truncate(body.Description, 200))
 	}
-	return "", false, &participant.ChatError{Chat: chat, Failure: failure, Err: serviceError{"telegram", cause}}
+	return "", false, nil, &participant.ChatError{Chat: chat, Failure: failure, Err: serviceError{"telegram", cause}}
 }
 
 func truncate(s string, n int) string {

@@ -100,6 +100,7 @@ type Server struct {
 	fault      *Fault
 	chatFaults map[string]*Fault
 	requests   map[string]int
+	premium    map[int64]bool
 	total      int
 	badTokens  int
 	inFlight   int
@@ -113,7 +114,7 @@ func New(t testing.TB, tokens ...string) *Server {
 	if len(tokens) == 0 {
 		t.Fatal("telegramtest.New needs a bot token")
 	}
-	s := &Server{tokens: map[string]bool{}, chatFaults: map[string]*Fault{}, requests: map[string]int{}}
+	s := &Server{tokens: map[string]bool{}, chatFaults: map[string]*Fault{}, requests: map[string]int{}, premium: map[int64]bool{}}
 	for _, tok := range tokens {
 		s.tokens[tok] = true
 	}
@@ -138,6 +139,16 @@ func (s *Server) SetMember(chatRef string, userID int64, m Member) *Server {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.mustChat(chatRef).members[userID] = m
+	return s
+}
+
+// SetPremium has every answer about the user, in any chat, carry
+// is_premium in the ChatMember's user. Telegram itself sends the field
+// only when it is true; without SetPremium no answer carries it.
+func (s *Server) SetPremium(userID int64, premium bool) *Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.premium[userID] = premium
 	return s
 }
 
@@ -299,7 +310,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				writeError(w, http.StatusBadRequest, "Bad Request: user not found", 0)
 				return
 			}
-			writeMember(w, userID, m)
+			premium, told := s.premium[userID]
+			writeMember(w, userID, m, premium, told)
 		}
 	}
 }
@@ -325,11 +337,12 @@ func (s *Server) takeFault(chatRef string) *Fault {
 	return take(s.fault, func() { s.fault = nil })
 }
 
-func writeMember(w http.ResponseWriter, userID int64, m Member) {
-	result := map[string]any{
-		"status": m.Status,
-		"user":   map[string]any{"id": userID, "is_bot": false, "first_name": "User"},
+func writeMember(w http.ResponseWriter, userID int64, m Member, premium, withPremium bool) {
+	user := map[string]any{"id": userID, "is_bot": false, "first_name": "User"}
+	if withPremium {
+		user["is_premium"] = premium
 	}
+	result := map[string]any{"status": m.Status, "user": user}
 	if m.Status == "restricted" {
 		result["is_member"] = m.IsMember
 	}
