@@ -79,8 +79,10 @@ func trimAll(in []string) []string {
 // few requests per connection keep the pool busy; every request admitted
 // beyond that only waits for a connection, holding a goroutine, its
 // buffers and its caller's connection, which under a spike is most of the
-// process's memory, and is served no sooner than if it had been answered
-// 503 with Retry-After at once (docs/burst.md, "Spike memory").
+// process's memory; a 503 with Retry-After at once lets its caller back
+// off instead (docs/burst.md, "Spike memory"). Deployments whose requests
+// wait on slow upstream checks rather than on the database set
+// MAX_IN_FLIGHT higher.
 const inFlightPerConnection = 8
 
 // deriveDefaults fills the settings whose defaults follow from others,
