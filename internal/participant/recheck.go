@@ -409,10 +409,11 @@ func (s *Service) checkWinners(ctx context.Context, d Draw, winners []draw.Pick)
 	if err != nil {
 		return giveUp("membership checks", err)
 	}
-	cctx, cancel := context.WithTimeout(ctx, recheckPassTimeout)
+	deadline := time.Now().Add(recheckPassTimeout)
 	if dl, ok := ctx.Deadline(); ok {
-		cctx, cancel = context.WithDeadline(ctx, dl.Add(-recheckSaveMargin))
+		deadline = dl.Add(-recheckSaveMargin)
 	}
+	cctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	verdicts := make([]draw.Reason, len(winners))
 	known := make([]bool, len(winners))
