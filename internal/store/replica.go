@@ -9,7 +9,6 @@ import (
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
-	"github.com/uptrace/bun/driver/pgdriver"
 )
 
 // ReplicaOptions configure the read replica: a PostgreSQL hot standby
@@ -118,20 +117,10 @@ func openReplica(o Options) *replica {
 	if r.CheckInterval <= 0 {
 		r.CheckInterval = DefaultReplicaCheckInterval
 	}
-	opts := []pgdriver.Option{pgdriver.WithDSN(r.URL)}
-	if o.PoolTimeout > 0 {
-		opts = append(opts, pgdriver.WithDialTimeout(o.PoolTimeout))
-	}
-	if o.ReadTimeout > 0 {
-		opts = append(opts, pgdriver.WithReadTimeout(o.ReadTimeout))
-	}
-	if o.ApplicationName != "" {
-		opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))
-	}
 	if r.PoolSize <= 0 {
 		r.PoolSize = o.PoolSize
 	}
-	sqldb := sql.OpenDB(pgdriver.NewConnector(opts...))
+	sqldb := sql.OpenDB(pgConnector(o, r.URL))
 	sqldb.SetMaxOpenConns(r.PoolSize)
 	sqldb.SetMaxIdleConns(r.PoolSize)
 	sqldb.SetConnMaxLifetime(o.PoolRecycle)

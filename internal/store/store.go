@@ -83,22 +83,29 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
+// pgConnector connects to the Postgres server at url with o's dial and
+// read timeouts and application name: the primary's and the replica's
+// connections alike.
+func pgConnector(o Options, url string) *pgdriver.Connector {
+	opts := []pgdriver.Option{pgdriver.WithDSN(url)}
+	if o.PoolTimeout > 0 {
+		opts = append(opts, pgdriver.WithDialTimeout(o.PoolTimeout))
+	}
+	if o.ReadTimeout > 0 {
+		opts = append(opts, pgdriver.WithReadTimeout(o.ReadTimeout))
+	}
+	if o.ApplicationName != "" {
+		opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))
+	}
+	return pgdriver.NewConnector(opts...)
+}
+
 func open(o Options) (*Store, error) {
 	if o.PoolSize <= 0 {
 		o.PoolSize = 10
 	}
 	if o.PostgresURL != "" {
-		opts := []pgdriver.Option{pgdriver.WithDSN(o.PostgresURL)}
-		if o.PoolTimeout > 0 {
-			opts = append(opts, pgdriver.WithDialTimeout(o.PoolTimeout))
-		}
-		if o.ReadTimeout > 0 {
-			opts = append(opts, pgdriver.WithReadTimeout(o.ReadTimeout))
-		}
-		if o.ApplicationName != "" {
-			opts = append(opts, pgdriver.WithApplicationName(o.ApplicationName))
-		}
-		connector := pgdriver.NewConnector(opts...)
+		connector := pgConnector(o, o.PostgresURL)
 		sqldb := sql.OpenDB(connector)
 		sqldb.SetMaxOpenConns(o.PoolSize)
 		sqldb.SetMaxIdleConns(o.PoolSize)
