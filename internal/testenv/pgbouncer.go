@@ -379,7 +379,7 @@ func pgBouncerTool(tb testing.TB) *pgBouncerBinary {
 	tb.Helper()
 	pgBouncerOnce.Do(func() { pgBouncerVal, pgBouncerErr = findPgBouncer() })
 	if pgBouncerErr != nil {
-		toolMissing(tb, "pgbouncer", "pgbouncer", pgBouncerErr)
+		toolMissing(tb, "PgBouncer's binaries", "pgbouncer", pgBouncerErr)
 	}
 	return pgBouncerVal
 }
