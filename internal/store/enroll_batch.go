@@ -13,10 +13,10 @@ import (
 )
 
 // Registrations into a hot giveaway arrive by the thousand per second, and
-// on Postgres each one costs more to parse, plan and commit than to
-// execute. The enroller therefore coalesces the registrations that wait
-// while earlier ones run into one statement (enrollBatchSQL) and one
-// commit: a batch runner takes every waiting registration, up to
+// on Postgres each one costs more to send and commit than to execute (and
+// to plan, were it not a function: see EnrollSQL). The enroller therefore
+// coalesces the registrations that wait while earlier ones run into one
+// statement and one commit: a batch runner takes every waiting registration, up to
 // maxEnrollBatch, runs them together and answers each caller with its own
 // row of the result. Nothing waits for a batch to fill: a registration
 // that finds a runner free is sent at once, alone, so batches grow only
@@ -107,8 +107,8 @@ func (en *enroller) take() []*enrollCall {
 }
 
 // enrollAll answers every call of the batch. Calls whose callers already
-// gave up are dropped; a lone call runs the single-registration statement;
-// when the batch statement fails (a deadlock, a constraint one of its
+// gave up are dropped; a lone call runs under its own context; when the
+// batch's statement fails (a deadlock, a constraint one of its
 // rows breaks), each call is retried alone so that one registration's
 // failure is not every one's.
 func (en *enroller) enrollAll(q queries, batch []*enrollCall) {
@@ -130,7 +130,11 @@ func (en *enroller) enrollAll(q queries, batch []*enrollCall) {
 	en.batched.Add(int64(len(live)))
 	ctx, cancel := batchContext(live)
 	defer cancel()
-	results, err := q.enrollBatch(ctx, live)
+	ps := make([]participant.NewParticipant, len(live))
+	for i, c := range live {
+		ps[i] = c.p
+	}
+	results, err := q.enrollBatch(ctx, ps)
 	if err != nil {
 		en.failed.Add(1)
 		for _, c := range live {
@@ -160,46 +164,7 @@ func batchContext(calls []*enrollCall) (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.WithoutCancel(calls[0].ctx), last)
 }
 
-// enrollBatchSQL registers a batch of users on Postgres in one statement:
-// EnrollSQL for many rows. Its one parameter is a JSON array of the
-// registrations (i, their index; g, the giveaway; u, the user; un, fn, ln,
-// the optional names; at, the time; sv, subscription verified), which are
-// distinct in (g, u). It holds the draw rows of the batch's giveaways
-// shared, as EnrollSQL does, and locks the users' rows in user id order
-// before inserting, so that two batches sharing users queue on the first
-// of them instead of deadlocking on the participants' unique key or on the
-// users' counts. It returns one row per registration: its index, the draw
-// status, whether the user passed the captcha, the id it stored and the id
-// stored before the statement began.
-const enrollBatchSQL = `WITH r AS (
-	SELECT * FROM jsonb_to_recordset(?::jsonb)
-		AS r(i int, g bigint, u bigint, un text, fn text, ln text, at timestamptz, sv boolean)
-), d AS (
-	SELECT giveaway_id, status FROM draws WHERE giveaway_id IN (SELECT g FROM r) FOR KEY SHARE
-), us AS (
-	SELECT user_id, captcha_completed FROM users WHERE user_id IN (SELECT u FROM r)
-	ORDER BY user_id FOR NO KEY UPDATE
-), ins AS (
-	INSERT INTO participants (giveaway_id, user_id, username, first_name, last_name, participated_at, captcha_completed, subscription_verified)
-	SELECT r.g, r.u, r.un, r.fn, r.ln, r.at, TRUE, r.sv
-	FROM r JOIN d ON d.giveaway_id = r.g AND d.status = 'committed'
-		JOIN us ON us.user_id = r.u AND us.captcha_completed
-	ORDER BY r.g, r.u
-	ON CONFLICT (giveaway_id, user_id) DO NOTHING
-	RETURNING id, giveaway_id, user_id, participated_at
-), counted AS (
-	UPDATE users SET total_participations = users.total_participations + c.n,
-		first_participation = COALESCE(users.first_participation, c.first)
-	FROM (SELECT user_id, count(*) AS n, min(participated_at) AS first FROM ins GROUP BY user_id) AS c
-	WHERE users.user_id = c.user_id
-)
-SELECT r.i, d.status, us.captcha_completed, ins.id, p.id
-FROM r LEFT JOIN d ON d.giveaway_id = r.g
-	LEFT JOIN us ON us.user_id = r.u
-	LEFT JOIN ins ON ins.giveaway_id = r.g AND ins.user_id = r.u
-	LEFT JOIN participants AS p ON p.giveaway_id = r.g AND p.user_id = r.u`
-
-// batchRow is one registration of enrollBatchSQL's parameter.
+// batchRow is one registration of EnrollSQL's parameter.
 type batchRow struct {
 	I         int    `json:"i"`
 	Giveaway  int64  `json:"g"`
@@ -211,55 +176,57 @@ type batchRow struct {
 	Verified  bool   `json:"sv"`
 }
 
-// pgTimeFormat is how bun sends a time to Postgres, to the microsecond,
-// so that a batched registration stores the same time a lone one would.
+// pgTimeFormat is how a registration's time goes into EnrollSQL's JSON:
+// to the microsecond, as Postgres keeps it, with its offset.
 const pgTimeFormat = "2006-01-02 15:04:05.999999-07:00"
 
 type enrollKey struct{ giveaway, user int64 }
 
-// enrollBatch runs enrollBatchSQL for the calls and returns their answers
-// in order. A user registering twice into one giveaway within the batch is
-// sent once; the repeat gets the answer a second statement would have
-// given, the same participation not created again.
-func (q queries) enrollBatch(ctx context.Context, calls []*enrollCall) ([]participant.Enrollment, error) {
-	first := make(map[enrollKey]int, len(calls))
-	rows := make([]batchRow, 0, len(calls))
-	for i, c := range calls {
-		k := enrollKey{c.p.GiveawayID, c.p.UserID}
+// enrollBatch runs EnrollSQL for the registrations and returns their
+// answers in order. A user registering twice into one giveaway within the
+// batch is sent once; the repeat gets the answer a second statement would
+// have given, the same participation not created again.
+func (q queries) enrollBatch(ctx context.Context, ps []participant.NewParticipant) ([]participant.Enrollment, error) {
+	first := make(map[enrollKey]int, len(ps))
+	rows := make([]batchRow, 0, len(ps))
+	for i, p := range ps {
+		k := enrollKey{p.GiveawayID, p.UserID}
 		if _, ok := first[k]; ok {
 			continue
 		}
 		first[k] = i
 		rows = append(rows, batchRow{I: i, Giveaway: k.giveaway, User: k.user,
-			Username: c.p.Username, FirstName: c.p.FirstName, LastName: c.p.LastName,
-			At: c.p.At.Format(pgTimeFormat), Verified: c.p.SubscriptionVerified})
+			Username: p.Username, FirstName: p.FirstName, LastName: p.LastName,
+			At: p.At.Format(pgTimeFormat), Verified: p.SubscriptionVerified})
 	}
 	param, err := json.Marshal(rows)
 	if err != nil {
 		return nil, fmt.Errorf("store: enroll batch: %w", err)
 	}
-	out := make([]participant.Enrollment, len(calls))
+	out := make([]participant.Enrollment, len(ps))
 	if err := q.scanBatch(ctx, string(param), out, len(rows)); err != nil {
 		return nil, err
 	}
-	for i, c := range calls {
-		j := first[enrollKey{c.p.GiveawayID, c.p.UserID}]
+	for i, p := range ps {
+		j := first[enrollKey{p.GiveawayID, p.UserID}]
 		if j != i {
 			out[i] = out[j]
 			out[i].Created = false
 			continue
 		}
-		if err := q.readConcurrent(ctx, c.p, &out[i]); err != nil {
-			return nil, err
+		if e := out[i]; e.ParticipantID == 0 && e.DrawFound && !e.Drawn && !e.Frozen && e.CaptchaCompleted {
+			// The function looks up what its insert did not store; only
+			// a participation deleted meanwhile leaves nothing to find.
+			return nil, fmt.Errorf("store: enroll: giveaway %d, user %d: no participation stored or found", p.GiveawayID, p.UserID)
 		}
 	}
 	return out, nil
 }
 
-// scanBatch runs the batch statement and fills out at each row's index;
+// scanBatch runs EnrollSQL and fills out at each row's index;
 // want is the number of rows it must return.
 func (q queries) scanBatch(ctx context.Context, param string, out []participant.Enrollment, want int) error {
-	rows, err := q.db.QueryContext(ctx, enrollBatchSQL, param)
+	rows, err := q.db.QueryContext(ctx, EnrollSQL, param)
 	if err != nil {
 		return wrap("enroll batch", err)
 	}

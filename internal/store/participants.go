@@ -62,37 +62,12 @@ func (r participantRow) domain() participant.Participant {
 	}
 }
 
-// EnrollSQL is the statement that registers a user on Postgres, with bun
-// placeholders in this order: giveaway id, user id, username, first name,
-// last name, time, subscription verified, time, user id, giveaway id, user
-// id. It is exported for the load harness, whose pgbench comparison must run
-// exactly what the service runs.
-//
-// One statement does what would otherwise take a transaction of five round
-// trips: it holds the giveaway's draw row shared (so a concurrent draw waits
-// for it, and it waits for a draw), inserts the participant only when the
-// draw is open and the user has passed the captcha, counts the
-// participation, and reports what it found. Data-modifying CTEs run to
-// completion whether or not the final SELECT reads them; the final SELECT
-// sees the tables as they were when the statement began.
-const EnrollSQL = `WITH d AS (
-	SELECT status FROM draws WHERE giveaway_id = ? FOR KEY SHARE
-), u AS (
-	SELECT captcha_completed FROM users WHERE user_id = ?
-), ins AS (
-	INSERT INTO participants (giveaway_id, user_id, username, first_name, last_name, participated_at, captcha_completed, subscription_verified)
-	SELECT giveaway_id, user_id, ?, ?, ?, ?, TRUE, ?
-	FROM (SELECT ?::bigint AS giveaway_id, ?::bigint AS user_id) AS p
-	WHERE EXISTS (SELECT 1 FROM d WHERE status = 'committed') AND EXISTS (SELECT 1 FROM u WHERE captcha_completed)
-	ON CONFLICT (giveaway_id, user_id) DO NOTHING
-	RETURNING id, user_id, participated_at
-), counted AS (
-	UPDATE users SET total_participations = users.total_participations + 1,
-		first_participation = COALESCE(users.first_participation, ins.participated_at)
-	FROM ins WHERE users.user_id = ins.user_id
-)
-SELECT (SELECT status FROM d), (SELECT captcha_completed FROM u), (SELECT id FROM ins),
-	(SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?)`
+// EnrollSQL is the statement that registers users on Postgres: it calls
+// the function enroll_participants (migration 20261214000001), whose one
+// parameter is a JSON array of registrations (see batchRow). It is
+// exported for the load harness, whose pgbench comparison must run exactly
+// what the service runs.
+const EnrollSQL = `SELECT i, draw_status, captcha_completed, created_id, existing_id FROM enroll_participants(?::jsonb)`
 
 // Enroll is one statement on Postgres, shared with the registrations
 // that wait meanwhile (see enroller), and one transaction on SQLite.
@@ -113,23 +88,11 @@ func (q queries) Enroll(ctx context.Context, p participant.NewParticipant) (part
 	if !q.postgres {
 		return q.enrollSteps(ctx, p)
 	}
-	var (
-		status    sql.NullString
-		completed sql.NullBool
-		created   sql.NullInt64
-		existing  sql.NullInt64
-	)
-	err := q.db.QueryRowContext(ctx, EnrollSQL,
-		p.GiveawayID, p.UserID, nullable(p.Username), nullable(p.FirstName), nullable(p.LastName), p.At, p.SubscriptionVerified,
-		p.GiveawayID, p.UserID, p.GiveawayID, p.UserID).Scan(&status, &completed, &created, &existing)
+	e, err := q.enrollBatch(ctx, []participant.NewParticipant{p})
 	if err != nil {
-		return participant.Enrollment{}, wrap("enroll", err)
-	}
-	e := enrollment(status, completed, created, existing)
-	if err := q.readConcurrent(ctx, p, &e); err != nil {
 		return participant.Enrollment{}, err
 	}
-	return e, nil
+	return e[0], nil
 }
 
 // enrollment reads what an enrolling statement found: the draw's status,
@@ -148,23 +111,6 @@ func enrollment(status sql.NullString, completed sql.NullBool, created, existing
 		e.ParticipantID = created.Int64
 	}
 	return e
-}
-
-// readConcurrent completes an enrollment that found the giveaway open and
-// the user allowed but neither stored nor found a participation: a
-// concurrent registration of the same user committed while the statement
-// waited on the unique key (or the user's row), and its row is newer than
-// the statement's snapshot, so it is read now.
-func (q queries) readConcurrent(ctx context.Context, p participant.NewParticipant, e *participant.Enrollment) error {
-	if e.ParticipantID != 0 || !e.DrawFound || e.Drawn || e.Frozen || !e.CaptchaCompleted {
-		return nil
-	}
-	err := q.db.QueryRowContext(ctx, "SELECT id FROM participants WHERE giveaway_id = ? AND user_id = ?",
-		p.GiveawayID, p.UserID).Scan(&e.ParticipantID)
-	if err != nil {
-		return wrap("enroll: read the concurrent participant", err)
-	}
-	return nil
 }
 
 // enrollSteps is Enroll for SQLite, whose single connection serializes

@@ -1,0 +1,1 @@
+DROP FUNCTION enroll_participants(jsonb);

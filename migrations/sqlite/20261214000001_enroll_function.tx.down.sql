@@ -1,0 +1,2 @@
+-- Undoes nothing: the up migration changed nothing on SQLite.
+SELECT 1;
