@@ -227,6 +227,7 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 		Version:         version.String(),
 		MaxBodyBytes:    cfg.MaxRequestBodyBytes,
 		MaxInFlight:     cfg.MaxInFlight,
+		MaxInFlightWait: cfg.MaxInFlightWait.D(),
 		ExportBatchSize: cfg.ExportBatchSize,
 		RequestTimeout:  cfg.RequestTimeout.D(),
 		DrawTimeout:     cfg.DrawTimeout.D(),

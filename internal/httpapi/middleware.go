@@ -262,6 +262,9 @@ func (s *Server) bound(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if waited, _ := r.Context().Value(waitedKey{}).(time.Duration); waited > 0 {
+			d = max(d-waited, time.Millisecond)
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), d)
 		defer cancel()
 		next.ServeHTTP(w, r.WithContext(ctx))
@@ -285,10 +288,14 @@ var probes = map[string]bool{"health": true, "health_live": true, "health_ready"
 var errOverloaded = &participant.Error{Code: participant.CodeServiceUnavailable,
 	Message: "The service is busy. Please try again shortly.", RetryAfter: time.Second}
 
-// shedLoad refuses a request at once, with 503 and Retry-After, when
-// MaxInFlight requests are already being served. Under overload a queue
-// only grows memory and latency; an early answer lets the caller back off
-// and keeps the requests in flight fast. The refusal also closes the
+// shedLoad refuses a request, with 503 and Retry-After, when MaxInFlight
+// requests are already being served and none finishes within
+// MaxInFlightWait. Under overload a queue only grows memory and latency;
+// an early answer lets the caller back off and keeps the requests in
+// flight fast. The short wait absorbs a burst's seconds whose requests
+// arrive a little faster than they are served: a slot frees every few
+// milliseconds then, and the waiters, at most the arrivals of one
+// MaxInFlightWait, hold little memory. The refusal also closes the
 // connection (as proxies' overload managers turn keep-alive off): an
 // open-loop client such as a load balancer opens a connection for every
 // request it has outstanding, and kept alive, each one the refusals leave
@@ -302,14 +309,45 @@ func (s *Server) shedLoad(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		select {
-		case s.slots <- struct{}{}:
-			defer func() { <-s.slots }()
-			next.ServeHTTP(w, r)
-		default:
+		waited, ok := s.takeSlot(r.Context())
+		if !ok {
 			s.obs.Shed()
 			w.Header().Set("Connection", "close")
 			s.writeError(w, r, errOverloaded)
+			return
 		}
+		defer func() { <-s.slots }()
+		if waited > 0 {
+			// bound counts the wait as part of the request's time.
+			r = r.WithContext(context.WithValue(r.Context(), waitedKey{}, waited))
+		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// waitedKey holds how long a request waited for its slot.
+type waitedKey struct{}
+
+// takeSlot takes one of the MaxInFlight slots, waiting up to
+// MaxInFlightWait for one to free, and reports whether it got one and how
+// long it waited.
+func (s *Server) takeSlot(ctx context.Context) (time.Duration, bool) {
+	select {
+	case s.slots <- struct{}{}:
+		return 0, true
+	default:
+	}
+	if s.opts.MaxInFlightWait <= 0 {
+		return 0, false
+	}
+	start := time.Now()
+	t := time.NewTimer(s.opts.MaxInFlightWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return time.Since(start), true
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return 0, false
 }

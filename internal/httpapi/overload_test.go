@@ -86,3 +86,47 @@ func TestOverloadIsShed(t *testing.T) {
 	wg.Wait()
 	h.do("GET", "/api/participants/captcha-status/200", nil).expect(t, http.StatusOK, "")
 }
+
+// TestOverloadWaitsBrieflyForASlot: a request that finds every slot taken
+// waits up to MaxInFlightWait for one and is served when one frees in
+// time; when none does, it is refused once the wait is over, not before.
+func TestOverloadWaitsBrieflyForASlot(t *testing.T) {
+	const wait = 300 * time.Millisecond
+	g := &stuckGiveaways{hold: 1, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := newHarness(t, "sqlite", withGiveaways(g), withAPI(func(o *httpapi.Options) {
+		o.MaxInFlight = 1
+		o.MaxInFlightWait = wait
+	}))
+	release := sync.OnceFunc(func() { close(g.release) })
+	t.Cleanup(release)
+
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h.do("POST", "/api/participants/register", map[string]any{"giveaway_id": 1, "user_id": 100,
+			"username": "first_user", "first_name": "First"}).expect(t, http.StatusOK, "")
+	})
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request never reached the giveaway lookup")
+	}
+
+	// The slot stays taken past the wait: refused, after waiting.
+	start := time.Now()
+	h.do("GET", "/api/participants/captcha-status/200", nil).expect(t, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE")
+	if d := time.Since(start); d < wait {
+		t.Errorf("refused after %v, before the %v wait was over", d, wait)
+	}
+
+	// The slot frees while the request waits: served.
+	served := make(chan int, 1)
+	wg.Go(func() {
+		served <- h.do("GET", "/api/participants/captcha-status/200", nil).status
+	})
+	time.Sleep(wait / 3)
+	release()
+	if got := <-served; got != http.StatusOK {
+		t.Errorf("a request waiting while the slot freed was answered %d, want 200", got)
+	}
+	wg.Wait()
+}

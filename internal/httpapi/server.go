@@ -36,9 +36,14 @@ type Options struct {
 	// MaxBodyBytes bounds request bodies; larger ones get 413.
 	MaxBodyBytes int64
 	// MaxInFlight bounds the API requests served at once; beyond it a
-	// request is answered 503 at once instead of queueing for the database.
+	// request is answered 503 (after MaxInFlightWait) instead of queueing
+	// for the database.
 	// Health probes are never refused. Zero means no bound.
 	MaxInFlight int
+	// MaxInFlightWait is how long a request that finds MaxInFlight in
+	// flight waits for one of them to finish before it is refused; zero
+	// refuses it at once.
+	MaxInFlightWait time.Duration
 	// ExportBatchSize is how many rows an export reads at a time.
 	ExportBatchSize int
 	// RequestTimeout bounds the work for one API request: past it, waits on
