@@ -16,9 +16,9 @@ import (
 // on Postgres each one costs more to send and commit than to execute (and
 // to plan, were it not a function: see EnrollSQL). The enroller therefore
 // coalesces the registrations that wait while earlier ones run into one
-// statement and one commit: a batch runner takes every waiting registration, up to
-// maxEnrollBatch, runs them together and answers each caller with its own
-// row of the result. Nothing waits for a batch to fill: a registration
+// statement and one commit: a batch runner takes every waiting
+// registration, up to maxEnrollBatch, runs them together and answers each
+// caller with its own row of the result. Nothing waits for a batch to fill: a registration
 // that finds a runner free is sent at once, alone, so batches grow only
 // with the load. At most enrollRunners batches run at a time, which
 // leaves the rest of the pool to the other queries.
