@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/telegive/participant-service/internal/participant"
 )
@@ -67,20 +68,20 @@ func StaleAllowed(ctx context.Context) bool {
 // on the replica, other than with a domain error (a missing row) or
 // because ctx ended, runs again on the primary: the replica being down is
 // never the caller's error.
-func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error)) (T, error) {
+func routed[T any](s *Store, ctx context.Context, read func(context.Context, queries) (T, error)) (T, error) {
 	mark, _ := ctx.Value(staleKey{}).(*staleReads)
 	if mark == nil {
-		return read(s.queries)
+		return read(ctx, s.queries)
 	}
 	r := s.replica
 	if r == nil || mark.primary.Load() {
 		s.heard(ReadPrimary)
-		return read(s.queries)
+		return read(ctx, s.queries)
 	}
 	fallback := func() (T, error) {
 		mark.primary.Store(true)
 		s.heard(ReadFallback)
-		return read(s.queries)
+		return read(ctx, s.queries)
 	}
 	floor, ok := r.floor()
 	if !ok {
@@ -115,13 +116,28 @@ func routed[T any](s *Store, ctx context.Context, read func(queries) (T, error))
 		return fallback()
 	}
 	mark.saw(replayed.Int64)
-	v, err := read(queries{db: conn, conn: &conn, postgres: true})
+	// The check passed, but the replica may still stop answering before
+	// the read does: it gets half the time the caller has left, and the
+	// primary the other half.
+	rctx, rcancel := halfTheTimeLeft(ctx)
+	defer rcancel()
+	v, err := read(rctx, queries{db: conn, conn: &conn, postgres: true})
 	if err == nil || ctx.Err() != nil || domainError(err) {
 		s.heard(ReadReplica)
 		return v, err
 	}
 	r.failed(err)
 	return fallback()
+}
+
+// halfTheTimeLeft bounds a replica read to half of ctx's remaining time;
+// a ctx without a deadline is left unbounded.
+func halfTheTimeLeft(ctx context.Context) (context.Context, context.CancelFunc) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, time.Until(deadline)/2)
 }
 
 // heard tells OnRead where a marked read went.
@@ -145,75 +161,77 @@ type pair[A, B any] struct {
 
 // Rules reads the giveaway's rules; see AllowStale.
 func (s *Store) Rules(ctx context.Context, giveawayID int64) (participant.StoredRules, error) {
-	return routed(s, ctx, func(q queries) (participant.StoredRules, error) { return q.Rules(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (participant.StoredRules, error) { return q.Rules(ctx, giveawayID) })
 }
 
 // RegistrationState reads what a registration would find; see AllowStale.
 func (s *Store) RegistrationState(ctx context.Context, giveawayID, userID int64) (participant.RegistrationState, error) {
-	return routed(s, ctx, func(q queries) (participant.RegistrationState, error) {
+	return routed(s, ctx, func(ctx context.Context, q queries) (participant.RegistrationState, error) {
 		return q.RegistrationState(ctx, giveawayID, userID)
 	})
 }
 
 // User reads the user's record; see AllowStale.
 func (s *Store) User(ctx context.Context, userID int64) (participant.User, error) {
-	return routed(s, ctx, func(q queries) (participant.User, error) { return q.User(ctx, userID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (participant.User, error) { return q.User(ctx, userID) })
 }
 
 // ListParticipants reads a page of participants; see AllowStale.
 func (s *Store) ListParticipants(ctx context.Context, giveawayID int64, offset, limit int) ([]participant.Participant, error) {
-	return routed(s, ctx, func(q queries) ([]participant.Participant, error) {
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]participant.Participant, error) {
 		return q.ListParticipants(ctx, giveawayID, offset, limit)
 	})
 }
 
 // ParticipantsAfter reads the participants after an id; see AllowStale.
 func (s *Store) ParticipantsAfter(ctx context.Context, giveawayID, afterID int64, limit int) ([]participant.Participant, error) {
-	return routed(s, ctx, func(q queries) ([]participant.Participant, error) {
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]participant.Participant, error) {
 		return q.ParticipantsAfter(ctx, giveawayID, afterID, limit)
 	})
 }
 
 // Stats reads the giveaway's participation statistics; see AllowStale.
 func (s *Store) Stats(ctx context.Context, giveawayID int64) (participant.Stats, error) {
-	return routed(s, ctx, func(q queries) (participant.Stats, error) { return q.Stats(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (participant.Stats, error) { return q.Stats(ctx, giveawayID) })
 }
 
 // Count reads the giveaway's participant count; see AllowStale.
 func (s *Store) Count(ctx context.Context, giveawayID int64) (int64, error) {
-	return routed(s, ctx, func(q queries) (int64, error) { return q.Count(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (int64, error) { return q.Count(ctx, giveawayID) })
 }
 
 // History reads the user's latest participations; see AllowStale.
 func (s *Store) History(ctx context.Context, userID int64, limit int) ([]participant.HistoryEntry, error) {
-	return routed(s, ctx, func(q queries) ([]participant.HistoryEntry, error) { return q.History(ctx, userID, limit) })
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]participant.HistoryEntry, error) {
+		return q.History(ctx, userID, limit)
+	})
 }
 
 // Draw reads the giveaway's draw; see AllowStale.
 func (s *Store) Draw(ctx context.Context, giveawayID int64) (participant.Draw, error) {
-	return routed(s, ctx, func(q queries) (participant.Draw, error) { return q.Draw(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (participant.Draw, error) { return q.Draw(ctx, giveawayID) })
 }
 
 // Winners reads the giveaway's winners; see AllowStale.
 func (s *Store) Winners(ctx context.Context, giveawayID int64) ([]participant.Winner, error) {
-	return routed(s, ctx, func(q queries) ([]participant.Winner, error) { return q.Winners(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]participant.Winner, error) { return q.Winners(ctx, giveawayID) })
 }
 
 // WinnerCount reads the giveaway's number of winners; see AllowStale.
 func (s *Store) WinnerCount(ctx context.Context, giveawayID int64) (int64, error) {
-	return routed(s, ctx, func(q queries) (int64, error) { return q.WinnerCount(ctx, giveawayID) })
+	return routed(s, ctx, func(ctx context.Context, q queries) (int64, error) { return q.WinnerCount(ctx, giveawayID) })
 }
 
 // EligibleEntrants reads the giveaway's entrants; see AllowStale.
 func (s *Store) EligibleEntrants(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, error) {
-	return routed(s, ctx, func(q queries) ([]int64, error) {
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]int64, error) {
 		return q.EligibleEntrants(ctx, giveawayID, requireSubscription)
 	})
 }
 
 // EntrantsFrom reads entrants from a user id on; see AllowStale.
 func (s *Store) EntrantsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, error) {
-	return routed(s, ctx, func(q queries) ([]int64, error) {
+	return routed(s, ctx, func(ctx context.Context, q queries) ([]int64, error) {
 		return q.EntrantsFrom(ctx, giveawayID, requireSubscription, from, limit)
 	})
 }
@@ -221,7 +239,7 @@ func (s *Store) EntrantsFrom(ctx context.Context, giveawayID int64, requireSubsc
 // EntrantTickets reads the giveaway's entrants with their tickets; see
 // AllowStale.
 func (s *Store) EntrantTickets(ctx context.Context, giveawayID int64, requireSubscription bool) ([]int64, []uint64, error) {
-	p, err := routed(s, ctx, func(q queries) (pair[[]int64, []uint64], error) {
+	p, err := routed(s, ctx, func(ctx context.Context, q queries) (pair[[]int64, []uint64], error) {
 		ids, tickets, err := q.EntrantTickets(ctx, giveawayID, requireSubscription)
 		return pair[[]int64, []uint64]{ids, tickets}, err
 	})
@@ -231,7 +249,7 @@ func (s *Store) EntrantTickets(ctx context.Context, giveawayID int64, requireSub
 // EntrantTicketsFrom reads entrants with their tickets from a user id on;
 // see AllowStale.
 func (s *Store) EntrantTicketsFrom(ctx context.Context, giveawayID int64, requireSubscription bool, from int64, limit int) ([]int64, []uint64, error) {
-	p, err := routed(s, ctx, func(q queries) (pair[[]int64, []uint64], error) {
+	p, err := routed(s, ctx, func(ctx context.Context, q queries) (pair[[]int64, []uint64], error) {
 		ids, tickets, err := q.EntrantTicketsFrom(ctx, giveawayID, requireSubscription, from, limit)
 		return pair[[]int64, []uint64]{ids, tickets}, err
 	})

@@ -397,6 +397,65 @@ func TestHungReplicaFallsBackToThePrimary(t *testing.T) {
 	t.Logf("a marked read on a hung replica was answered by the primary in %v", took.Round(time.Millisecond))
 }
 
+// TestReplicaHungMidReadFallsBackInHalfTheTime: a replica that stops
+// answering after its freshness check passed, in the middle of the read
+// itself, holds the read for half the time the caller has left, then the
+// primary answers it within the caller's deadline.
+func TestReplicaHungMidReadFallsBackInHalfTheTime(t *testing.T) {
+	t.Parallel()
+	primary := testenv.StartCluster(t, testenv.ClusterOptions{Database: "app"})
+	rep := testenv.StartReplica(t, primary, testenv.ReplicaOptions{})
+	proxy := testenv.NewProxy(t, rep.Addr())
+	heard := &reads{}
+	ctx := context.Background()
+	s, err := store.Open(ctx, store.Options{PostgresURL: primary.URL(), PoolSize: 2, Replica: store.ReplicaOptions{
+		URL: rep.URLAt(proxy.Addr()), MaxLag: 5 * time.Second, CheckInterval: time.Minute, OnRead: heard.add,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	enter(t, ctx, s, 7, 700)
+	if err := rep.WaitReplayed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.MeasureReplica(ctx); !st.Usable {
+		t.Fatalf("replica state %+v; want usable", st)
+	}
+	if n := count(t, store.AllowStale(ctx), s, 7); n != 1 {
+		t.Fatalf("marked count = %d, want 1", n)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadReplica}) {
+		t.Fatalf("marked count went to %v, want the replica", got)
+	}
+
+	// The check's query goes through; the count's does not.
+	proxy.PauseOn("COUNT(*) FROM participants")
+	t.Cleanup(proxy.Resume)
+	const deadline = 2 * time.Second
+	rctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	began := time.Now()
+	n, err := s.Count(store.AllowStale(rctx), 7)
+	took := time.Since(began)
+	if err != nil || n != 1 {
+		t.Fatalf("marked count with the replica hung mid-read = %d, %v after %v; want the primary's 1", n, err, took)
+	}
+	if took < deadline/2-100*time.Millisecond || took >= deadline {
+		t.Fatalf("marked count with the replica hung mid-read took %v, want about half the deadline %v", took, deadline)
+	}
+	if got := heard.last(); !equal(got, []string{store.ReadFallback}) {
+		t.Fatalf("marked read with the replica hung mid-read went to %v, want a fallback", got)
+	}
+	if st := s.Replica(); st.Up {
+		t.Fatalf("replica state %+v after a read hung on it; want down", st)
+	}
+	t.Logf("a marked read hung on the replica after its check was answered by the primary in %v", took.Round(time.Millisecond))
+}
+
 // TestWritesNeverGoToTheReplica: in a marked context, writes outside and
 // inside transactions succeed, which a hot standby refuses, and what they
 // wrote is on the primary.

@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"testing"
@@ -19,6 +20,8 @@ type Proxy struct {
 	conns map[net.Conn]struct{}
 	// healed is non-nil while paused and closed by Resume.
 	healed chan struct{}
+	// trigger, when set, pauses the proxy as a client sends it.
+	trigger []byte
 }
 
 // NewProxy starts a proxy to target on a free local port.
@@ -72,6 +75,28 @@ func (p *Proxy) Pause() {
 	defer p.mu.Unlock()
 	if p.healed == nil {
 		p.healed = make(chan struct{})
+	}
+}
+
+// PauseOn pauses the proxy, as Pause does, the moment a client sends
+// bytes containing trigger, before they reach the server: a partition
+// that begins in the middle of a conversation, after the exchanges before
+// it went through. It pauses once; Resume ends it.
+func (p *Proxy) PauseOn(trigger string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.trigger = []byte(trigger)
+}
+
+// tripped pauses the proxy if chunk holds the trigger.
+func (p *Proxy) tripped(chunk []byte) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.trigger != nil && bytes.Contains(chunk, p.trigger) {
+		p.trigger = nil
+		if p.healed == nil {
+			p.healed = make(chan struct{})
+		}
 	}
 }
 
@@ -135,6 +160,9 @@ func (p *Proxy) forward(c net.Conn) {
 		for {
 			n, err := src.Read(buf)
 			if n > 0 {
+				if src == c {
+					p.tripped(buf[:n])
+				}
 				p.wait()
 				if _, werr := dst.Write(buf[:n]); werr != nil {
 					break
