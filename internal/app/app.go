@@ -27,6 +27,7 @@ import (
 	"github.com/telegive/participant-service/internal/config"
 	"github.com/telegive/participant-service/internal/httpapi"
 	"github.com/telegive/participant-service/internal/participant"
+	"github.com/telegive/participant-service/internal/ratelimit"
 	"github.com/telegive/participant-service/internal/redis"
 	"github.com/telegive/participant-service/internal/store"
 	"github.com/telegive/participant-service/internal/telemetry"
@@ -44,6 +45,7 @@ type App struct {
 	metrics     *telemetry.Metrics
 	store       *store.Store
 	redis       *redis.Client
+	callers     ratelimit.Limiter // charges the callers' budgets; nil: the limiter
 	svc         *participant.Service
 	draws       *draws
 	// logs is what the checkpoint loop last saw of the draw log.

@@ -108,8 +108,12 @@ func (a *App) sharedState() (ratelimit.Limiter, cache.Cache, []health.Check, err
 		return nil, nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	a.redis = rc
-	limiter := &ratelimit.FailOpen{Limiter: rc.Limiter(),
-		OnFailure: redisFailure(log, m, "ratelimit", "rate limiter failed open: Redis unavailable")}
+	failed := redisFailure(log, m, "ratelimit", "rate limiter failed open: Redis unavailable")
+	limiter := &ratelimit.FailOpen{Limiter: rc.Limiter(), OnFailure: failed}
+	// The callers' budgets are a few hot keys (the bot's takes every
+	// press): each pod charges them in leases, inside the fail-open so
+	// that the requests waiting for a lease Redis did not give go through.
+	a.callers = &ratelimit.FailOpen{Limiter: ratelimit.NewLeased(rc.Limiter(), ratelimit.LeaseOptions{}), OnFailure: failed}
 	shared := &cache.Bypass{Cache: rc.Cache(),
 		OnFailure: redisFailure(log, m, "cache", "cache bypassed: Redis unavailable")}
 	m.WatchRedisPool(func() telemetry.RedisPoolStats {
@@ -234,6 +238,7 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 		BeaconWait:      cfg.Draws.BeaconWait.D(),
 		Auth:            authn,
 		Limiter:         limiter,
+		CallerLimiter:   a.callers,
 		Limits: httpapi.Limits{
 			Caller: ratelimit.Per(cfg.APIRateLimit.Requests, cfg.APIRateLimit.Period),
 			User:   ratelimit.Per(cfg.UserRateLimit.Requests, cfg.UserRateLimit.Period),

@@ -172,10 +172,23 @@ func TestSignatureStoreDown(t *testing.T) {
 }
 
 // TestRateLimits: the caller budget, the per-user budget on register, and
-// the headers.
+// the headers; the same with the callers' budgets charged in leases, as
+// with Redis, which a budget this small makes exact.
 func TestRateLimits(t *testing.T) {
+	for _, leased := range []bool{false, true} {
+		t.Run(map[bool]string{false: "direct", true: "leased"}[leased], func(t *testing.T) {
+			testRateLimits(t, leased)
+		})
+	}
+}
+
+func testRateLimits(t *testing.T, leased bool) {
+	limiter, callers := ratelimit.NewMemory(nil), ratelimit.NewMemory(nil)
 	h := newHarness(t, "sqlite", authOption(auth.ModeRequired), withAPI(func(o *httpapi.Options) {
-		o.Limiter = ratelimit.NewMemory(nil)
+		o.Limiter = limiter
+		if leased {
+			o.CallerLimiter = ratelimit.NewLeased(callers, ratelimit.LeaseOptions{})
+		}
 		o.Limits = httpapi.Limits{Caller: ratelimit.Per(8, time.Hour), User: ratelimit.Per(3, time.Hour), Public: ratelimit.Per(2, time.Hour)}
 	}))
 	bot := map[string]string{"X-Service-Token": botToken}
@@ -204,6 +217,14 @@ func TestRateLimits(t *testing.T) {
 	h.do("GET", "/api/participants/1/draw", nil).expect(t, http.StatusNotFound, "DRAW_NOT_FOUND")
 	h.do("GET", "/api/participants/1/draw", nil).expect(t, http.StatusTooManyRequests, "RATE_LIMITED")
 	h.do("GET", "/health", nil).expect(t, http.StatusOK, "")
+	if leased {
+		// The bot's budget was charged through CallerLimiter alone.
+		spent, _ := callers.Allow(context.Background(), "caller:bot", ratelimit.Per(8, time.Hour))
+		fresh, _ := limiter.Allow(context.Background(), "caller:bot", ratelimit.Per(8, time.Hour))
+		if spent.Allowed || !fresh.Allowed || fresh.Remaining != 7 {
+			t.Fatalf("caller budget: CallerLimiter allowed %v, Limiter %+v; want it charged on CallerLimiter only", spent.Allowed, fresh)
+		}
+	}
 }
 
 // TestHTTPSOnlyAndCORS: plain HTTP is refused outside health checks, HSTS

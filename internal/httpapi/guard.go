@@ -111,10 +111,14 @@ func (s *Server) chargeUser(w http.ResponseWriter, r *http.Request, endpoint str
 // address's) budget, or the budget that refused the request. A zero limit
 // is no limit.
 func (s *Server) charge(w http.ResponseWriter, r *http.Request, kind, key string, l ratelimit.Limit) bool {
-	if l.Rate <= 0 || s.limiter == nil {
+	limiter := s.limiter
+	if kind == "caller" {
+		limiter = s.callers
+	}
+	if l.Rate <= 0 || limiter == nil {
 		return true
 	}
-	res, err := s.limiter.Allow(r.Context(), key, l)
+	res, err := limiter.Allow(r.Context(), key, l)
 	if err != nil {
 		// The limiter fails open by construction; an error here is a bug.
 		s.log.ErrorContext(r.Context(), "rate limiter failed", "error", err)

@@ -66,7 +66,11 @@ type Options struct {
 	// Limiter and Limits charge request budgets; a nil Limiter charges
 	// nothing.
 	Limiter ratelimit.Limiter
-	Limits  Limits
+	// CallerLimiter, when set, charges the callers' budgets (Limits.Caller)
+	// instead of Limiter: a few keys, each taking a whole service's
+	// traffic, which a ratelimit.Leased charges in leases.
+	CallerLimiter ratelimit.Limiter
+	Limits        Limits
 	// HTTPSOnly refuses plain-HTTP requests (judged by X-Forwarded-Proto)
 	// and sets HSTS.
 	HTTPSOnly bool
@@ -89,6 +93,7 @@ type Server struct {
 	log      *slog.Logger
 	auth     *auth.Authenticator
 	limiter  ratelimit.Limiter
+	callers  ratelimit.Limiter // charges Limits.Caller
 	obs      Observer
 	opts     Options
 	router   *mux.Router
@@ -121,7 +126,10 @@ func New(o Options) *Server {
 		o.Propagator = propagation.TraceContext{}
 	}
 	s := &Server{svc: o.Service, health: o.Health, log: o.Logger, auth: o.Auth, limiter: o.Limiter, obs: o.Observer,
-		opts: o, router: mux.NewRouter()}
+		callers: o.CallerLimiter, opts: o, router: mux.NewRouter()}
+	if s.callers == nil {
+		s.callers = s.limiter
+	}
 	doc, err := openAPIJSON()
 	if err != nil {
 		panic("httpapi: the embedded OpenAPI description is not valid YAML: " + err.Error())

@@ -38,7 +38,10 @@ type Result struct {
 
 // Limiter counts requests per key.
 type Limiter interface {
+	// Allow takes one request from key's budget.
 	Allow(ctx context.Context, key string, limit Limit) (Result, error)
+	// AllowN takes n requests at once, or none when fewer are left.
+	AllowN(ctx context.Context, key string, limit Limit, n int) (Result, error)
 }
 
 // Memory is the in-process limiter, for a single replica or when no Redis
@@ -61,7 +64,12 @@ func NewMemory(now func() time.Time) *Memory {
 // Allow applies GCRA: each request moves the key's theoretical arrival time
 // one emission interval (Period/Rate) ahead, and a request is refused when
 // that time would run more than Burst intervals ahead of now.
-func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
+func (m *Memory) Allow(ctx context.Context, key string, l Limit) (Result, error) {
+	return m.AllowN(ctx, key, l, 1)
+}
+
+// AllowN applies GCRA to n requests at once: n emission intervals.
+func (m *Memory) AllowN(_ context.Context, key string, l Limit, n int) (Result, error) {
 	now := m.now()
 	emission := l.Period / time.Duration(l.Rate)
 	tolerance := emission * time.Duration(l.Burst)
@@ -73,7 +81,7 @@ func (m *Memory) Allow(_ context.Context, key string, l Limit) (Result, error) {
 	if tat.Before(now) {
 		tat = now
 	}
-	next := tat.Add(emission)
+	next := tat.Add(emission * time.Duration(n))
 	allowAt := next.Add(-tolerance)
 	if now.Before(allowAt) {
 		return Result{Limit: l, RetryAfter: allowAt.Sub(now), ResetAfter: tat.Sub(now)}, nil
@@ -109,7 +117,12 @@ type FailOpen struct {
 
 // Allow asks the wrapped limiter and allows the request when it fails.
 func (f *FailOpen) Allow(ctx context.Context, key string, l Limit) (Result, error) {
-	res, err := f.Limiter.Allow(ctx, key, l)
+	return f.AllowN(ctx, key, l, 1)
+}
+
+// AllowN asks the wrapped limiter and allows the requests when it fails.
+func (f *FailOpen) AllowN(ctx context.Context, key string, l Limit, n int) (Result, error) {
+	res, err := f.Limiter.AllowN(ctx, key, l, n)
 	if err != nil {
 		f.failures.Add(1)
 		if f.OnFailure != nil {

@@ -50,6 +50,10 @@ func (broken) Allow(context.Context, string, ratelimit.Limit) (ratelimit.Result,
 	return ratelimit.Result{}, errors.New("connection refused")
 }
 
+func (broken) AllowN(context.Context, string, ratelimit.Limit, int) (ratelimit.Result, error) {
+	return ratelimit.Result{}, errors.New("connection refused")
+}
+
 func TestFailOpenAllowsAndCounts(t *testing.T) {
 	var seen error
 	f := &ratelimit.FailOpen{Limiter: broken{}, OnFailure: func(err error) { seen = err }}

@@ -129,7 +129,11 @@ type limiter struct {
 }
 
 func (l limiter) Allow(ctx context.Context, key string, lim ratelimit.Limit) (ratelimit.Result, error) {
-	res, err := l.l.Allow(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period})
+	return l.AllowN(ctx, key, lim, 1)
+}
+
+func (l limiter) AllowN(ctx context.Context, key string, lim ratelimit.Limit, n int) (ratelimit.Result, error) {
+	res, err := l.l.AllowN(ctx, l.prefix+key, redis_rate.Limit{Rate: lim.Rate, Burst: lim.Burst, Period: lim.Period}, n)
 	if err != nil {
 		return ratelimit.Result{}, fmt.Errorf("redis: rate limit: %w", err)
 	}

@@ -23,6 +23,46 @@ func open(t *testing.T, rawURL string) *redis.Client {
 	return c
 }
 
+// TestLeasedPodsShareOneBudget: two pods, each leasing from its own client,
+// hand out no more than the shared budget in Redis, and the requests
+// they took from it cover every one handed out.
+func TestLeasedPodsShareOneBudget(t *testing.T) {
+	u := testenv.RedisURL(t)
+	prefix := "test:leased:" + time.Now().Format("150405.000000") + ":"
+	a, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
+	b, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
+	defer a.Close()
+	defer b.Close()
+	ctx := context.Background()
+	l := ratelimit.Per(600, time.Hour)
+	pods := []*ratelimit.Leased{
+		ratelimit.NewLeased(a.Limiter(), ratelimit.LeaseOptions{}),
+		ratelimit.NewLeased(b.Limiter(), ratelimit.LeaseOptions{}),
+	}
+	allowed := 0
+	for i := range 900 {
+		res, err := pods[i%2].Allow(ctx, "caller:bot", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Allowed {
+			allowed++
+		}
+	}
+	// Redis has nothing left (one request refills in 6 s).
+	left, err := a.Limiter().AllowN(ctx, "caller:bot", l, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if allowed > l.Burst || left.Allowed {
+		t.Fatalf("handed out %d of a budget of %d, and Redis then allowed %v", allowed, l.Burst, left.Allowed)
+	}
+	if allowed < l.Burst*9/10 {
+		t.Fatalf("handed out %d of a budget of %d; want at most a tenth lapsed", allowed, l.Burst)
+	}
+	t.Logf("900 requests on two leasing pods: %d allowed of %d", allowed, l.Burst)
+}
+
 // TestLimiterBudgetIsShared: two clients, as two replicas, share one
 // budget, which holds exactly.
 func TestLimiterBudgetIsShared(t *testing.T) {
