@@ -51,6 +51,14 @@ func (c *ticking) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// leasedPod is a pod leasing from a counted in-process limiter, both on
+// a clock that moves on by step at each reading.
+func leasedPod(step time.Duration) (*ticking, *counted, *ratelimit.Leased) {
+	clock := &ticking{t: time.Unix(1_000_000, 0), step: step}
+	shared := &counted{Limiter: ratelimit.NewMemory(clock.now)}
+	return clock, shared, ratelimit.NewLeased(shared, ratelimit.LeaseOptions{Now: clock.now})
+}
+
 // TestLeasedTwoPodsNeverExceedTheBudget: two pods charging one budget
 // through one shared limiter, each leasing, hand out no more than the
 // budget, lose little of it, and ask the shared limiter a fraction as
@@ -101,9 +109,7 @@ func TestLeasedTwoPodsNeverExceedTheBudget(t *testing.T) {
 // request: leases shrink to nothing as the budget ends, so every request
 // of it is handed out, and Remaining counts down one by one.
 func TestLeasedNearTheEndIsExact(t *testing.T) {
-	clock := &ticking{t: time.Unix(1_000_000, 0), step: 500 * time.Microsecond}
-	shared := &counted{Limiter: ratelimit.NewMemory(clock.now)}
-	pod := ratelimit.NewLeased(shared, ratelimit.LeaseOptions{Now: clock.now})
+	_, shared, pod := leasedPod(500 * time.Microsecond)
 	l := ratelimit.Per(300, 24*time.Hour)
 	ctx := context.Background()
 	allowed := 0
@@ -132,9 +138,7 @@ func TestLeasedNearTheEndIsExact(t *testing.T) {
 // window (a user's own budget, a quiet caller) is never leased: each
 // request is one request taken from the shared limiter.
 func TestLeasedSparseKeyIsChargedOneByOne(t *testing.T) {
-	clock := &ticking{t: time.Unix(1_000_000, 0), step: 25 * time.Millisecond}
-	shared := &counted{Limiter: ratelimit.NewMemory(clock.now)}
-	pod := ratelimit.NewLeased(shared, ratelimit.LeaseOptions{Now: clock.now})
+	_, shared, pod := leasedPod(25 * time.Millisecond)
 	l := ratelimit.Per(10, 24*time.Hour)
 	ctx := context.Background()
 	for i := range 12 {
@@ -154,9 +158,7 @@ func TestLeasedSparseKeyIsChargedOneByOne(t *testing.T) {
 // TestLeasedLeaseLapses: requests a lease took and did not hand out
 // within the window are not handed out later.
 func TestLeasedLeaseLapses(t *testing.T) {
-	clock := &ticking{t: time.Unix(1_000_000, 0), step: time.Millisecond}
-	shared := &counted{Limiter: ratelimit.NewMemory(clock.now)}
-	pod := ratelimit.NewLeased(shared, ratelimit.LeaseOptions{Now: clock.now})
+	clock, shared, pod := leasedPod(time.Millisecond)
 	l := ratelimit.Per(10_000, 24*time.Hour)
 	ctx := context.Background()
 	for range 25 { // a window of one-by-one charges, then a lease
@@ -182,9 +184,7 @@ func TestLeasedLeaseLapses(t *testing.T) {
 // more than the budget, every request gets an answer, and those that
 // find a lease being taken share it rather than each asking.
 func TestLeasedConcurrentRequests(t *testing.T) {
-	clock := &ticking{t: time.Unix(1_000_000, 0), step: 50 * time.Microsecond}
-	shared := &counted{Limiter: ratelimit.NewMemory(clock.now)}
-	pod := ratelimit.NewLeased(shared, ratelimit.LeaseOptions{Now: clock.now})
+	_, shared, pod := leasedPod(50 * time.Microsecond)
 	l := ratelimit.Per(4000, 24*time.Hour)
 	ctx := context.Background()
 	var allowed atomic.Int64

@@ -23,16 +23,23 @@ func open(t *testing.T, rawURL string) *redis.Client {
 	return c
 }
 
+// twoReplicas connects two clients to the test Redis with one key prefix
+// of the test's own, as two replicas of the service.
+func twoReplicas(t *testing.T) (*redis.Client, *redis.Client) {
+	t.Helper()
+	u := testenv.RedisURL(t)
+	prefix := "test:" + t.Name() + ":" + time.Now().Format("150405.000000") + ":"
+	a, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
+	b, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
+
 // TestLeasedPodsShareOneBudget: two pods, each leasing from its own client,
 // hand out no more than the shared budget in Redis, and the requests
 // they took from it cover every one handed out.
 func TestLeasedPodsShareOneBudget(t *testing.T) {
-	u := testenv.RedisURL(t)
-	prefix := "test:leased:" + time.Now().Format("150405.000000") + ":"
-	a, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
-	b, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
-	defer a.Close()
-	defer b.Close()
+	a, b := twoReplicas(t)
 	ctx := context.Background()
 	l := ratelimit.Per(600, time.Hour)
 	pods := []*ratelimit.Leased{
@@ -66,12 +73,7 @@ func TestLeasedPodsShareOneBudget(t *testing.T) {
 // TestLimiterBudgetIsShared: two clients, as two replicas, share one
 // budget, which holds exactly.
 func TestLimiterBudgetIsShared(t *testing.T) {
-	u := testenv.RedisURL(t)
-	prefix := "test:shared:" + time.Now().Format("150405.000000") + ":"
-	a, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
-	b, _ := redis.Open(redis.Options{URL: u, KeyPrefix: prefix})
-	defer a.Close()
-	defer b.Close()
+	a, b := twoReplicas(t)
 	ctx := context.Background()
 	l := ratelimit.Per(10, time.Hour)
 	allowed := 0
