@@ -187,7 +187,8 @@ func testRateLimits(t *testing.T, leased bool) {
 	h := newHarness(t, "sqlite", authOption(auth.ModeRequired), withAPI(func(o *httpapi.Options) {
 		o.Limiter = limiter
 		if leased {
-			o.CallerLimiter = ratelimit.NewLeased(callers, ratelimit.LeaseOptions{})
+			// Wired as the app wires it: the lease inside a fail-open.
+			o.CallerLimiter = &ratelimit.FailOpen{Limiter: ratelimit.NewLeased(callers, ratelimit.LeaseOptions{})}
 		}
 		o.Limits = httpapi.Limits{Caller: ratelimit.Per(8, time.Hour), User: ratelimit.Per(3, time.Hour), Public: ratelimit.Per(2, time.Hour)}
 	}))

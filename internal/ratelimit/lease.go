@@ -168,9 +168,13 @@ func (m *Leased) Allow(ctx context.Context, key string, l Limit) (Result, error)
 	return res, nil
 }
 
-// AllowN asks the shared limiter directly: a caller taking several
-// requests at once is already batching.
+// AllowN asks the shared limiter directly when n is more than one: a
+// caller taking several requests at once is already batching. One
+// request is Allow's, leased like any other.
 func (m *Leased) AllowN(ctx context.Context, key string, l Limit, n int) (Result, error) {
+	if n == 1 {
+		return m.Allow(ctx, key, l)
+	}
 	return m.limiter.AllowN(ctx, key, l, n)
 }
 

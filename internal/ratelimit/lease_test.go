@@ -303,3 +303,34 @@ func TestLeasedSilentLimiterCostsOneWait(t *testing.T) {
 		t.Fatalf("%d calls after the failure; want the request asked alone", calls)
 	}
 }
+
+// TestLeasedBehindFailOpenStillLeases: the app wraps the lease in a
+// FailOpen, and the API charges through Allow or AllowN(…, 1); either way
+// a busy key must be leased, not charged one request at a time.
+func TestLeasedBehindFailOpenStillLeases(t *testing.T) {
+	for name, charge := range map[string]func(ratelimit.Limiter, context.Context, string, ratelimit.Limit) (ratelimit.Result, error){
+		"Allow": func(f ratelimit.Limiter, ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+			return f.Allow(ctx, key, l)
+		},
+		"AllowN(1)": func(f ratelimit.Limiter, ctx context.Context, key string, l ratelimit.Limit) (ratelimit.Result, error) {
+			return f.AllowN(ctx, key, l, 1)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, shared, pod := leasedPod(100 * time.Microsecond)
+			f := &ratelimit.FailOpen{Limiter: pod}
+			l := ratelimit.Per(1_000_000, time.Hour)
+			const requests = 2000
+			for i := range requests {
+				res, err := charge(f, context.Background(), "caller:bot", l)
+				if err != nil || !res.Allowed {
+					t.Fatalf("request %d: %+v, %v", i, res, err)
+				}
+			}
+			if calls := shared.calls.Load(); calls > requests/10 {
+				t.Fatalf("%d calls to the shared limiter for %d requests through FailOpen; the lease is bypassed", calls, requests)
+			}
+			t.Logf("%d requests, %d calls to the shared limiter", requests, shared.calls.Load())
+		})
+	}
+}

@@ -116,13 +116,21 @@ type FailOpen struct {
 }
 
 // Allow asks the wrapped limiter and allows the request when it fails.
+// It calls the wrapped limiter's Allow, not AllowN: a Leased underneath
+// leases only what is asked for one request at a time.
 func (f *FailOpen) Allow(ctx context.Context, key string, l Limit) (Result, error) {
-	return f.AllowN(ctx, key, l, 1)
+	res, err := f.Limiter.Allow(ctx, key, l)
+	return f.answer(res, err, l)
 }
 
 // AllowN asks the wrapped limiter and allows the requests when it fails.
 func (f *FailOpen) AllowN(ctx context.Context, key string, l Limit, n int) (Result, error) {
 	res, err := f.Limiter.AllowN(ctx, key, l, n)
+	return f.answer(res, err, l)
+}
+
+// answer turns a failure of the wrapped limiter into a pass, counted.
+func (f *FailOpen) answer(res Result, err error, l Limit) (Result, error) {
 	if err != nil {
 		f.failures.Add(1)
 		if f.OnFailure != nil {
