@@ -22,12 +22,22 @@ import (
 // that finds a runner free is sent at once, alone, so batches grow only
 // with the load. At most enrollRunners batches run at a time, which
 // leaves the rest of the pool to the other queries.
+//
+// Two runners, not more: every batch into a hot giveaway holds the same
+// draw row shared and writes next to the others in the same index, so
+// batches run side by side mostly wait on each other, while the
+// registrations they leave queued make the next batches larger and
+// cheaper per registration. Measured flat out into one giveaway, two
+// runners registered 17 to 36 % more than four and eight fewer again
+// (docs/burst.md, "Change 5"); a second runner keeps a batch on its way
+// while the other's answer comes back, which one runner alone would not
+// over a network round trip.
 
 const (
 	// maxEnrollBatch bounds one statement's registrations.
 	maxEnrollBatch = 128
 	// enrollRunners is how many batches run at once, at most.
-	enrollRunners = 4
+	enrollRunners = 2
 )
 
 // enroller queues registrations for the batch runners.
