@@ -28,10 +28,10 @@ import (
 // batches run side by side mostly wait on each other, while the
 // registrations they leave queued make the next batches larger and
 // cheaper per registration. Measured flat out into one giveaway, two
-// runners registered 17 to 36 % more than four and eight fewer again
-// (docs/burst.md, "Change 5"); a second runner keeps a batch on its way
-// while the other's answer comes back, which one runner alone would not
-// over a network round trip.
+// runners registered 2 to 36 % more than four in five alternated pairs,
+// and eight fewer than four (docs/burst.md, "Change 5"); a second runner
+// keeps a batch on its way while the other's answer comes back, which
+// one runner alone would not over a network round trip.
 
 const (
 	// maxEnrollBatch bounds one statement's registrations.
