@@ -58,9 +58,6 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 type Client struct {
 	rdb    goredis.UniversalClient
 	prefix string
-	// scripts is rdb as the rate limiter uses it: concurrent scripts
-	// share pipelines (scripts.go).
-	scripts *batchedScripts
 }
 
 // Open builds the client; it does not fail when Redis is down, since the
@@ -106,7 +103,7 @@ func Open(o Options) (*Client, error) {
 			return nil, fmt.Errorf("redis: tracing: %w", err)
 		}
 	}
-	return &Client{rdb: rdb, prefix: prefix, scripts: newBatchedScripts(rdb, timeout)}, nil
+	return &Client{rdb: rdb, prefix: prefix}, nil
 }
 
 // Universal returns the go-redis client, for instrumentation.
@@ -121,12 +118,9 @@ func (c *Client) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() 
 // PoolStats reports the connection pool.
 func (c *Client) PoolStats() *goredis.PoolStats { return c.rdb.PoolStats() }
 
-// Limiter returns a rate limiter whose budgets every replica shares. It
-// runs redis_rate's own script on redis_rate's keys, so a budget is
-// shared exactly with any replica that charges it one command at a time;
-// charges made at the same time share round trips.
+// Limiter returns a rate limiter whose budgets every replica shares.
 func (c *Client) Limiter() ratelimit.Limiter {
-	return limiter{l: redis_rate.NewLimiter(c.scripts), prefix: c.prefix}
+	return limiter{l: redis_rate.NewLimiter(c.rdb), prefix: c.prefix}
 }
 
 type limiter struct {
