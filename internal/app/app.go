@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/telegive/participant-service/internal/config"
+	"github.com/telegive/participant-service/internal/connlimit"
 	"github.com/telegive/participant-service/internal/httpapi"
 	"github.com/telegive/participant-service/internal/participant"
 	"github.com/telegive/participant-service/internal/ratelimit"
@@ -142,6 +143,14 @@ func (a *App) Listen() error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr(), err)
 	}
 	a.listener = ln
+	if n := a.cfg.HTTPMaxConnections; n > 0 {
+		// The API's connections are bounded; the metrics port's are not,
+		// so that kubelet's probes sent there never queue behind them.
+		cl := connlimit.Wrap(a.server, ln, connlimit.Options{Max: n, Refusal: httpapi.Refusal(),
+			Pass: httpapi.IsProbe, Refused: a.metrics.ConnectionRefused})
+		a.metrics.WatchHTTPConnections(cl.Open, n)
+		a.listener = cl
+	}
 	if a.metricsServer != nil {
 		mln, err := net.Listen("tcp", a.cfg.MetricsAddr())
 		if err != nil {

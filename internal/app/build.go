@@ -224,21 +224,22 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 	cfg := a.cfg
 	proxies, _ := cfg.TrustedProxyPrefixes() // validated by config.Load
 	return httpapi.Options{
-		Service:         a.svc,
-		Health:          checker,
-		Logger:          a.log,
-		ServiceName:     cfg.ServiceName,
-		Version:         version.String(),
-		MaxBodyBytes:    cfg.MaxRequestBodyBytes,
-		MaxInFlight:     cfg.MaxInFlight,
-		MaxInFlightWait: cfg.MaxInFlightWait.D(),
-		ExportBatchSize: cfg.ExportBatchSize,
-		RequestTimeout:  cfg.RequestTimeout.D(),
-		DrawTimeout:     cfg.DrawTimeout.D(),
-		BeaconWait:      cfg.Draws.BeaconWait.D(),
-		Auth:            authn,
-		Limiter:         limiter,
-		CallerLimiter:   a.callers,
+		Service:            a.svc,
+		Health:             checker,
+		Logger:             a.log,
+		ServiceName:        cfg.ServiceName,
+		Version:            version.String(),
+		MaxBodyBytes:       cfg.MaxRequestBodyBytes,
+		MaxInFlight:        cfg.MaxInFlight,
+		MaxInFlightWait:    cfg.MaxInFlightWait.D(),
+		ConnectionsBounded: cfg.HTTPMaxConnections > 0,
+		ExportBatchSize:    cfg.ExportBatchSize,
+		RequestTimeout:     cfg.RequestTimeout.D(),
+		DrawTimeout:        cfg.DrawTimeout.D(),
+		BeaconWait:         cfg.Draws.BeaconWait.D(),
+		Auth:               authn,
+		Limiter:            limiter,
+		CallerLimiter:      a.callers,
 		Limits: httpapi.Limits{
 			Caller: ratelimit.Per(cfg.APIRateLimit.Requests, cfg.APIRateLimit.Period),
 			User:   ratelimit.Per(cfg.UserRateLimit.Requests, cfg.UserRateLimit.Period),
@@ -253,10 +254,19 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 	}
 }
 
-// newMetricsServer serves /metrics and, when enabled, the profiles.
+// newMetricsServer serves /metrics, the health endpoints and, when
+// enabled, the profiles.
 func (a *App) newMetricsServer() *http.Server {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", a.metrics.Handler())
+	// The health endpoints too, for kubelet: the API port bounds its
+	// connections (HTTP_MAX_CONNECTIONS), and under overload a probe sent
+	// there waits in the kernel's accept queue behind the callers' (1 to
+	// 2 s in a spike three times what the process could serve, against
+	// a probe timeout of 2 s); this port's are few.
+	for _, p := range []string{"/health", "/health/live", "/health/ready"} {
+		mux.Handle(p, a.api.Handler())
+	}
 	if a.cfg.PprofEnabled {
 		// Profiles only on the metrics port, never on the public API.
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

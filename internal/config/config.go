@@ -24,6 +24,7 @@ type Config struct {
 	MaxRequestBodyBytes int64   `env:"MAX_REQUEST_BODY_BYTES" envDefault:"1048576" want:"a whole number of bytes, at least 1024"`
 	MaxInFlight         int     `env:"MAX_IN_FLIGHT" want:"a whole number, 0 (no bound) or more"` // unset: derived, see deriveDefaults
 	MaxInFlightWait     Seconds `env:"MAX_IN_FLIGHT_WAIT" envDefault:"0.02" want:"seconds (a number) or a Go duration such as 20ms, 0 or more, below REQUEST_TIMEOUT"`
+	HTTPMaxConnections  int     `env:"HTTP_MAX_CONNECTIONS" want:"a whole number, 0 (no bound) or more"` // unset: derived, see deriveDefaults
 	// The HTTP_ timeouts keep the prefix in their names, as Database has
 	// its own ReadTimeout and field names are unique across groups.
 	HTTPReadHeaderTimeout Seconds   `env:"HTTP_READ_HEADER_TIMEOUT" envDefault:"5"`
@@ -108,6 +109,7 @@ func (c Config) validate(vars variables) error {
 	r.want(validPort(c.MetricsPort), "METRICS_PORT")
 	r.wantf(!c.EnableMetrics || c.MetricsPort != c.ServicePort, "METRICS_PORT", "a port other than the API port (%s=%d)", port, c.ServicePort)
 	r.want(c.MaxInFlight >= 0, "MAX_IN_FLIGHT")
+	r.want(c.HTTPMaxConnections >= 0, "HTTP_MAX_CONNECTIONS")
 	r.wantf(c.MaxInFlightWait >= 0 && (c.RequestTimeout <= 0 || c.MaxInFlightWait < c.RequestTimeout), "MAX_IN_FLIGHT_WAIT",
 		"seconds (a number) or a Go duration such as 20ms, 0 or more, below REQUEST_TIMEOUT (%v)", c.RequestTimeout.D())
 	r.want(c.MaxRequestBodyBytes >= 1024, "MAX_REQUEST_BODY_BYTES")

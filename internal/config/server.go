@@ -87,9 +87,9 @@ const inFlightPerConnection = 8
 
 // deriveDefaults fills the settings whose defaults follow from others,
 // when their variables are unset (or empty) in set: MAX_IN_FLIGHT from
-// DATABASE_POOL_SIZE, and REDIS_POOL_SIZE from MAX_IN_FLIGHT, so that a
+// DATABASE_POOL_SIZE, REDIS_POOL_SIZE from MAX_IN_FLIGHT, so that a
 // request admitted never waits for a Redis connection while the limits
-// are charged. An unbounded MAX_IN_FLIGHT keeps go-redis's own pool size.
+// are charged, and HTTP_MAX_CONNECTIONS from MAX_IN_FLIGHT. An unbounded MAX_IN_FLIGHT keeps go-redis's own pool size.
 func (c *Config) deriveDefaults(set map[string]string) {
 	if set["MAX_IN_FLIGHT"] == "" && c.Database.PoolSize > 0 {
 		c.MaxInFlight = inFlightPerConnection * c.Database.PoolSize
@@ -97,4 +97,17 @@ func (c *Config) deriveDefaults(set map[string]string) {
 	if set["REDIS_POOL_SIZE"] == "" {
 		c.Redis.Pool = max(c.MaxInFlight, 0)
 	}
+	if set["HTTP_MAX_CONNECTIONS"] == "" {
+		c.HTTPMaxConnections = max(minMaxConnections, connectionsPerInFlight*c.MaxInFlight)
+	}
 }
+
+// minMaxConnections and connectionsPerInFlight derive HTTP_MAX_CONNECTIONS:
+// the API connections one process holds at most. Each holds about 40 KiB
+// while open; 512 kept a process under 90 MiB in a spike three times what
+// it could serve (docs/burst.md, "Connections"), and twice MAX_IN_FLIGHT
+// leaves each request admitted a connection and as many again idle.
+const (
+	minMaxConnections      = 512
+	connectionsPerInFlight = 2
+)

@@ -295,11 +295,13 @@ var errOverloaded = &participant.Error{Code: participant.CodeServiceUnavailable,
 // flight fast. The short wait absorbs a burst's seconds whose requests
 // arrive a little faster than they are served: a slot frees every few
 // milliseconds then, and the waiters, at most the arrivals of one
-// MaxInFlightWait, hold little memory. The refusal also closes the
-// connection (as proxies' overload managers turn keep-alive off): an
-// open-loop client such as a load balancer opens a connection for every
-// request it has outstanding, and kept alive, each one the refusals leave
-// idle holds its buffers and goroutine in the server for HTTP_IDLE_TIMEOUT.
+// MaxInFlightWait, hold little memory. Unless the listener bounds the
+// connections, the refusal also closes its connection (as proxies'
+// overload managers turn keep-alive off): an open-loop client such as a
+// load balancer opens a connection for every request it has outstanding,
+// and kept alive, each one the refusals leave idle holds its buffers and
+// goroutine in the server for HTTP_IDLE_TIMEOUT. With the bound, keeping
+// it spares both sides a new connection for the caller's retry.
 func (s *Server) shedLoad(next http.Handler) http.Handler {
 	if s.slots == nil {
 		return next
@@ -312,7 +314,9 @@ func (s *Server) shedLoad(next http.Handler) http.Handler {
 		waited, ok := s.takeSlot(r.Context())
 		if !ok {
 			s.obs.Shed()
-			w.Header().Set("Connection", "close")
+			if !s.opts.ConnectionsBounded {
+				w.Header().Set("Connection", "close")
+			}
 			s.writeError(w, r, errOverloaded)
 			return
 		}

@@ -87,6 +87,39 @@ func TestOverloadIsShed(t *testing.T) {
 	h.do("GET", "/api/participants/captcha-status/200", nil).expect(t, http.StatusOK, "")
 }
 
+// TestShedKeepsItsConnectionUnderAConnectionBound: when the listener
+// bounds the connections, a shed request's connection stays open for the
+// caller's retry.
+func TestShedKeepsItsConnectionUnderAConnectionBound(t *testing.T) {
+	g := &stuckGiveaways{hold: 1, entered: make(chan struct{}, 1), release: make(chan struct{})}
+	h := newHarness(t, "sqlite", withGiveaways(g), withAPI(func(o *httpapi.Options) {
+		o.MaxInFlight = 1
+		o.ConnectionsBounded = true
+	}))
+	release := sync.OnceFunc(func() { close(g.release) })
+	t.Cleanup(release)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		h.do("POST", "/api/participants/register", map[string]any{"giveaway_id": 1, "user_id": 100,
+			"username": "busy_user", "first_name": "Busy"}).expect(t, http.StatusOK, "")
+	})
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request never reached the giveaway lookup")
+	}
+	resp, err := http.Get(h.url + "/api/participants/captcha-status/200")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Close {
+		t.Errorf("shed answer %d closes its connection (Close %v) though the connections are bounded", resp.StatusCode, resp.Close)
+	}
+	release()
+	wg.Wait()
+}
+
 // TestOverloadWaitsBrieflyForASlot: a request that finds every slot taken
 // waits up to MaxInFlightWait for one and is served when one frees in
 // time; when none does, it is refused once the wait is over, not before.

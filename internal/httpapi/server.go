@@ -44,6 +44,11 @@ type Options struct {
 	// flight waits for one of them to finish before it is refused; zero
 	// refuses it at once.
 	MaxInFlightWait time.Duration
+	// ConnectionsBounded says the listener bounds the connections the
+	// server holds (connlimit, HTTP_MAX_CONNECTIONS): a request shed then
+	// keeps its connection for the caller's next one, since the
+	// connections it leaves idle cannot grow past the bound.
+	ConnectionsBounded bool
 	// ExportBatchSize is how many rows an export reads at a time.
 	ExportBatchSize int
 	// RequestTimeout bounds the work for one API request: past it, waits on

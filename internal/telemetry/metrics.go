@@ -34,6 +34,7 @@ type Metrics struct {
 	redraws       *prometheus.CounterVec
 	rateLimited   *prometheus.CounterVec
 	shed          prometheus.Counter
+	connRefused   prometheus.Counter
 	authFailures  *prometheus.CounterVec
 	anonymous     *prometheus.CounterVec
 	upstream      *prometheus.CounterVec
@@ -73,6 +74,8 @@ func NewMetrics(version, revision string, memoryLimit int64) *Metrics {
 	m.rateLimited = counter("rate_limited_total", "Requests refused with 429, by budget.", "kind")
 	m.shed = f(prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "http_requests_shed_total",
 		Help: "Requests refused with 503 because MAX_IN_FLIGHT were being served."})).(prometheus.Counter)
+	m.connRefused = f(prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "http_connections_refused_total",
+		Help: "Requests refused with 503 on arrival because HTTP_MAX_CONNECTIONS connections were open."})).(prometheus.Counter)
 	m.authFailures = counter("auth_failures_total", "Requests refused with 401 or 403.", "reason")
 	m.anonymous = counter("anonymous_requests_total", "Requests without a token accepted in permissive mode.", "route")
 	m.upstream = counter("upstream_requests_total", "Upstream call attempts by outcome.", "service", "outcome")
@@ -136,6 +139,18 @@ func (m *Metrics) RateLimited(kind string) { m.rateLimited.WithLabelValues(kind)
 
 // Shed counts a request refused for overload.
 func (m *Metrics) Shed() { m.shed.Inc() }
+
+// ConnectionRefused records a request refused at HTTP_MAX_CONNECTIONS.
+func (m *Metrics) ConnectionRefused() { m.connRefused.Inc() }
+
+// WatchHTTPConnections exports the API connections open, read from open
+// at each scrape, and their bound.
+func (m *Metrics) WatchHTTPConnections(open func() int, bound int) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "http_connections",
+		Help: "API connections open."}, func() float64 { return float64(open()) }))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "http_max_connections",
+		Help: "HTTP_MAX_CONNECTIONS: the API connections open at most."}, func() float64 { return float64(bound) }))
+}
 
 // AuthFailed counts a 401 or 403.
 func (m *Metrics) AuthFailed(reason string) { m.authFailures.WithLabelValues(reason).Inc() }
