@@ -108,7 +108,7 @@ func envVar(c corev1.Container, name string) (corev1.EnvVar, bool) {
 	return corev1.EnvVar{}, false
 }
 
-func checkProbe(t *testing.T, what string, p *corev1.Probe, path string) {
+func checkProbe(t *testing.T, what string, p *corev1.Probe, path, port string) {
 	t.Helper()
 	if p == nil || p.HTTPGet == nil {
 		t.Fatalf("%s probe: missing or not an HTTP GET", what)
@@ -116,8 +116,8 @@ func checkProbe(t *testing.T, what string, p *corev1.Probe, path string) {
 	if p.HTTPGet.Path != path {
 		t.Errorf("%s probe path %q, want %q", what, p.HTTPGet.Path, path)
 	}
-	if p.HTTPGet.Port != intstr.FromString("http") {
-		t.Errorf("%s probe port %v, want the named port http", what, p.HTTPGet.Port.String())
+	if p.HTTPGet.Port != intstr.FromString(port) {
+		t.Errorf("%s probe port %v, want the named port %s", what, p.HTTPGet.Port.String(), port)
 	}
 	if p.PeriodSeconds <= 0 || p.FailureThreshold <= 0 || p.TimeoutSeconds <= 0 {
 		t.Errorf("%s probe timings unset: %+v", what, p)
@@ -208,9 +208,11 @@ func TestDeployment(t *testing.T) {
 			if ports["http"] != apiPort || ports["metrics"] != metricsPort {
 				t.Errorf("container ports %v, want http %d and metrics %d", ports, apiPort, metricsPort)
 			}
-			checkProbe(t, "startup", c.StartupProbe, livePath)
-			checkProbe(t, "liveness", c.LivenessProbe, livePath)
-			checkProbe(t, "readiness", c.ReadinessProbe, readyPath)
+			// The metrics port: it serves the health endpoints too, and
+			// its connections never wait behind the API's bound.
+			checkProbe(t, "startup", c.StartupProbe, livePath, "metrics")
+			checkProbe(t, "liveness", c.LivenessProbe, livePath, "metrics")
+			checkProbe(t, "readiness", c.ReadinessProbe, readyPath, "metrics")
 			checkSecurity(t, "service", pod.SecurityContext, c.SecurityContext)
 
 			if _, ok := c.Resources.Limits[corev1.ResourceMemory]; !ok {
@@ -694,4 +696,15 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestProbesWithoutMetrics: with the metrics port off, kubelet probes the
+// API port.
+func TestProbesWithoutMetrics(t *testing.T) {
+	t.Parallel()
+	r := rendered(t, valueSet{name: "no-metrics", sets: []string{"metrics.enabled=false"}})
+	c := container(t, one[appsv1.Deployment](t, r, "Deployment").Spec.Template.Spec, "participant-service")
+	checkProbe(t, "startup", c.StartupProbe, livePath, "http")
+	checkProbe(t, "liveness", c.LivenessProbe, livePath, "http")
+	checkProbe(t, "readiness", c.ReadinessProbe, readyPath, "http")
 }

@@ -283,3 +283,13 @@ docs/runbook.md).
     description: {{ .description | quote }}
     runbook_url: {{ printf "%s#%s" $pr.runbookBaseUrl (lower .name) | quote }}
 {{- end }}
+
+{{/*
+The port kubelet probes: the metrics port, which serves the health
+endpoints too and whose connections are few, so that under overload a
+probe never waits behind the callers' connections at the API port's
+HTTP_MAX_CONNECTIONS bound; the API port when metrics are off.
+*/}}
+{{- define "participant-service.probePort" -}}
+{{- if .Values.metrics.enabled }}metrics{{ else }}http{{ end }}
+{{- end }}
