@@ -89,7 +89,8 @@ const inFlightPerConnection = 8
 // when their variables are unset (or empty) in set: MAX_IN_FLIGHT from
 // DATABASE_POOL_SIZE, REDIS_POOL_SIZE from MAX_IN_FLIGHT, so that a
 // request admitted never waits for a Redis connection while the limits
-// are charged, and HTTP_MAX_CONNECTIONS from MAX_IN_FLIGHT. An unbounded MAX_IN_FLIGHT keeps go-redis's own pool size.
+// are charged, and HTTP_MAX_CONNECTIONS from MAX_IN_FLIGHT. An unbounded
+// MAX_IN_FLIGHT keeps go-redis's own pool size.
 func (c *Config) deriveDefaults(set map[string]string) {
 	if set["MAX_IN_FLIGHT"] == "" && c.Database.PoolSize > 0 {
 		c.MaxInFlight = inFlightPerConnection * c.Database.PoolSize
