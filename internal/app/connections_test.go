@@ -48,9 +48,9 @@ func TestConnectionBound(t *testing.T) {
 		fmt.Fprint(dial(), "GET /api/participants/captcha-status/1 HTTP/1.1\r\n")
 	}
 	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(metricsText(t, a.MetricsAddr()), "participant_http_connections 2") {
+	for !strings.Contains(scrapeText(t, "http://"+a.MetricsAddr()+"/metrics"), "participant_http_connections 2") {
 		if time.Now().After(deadline) {
-			t.Fatalf("the two connections never showed as open:\n%s", grep(metricsText(t, a.MetricsAddr()), "participant_http_"))
+			t.Fatalf("the two connections never showed as open:\n%s", grep(scrapeText(t, "http://"+a.MetricsAddr()+"/metrics"), "participant_http_"))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -74,22 +74,10 @@ func TestConnectionBound(t *testing.T) {
 			t.Errorf("%s on the metrics port: %d", p, r.StatusCode)
 		}
 	}
-	m := metricsText(t, a.MetricsAddr())
+	m := scrapeText(t, "http://"+a.MetricsAddr()+"/metrics")
 	for _, want := range []string{"participant_http_connections_refused_total 1", "participant_http_max_connections 2"} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, grep(m, "participant_http_"))
 		}
 	}
-}
-
-// metricsText returns the metrics page served at addr.
-func metricsText(t *testing.T, addr string) string {
-	t.Helper()
-	r, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Body.Close()
-	b, _ := io.ReadAll(r.Body)
-	return string(b)
 }

@@ -87,6 +87,27 @@ func TestOverloadIsShed(t *testing.T) {
 	h.do("GET", "/api/participants/captcha-status/200", nil).expect(t, http.StatusOK, "")
 }
 
+// holdOneRegistration sends a registration that g holds in its giveaway
+// lookup, taking the only MaxInFlight slot, and returns once it is held;
+// release lets it finish, and done waits for its 200.
+func holdOneRegistration(t *testing.T, h *harness, g *stuckGiveaways) (release, done func()) {
+	t.Helper()
+	release = sync.OnceFunc(func() { close(g.release) })
+	t.Cleanup(release) // before the server closes, should the test fail early
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		h.do("POST", "/api/participants/register", map[string]any{"giveaway_id": 1, "user_id": 100,
+			"username": "first_user", "first_name": "First"}).expect(t, http.StatusOK, "")
+	}()
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request never reached the giveaway lookup")
+	}
+	return release, func() { <-finished }
+}
+
 // TestShedKeepsItsConnectionUnderAConnectionBound: when the listener
 // bounds the connections, a shed request's connection stays open for the
 // caller's retry.
@@ -96,18 +117,7 @@ func TestShedKeepsItsConnectionUnderAConnectionBound(t *testing.T) {
 		o.MaxInFlight = 1
 		o.ConnectionsBounded = true
 	}))
-	release := sync.OnceFunc(func() { close(g.release) })
-	t.Cleanup(release)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		h.do("POST", "/api/participants/register", map[string]any{"giveaway_id": 1, "user_id": 100,
-			"username": "busy_user", "first_name": "Busy"}).expect(t, http.StatusOK, "")
-	})
-	select {
-	case <-g.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first request never reached the giveaway lookup")
-	}
+	release, done := holdOneRegistration(t, h, g)
 	resp, err := http.Get(h.url + "/api/participants/captcha-status/200")
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +127,7 @@ func TestShedKeepsItsConnectionUnderAConnectionBound(t *testing.T) {
 		t.Errorf("shed answer %d closes its connection (Close %v) though the connections are bounded", resp.StatusCode, resp.Close)
 	}
 	release()
-	wg.Wait()
+	done()
 }
 
 // TestOverloadWaitsBrieflyForASlot: a request that finds every slot taken
@@ -130,19 +140,7 @@ func TestOverloadWaitsBrieflyForASlot(t *testing.T) {
 		o.MaxInFlight = 1
 		o.MaxInFlightWait = wait
 	}))
-	release := sync.OnceFunc(func() { close(g.release) })
-	t.Cleanup(release)
-
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		h.do("POST", "/api/participants/register", map[string]any{"giveaway_id": 1, "user_id": 100,
-			"username": "first_user", "first_name": "First"}).expect(t, http.StatusOK, "")
-	})
-	select {
-	case <-g.entered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the first request never reached the giveaway lookup")
-	}
+	release, done := holdOneRegistration(t, h, g)
 
 	// The slot stays taken past the wait: refused, after waiting.
 	start := time.Now()
@@ -153,13 +151,13 @@ func TestOverloadWaitsBrieflyForASlot(t *testing.T) {
 
 	// The slot frees while the request waits: served.
 	served := make(chan int, 1)
-	wg.Go(func() {
+	go func() {
 		served <- h.do("GET", "/api/participants/captcha-status/200", nil).status
-	})
+	}()
 	time.Sleep(wait / 3)
 	release()
 	if got := <-served; got != http.StatusOK {
 		t.Errorf("a request waiting while the slot freed was answered %d, want 200", got)
 	}
-	wg.Wait()
+	done()
 }
