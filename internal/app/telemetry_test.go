@@ -112,6 +112,54 @@ func TestOneTracePerRequest(t *testing.T) {
 	}
 }
 
+// TestTraceContextWithoutExporter: with no exporter configured the
+// service still continues the caller's trace: the request log line and
+// the upstream call carry the caller's trace id.
+func TestTraceContextWithoutExporter(t *testing.T) {
+	upstream := make(chan string, 1)
+	giveaways := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case upstream <- r.Header.Get("traceparent"):
+		default:
+		}
+		_, _ = w.Write([]byte(`{"success": true, "giveaway": {"id": 7, "status": "active", "account_id": 1, "winner_count": 1}}`))
+	}))
+	defer giveaways.Close()
+	logs := &testenv.Logs{}
+	a := testenv.StartServiceWith(t, logs, nil, "TELEGIVE_GIVEAWAY_URL="+giveaways.URL)
+
+	const traceID = "0af7651916cd43dd8448eb211c80319c"
+	req, _ := http.NewRequest("POST", a.URL+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
+	req.Header.Set("traceparent", "00-"+traceID+"-b7ad6b7169203331-01")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+	select {
+	case tp := <-upstream:
+		if !strings.Contains(tp, traceID) || strings.Contains(tp, "b7ad6b7169203331") {
+			t.Fatalf("the giveaway service got traceparent %q, want trace %s in a span of the service's own", tp, traceID)
+		}
+	default:
+		t.Fatal("the giveaway service was not called")
+	}
+	var line map[string]any
+	sc := bufio.NewScanner(strings.NewReader(logs.String()))
+	for sc.Scan() {
+		var l map[string]any
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "request" && l["route"] == "register" {
+			line = l
+		}
+	}
+	if line == nil || line["trace_id"] != traceID {
+		t.Fatalf("the request log line lacks trace_id %s:\n%s", traceID, logs.String())
+	}
+}
+
 func attr(kvs []attribute.KeyValue, key string) string {
 	for _, kv := range kvs {
 		if string(kv.Key) == key {

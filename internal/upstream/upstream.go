@@ -62,8 +62,8 @@ type Options struct {
 	// client_error, server_error, redirect, timeout, unavailable, or
 	// rejected by an open breaker) and duration.
 	OnAttempt func(service, outcome string, d time.Duration)
-	// TracerProvider and Propagator trace outgoing calls and pass the
-	// trace context on; nil disables both.
+	// TracerProvider traces the calls to our own services (nil: no
+	// spans); Propagator passes them the trace context either way.
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
 	Logger         *slog.Logger
@@ -182,6 +182,8 @@ type service struct {
 	opts    Options
 	client  *http.Client
 	breaker *gobreaker.CircuitBreaker[response]
+	// inject passes the trace context on where no traced transport does.
+	inject bool
 }
 
 // newService prepares calls to one upstream. Calls to our own services
@@ -203,7 +205,8 @@ func newService(name, base string, ours bool, o Options) *service {
 		client.Transport = otelhttp.NewTransport(client.Transport,
 			otelhttp.WithTracerProvider(o.TracerProvider), otelhttp.WithPropagators(o.Propagator))
 	}
-	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o, client: client}
+	s := &service{name: name, base: strings.TrimSuffix(base, "/"), header: h, opts: o, client: client,
+		inject: ours && o.TracerProvider == nil}
 	s.breaker = gobreaker.NewCircuitBreaker[response](gobreaker.Settings{
 		Name:        name,
 		MaxRequests: 1,
@@ -284,6 +287,9 @@ func (s *service) do(ctx context.Context, path string) (response, error) {
 		return response{}, errors.New("upstream: bad request URL")
 	}
 	req.Header = s.header.Clone()
+	if s.inject {
+		s.opts.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	}
 	resp, err := s.client.Do(req)
 	if err != nil {
 		var uerr *url.Error
