@@ -251,6 +251,7 @@ func (a *App) apiOptions(checker *health.Checker, authn *auth.Authenticator, lim
 		Observer:       a.metrics,
 		TracerProvider: a.tracing.Provider,
 		Propagator:     a.tracing.Propagator,
+		SpansExported:  a.deepTracing != nil,
 	}
 }
 

@@ -89,6 +89,11 @@ type Options struct {
 	// disables both.
 	TracerProvider trace.TracerProvider
 	Propagator     propagation.TextMapPropagator
+	// SpansExported says the provider's spans leave the process: the
+	// server span then gets otelhttp's HTTP attributes. Otherwise only
+	// the trace context is carried (into the logs and upstream calls),
+	// without the work of attributes nothing reads.
+	SpansExported bool
 }
 
 // Server serves the participant API.
@@ -165,10 +170,15 @@ func (s *Server) Handler() http.Handler {
 	// The request log is outside the panic handler, so that a request that
 	// panicked is logged with its route and its 500 like any other.
 	h = noSniff(s.logRequests(s.recoverPanics(s.requireHTTPS(h))))
-	if s.opts.TracerProvider != nil {
-		// Outermost, so that the request log line carries the trace id.
+	// Tracing is outermost, so that the request log line carries the
+	// trace id.
+	switch {
+	case s.opts.TracerProvider == nil:
+	case s.opts.SpansExported:
 		h = otelhttp.NewHandler(h, "http.server",
 			otelhttp.WithTracerProvider(s.opts.TracerProvider), otelhttp.WithPropagators(s.opts.Propagator))
+	default:
+		h = carryTrace(h, s.opts.TracerProvider, s.opts.Propagator)
 	}
 	return h
 }
