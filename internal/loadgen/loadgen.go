@@ -106,7 +106,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.pgbenchMode, "pgbench-mode", "prepared", "hot: pgbench's query mode (simple, extended, prepared)")
 	fs.Float64Var(&o.repeat, "repeat", 0, "hot, spike: share of registrations that repeat a user already sent (answered 409)")
 	fs.Float64Var(&o.spikeRate, "spike-rate", 3000, "spike: the peak arrival rate, requests per second")
-	fs.DurationVar(&o.before, "before", 10*time.Second, "spike: time at the normal rate before the ramp (its p99 is the normal latency)")
+	fs.DurationVar(&o.before, "before", 30*time.Second, "spike: time at the normal rate before the ramp; its worst second's p99 is the normal latency, so keep it as long as -tail: the worst of fewer seconds is a stricter bar than the tail's own noise can meet")
 	fs.DurationVar(&o.spikeRamp, "ramp", time.Second, "spike: time from the normal rate (or nothing, without -before) to the peak")
 	fs.DurationVar(&o.spikeHold, "hold", 30*time.Second, "spike: time at the peak")
 	fs.DurationVar(&o.tail, "tail", 30*time.Second, "spike: time at the normal rate after the peak")
