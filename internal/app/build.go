@@ -265,8 +265,8 @@ func (a *App) newMetricsServer() *http.Server {
 	// there waits in the kernel's accept queue behind the callers' (1 to
 	// 2 s in a spike three times what the process could serve, against
 	// a probe timeout of 2 s); this port's are few.
-	for _, p := range []string{"/health", "/health/live", "/health/ready"} {
-		mux.Handle(p, a.api.Handler())
+	for _, p := range httpapi.HealthPaths {
+		mux.Handle(p, a.server.Handler)
 	}
 	if a.cfg.PprofEnabled {
 		// Profiles only on the metrics port, never on the public API.

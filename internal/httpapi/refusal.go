@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/telegive/participant-service/pkg/api"
@@ -35,6 +36,9 @@ func Refusal() []byte {
 	return out.Bytes()
 }
 
+// HealthPaths are the health endpoints' paths, which kubelet probes.
+var HealthPaths = []string{"/health", "/health/live", "/health/ready"}
+
 // IsProbe reports whether an HTTP/1.1 request line ("GET /health/live
 // HTTP/1.1") asks for a health endpoint, which load shedding and the
 // connection bound never refuse.
@@ -45,9 +49,5 @@ func IsProbe(requestLine []byte) bool {
 	}
 	target, _, _ := bytes.Cut(rest, []byte(" "))
 	target, _, _ = bytes.Cut(target, []byte("?"))
-	switch string(target) {
-	case "/health", "/health/live", "/health/ready":
-		return true
-	}
-	return false
+	return slices.Contains(HealthPaths, string(target))
 }
