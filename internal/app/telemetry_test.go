@@ -48,16 +48,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	exporter.Reset() // forget start-up queries
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
-	req, _ := http.NewRequest("POST", a.URL+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
-	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("register: %d", resp.StatusCode)
-	}
+	registerTraced(t, a.URL, "00-"+traceID+"-00f067aa0ba902b7-01")
 	// The server span ends after the response is written.
 	deadline := time.Now().Add(2 * time.Second)
 	var kinds map[string]int
@@ -99,15 +90,7 @@ func TestOneTracePerRequest(t *testing.T) {
 	if !strings.Contains(tp, traceID) {
 		t.Fatalf("the giveaway service got traceparent %q", tp)
 	}
-	found := false
-	sc := bufio.NewScanner(strings.NewReader(logs.String()))
-	for sc.Scan() {
-		var line map[string]any
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == "register" {
-			found = line["trace_id"] == traceID
-		}
-	}
-	if !found {
+	if line := lastRegisterLine(logs.String()); line == nil || line["trace_id"] != traceID {
 		t.Fatalf("the request log line lacks trace_id %s:\n%s", traceID, logs.String())
 	}
 }
@@ -129,16 +112,7 @@ func TestTraceContextWithoutExporter(t *testing.T) {
 	a := testenv.StartServiceWith(t, logs, nil, "TELEGIVE_GIVEAWAY_URL="+giveaways.URL)
 
 	const traceID = "0af7651916cd43dd8448eb211c80319c"
-	req, _ := http.NewRequest("POST", a.URL+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
-	req.Header.Set("traceparent", "00-"+traceID+"-b7ad6b7169203331-01")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("register: %d", resp.StatusCode)
-	}
+	registerTraced(t, a.URL, "00-"+traceID+"-b7ad6b7169203331-01")
 	select {
 	case tp := <-upstream:
 		if !strings.Contains(tp, traceID) || strings.Contains(tp, "b7ad6b7169203331") {
@@ -147,17 +121,39 @@ func TestTraceContextWithoutExporter(t *testing.T) {
 	default:
 		t.Fatal("the giveaway service was not called")
 	}
-	var line map[string]any
-	sc := bufio.NewScanner(strings.NewReader(logs.String()))
-	for sc.Scan() {
-		var l map[string]any
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l["msg"] == "request" && l["route"] == "register" {
-			line = l
-		}
-	}
-	if line == nil || line["trace_id"] != traceID {
+	if line := lastRegisterLine(logs.String()); line == nil || line["trace_id"] != traceID {
 		t.Fatalf("the request log line lacks trace_id %s:\n%s", traceID, logs.String())
 	}
+}
+
+// registerTraced registers user 99 in giveaway 7 with the traceparent
+// header given, and wants 200.
+func registerTraced(t *testing.T, url, traceparent string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/api/participants/register", strings.NewReader(`{"giveaway_id": 7, "user_id": 99}`))
+	req.Header.Set("traceparent", traceparent)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register: %d", resp.StatusCode)
+	}
+}
+
+// lastRegisterLine is the last request log line of the register route,
+// or nil.
+func lastRegisterLine(logs string) map[string]any {
+	var last map[string]any
+	sc := bufio.NewScanner(strings.NewReader(logs))
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["msg"] == "request" && line["route"] == "register" {
+			last = line
+		}
+	}
+	return last
 }
 
 func attr(kvs []attribute.KeyValue, key string) string {
